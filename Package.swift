@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sdeflow-mpi",
+    products: [
+        .executable(name: "sdeflow-mpi", targets: ["sdeflow-mpi"]),
+        .library(name: "SDEFlowCore", targets: ["SDEFlowCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Open MPI's C API; the shim header wraps the handles Swift cannot import.
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // OpenBLAS's CBLAS interface (sgemm for the MLP).
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        // The innermost label loop (softmax over neighbours + one ODE step), compiled
+        // for AVX-512 / AVX2 / baseline and picked at load time.
+        .target(name: "CLabelKernel", linkerSettings: [.linkedLibrary("m")]),
+        // Numerical core: no MPI in here.
+        .target(name: "SDEFlowCore", dependencies: ["CBLAS", "CLabelKernel"]),
+        // The only module that talks to MPI.
+        .target(name: "SDEFlowMPI", dependencies: ["CMPI", "SDEFlowCore"]),
+        .executableTarget(
+            name: "sdeflow-mpi",
+            dependencies: [
+                "SDEFlowCore", "SDEFlowMPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore"]),
+        .testTarget(name: "SDEFlowCLITests", dependencies: ["SDEFlowCore"]),
+    ]
+)

@@ -1,0 +1,1 @@
+int sdeflow_placeholder(void) { return 0; }
