@@ -1,0 +1,62 @@
+import Foundation
+
+/// The paper's three examples (METHOD.md §4), Δt = 0.1, c = 3 throughout.
+extension SDEExample {
+    /// Example 1: `dX = μ dt + dW`, μ ∈ [−1, 1].
+    public static let brownianMotion = SDEExample(
+        name: "bm", summary: "dX = mu dt + dW (d = 1), mu in [-1, 1]",
+        d: 1, dMu: 1, observedMu: grid(-1...1, count: 21), muRange: -1...1,
+        simulation: SimulationSettings(pathsPerMu: 5000, dt: 0.1, horizon: 1, fineStep: 1e-3),
+        labels: LabelSettings(labels: 50_000, neighbors: 2000, odeSteps: 1000, nuX: 1.0, nuMu: 0.5),
+        hidden: [128, 128, 128], patience: 50,
+        coefficients: { _, mu, a, b in a[0] = mu[0]; b[0] = 1 },
+        initialState: { _, rng, path in
+            [-5 + 10 * rng.uniforms(.initialState, id: path, index: 0).0]
+        },
+        exactTransition: { x, mu, h in ([x[0] + mu[0] * h], [h]) })
+
+    /// Example 2: `dX = −μX dt + √(1+μ²) dW`, μ ∈ [0.5, 2], started in the stationary law.
+    public static let ornsteinUhlenbeck = SDEExample(
+        name: "ou", summary: "dX = -mu X dt + sqrt(1 + mu^2) dW (d = 1), mu in [0.5, 2]",
+        d: 1, dMu: 1, observedMu: grid(0.5...2, count: 21), muRange: 0.5...2,
+        simulation: SimulationSettings(pathsPerMu: 5000, dt: 0.1, horizon: 1, fineStep: 1e-3),
+        labels: LabelSettings(labels: 20_000, neighbors: 1000, odeSteps: 500, nuX: 1.0, nuMu: 0.3),
+        hidden: [128, 128, 128], patience: 50,
+        coefficients: { x, mu, a, b in a[0] = -mu[0] * x[0]; b[0] = (1 + mu[0] * mu[0]).squareRoot() },
+        initialState: { mu, rng, path in
+            let m = mu[0]
+            return [((1 + m * m) / (2 * m)).squareRoot() * rng.normals(.initialState, id: path, index: 0).0]
+        },
+        exactTransition: { x, mu, h in
+            let m = mu[0]
+            return ([x[0] * exp(-m * h)], [(1 + m * m) / (2 * m) * (1 - exp(-2 * m * h))])
+        })
+
+    /// Example 3: `dX = −A X dt + σ dW`, A = [[μ, −ω], [ω, μ]], ω = 1, σ = 0.5, μ ∈ [0.5, 2].
+    /// The drift −AX = (−μx₁ + ωx₂, −ωx₁ − μx₂) turns clockwise, so the exact one-step mean is
+    /// e^{−Ah}x = e^{−μh} (x₁ cos ωh + x₂ sin ωh, −x₁ sin ωh + x₂ cos ωh); simulation and ground
+    /// truth both use this (a test pins it against an Euler–Maruyama step of the drift).
+    public static let rotatingOU = SDEExample(
+        name: "ou2d", summary: "dX = -A X dt + 0.5 dW, A = [[mu, -1], [1, mu]] (d = 2), mu in [0.5, 2]",
+        d: 2, dMu: 1, observedMu: grid(0.5...2, count: 16), muRange: 0.5...2,
+        simulation: SimulationSettings(pathsPerMu: 3000, dt: 0.1, horizon: 2, fineStep: nil),
+        labels: LabelSettings(labels: 50_000, neighbors: 2000, odeSteps: 500, nuX: 0.8, nuMu: 0.3),
+        hidden: [256, 256, 256, 256], patience: 100,
+        coefficients: { x, mu, a, b in
+            let omega = 1.0
+            a[0] = -mu[0] * x[0] + omega * x[1]
+            a[1] = -omega * x[0] - mu[0] * x[1]
+            b[0] = 0.5; b[1] = 0.5
+        },
+        initialState: { _, rng, path in
+            let (u, v) = rng.uniforms(.initialState, id: path, index: 0)
+            return [-3 + 6 * u, -3 + 6 * v]
+        },
+        exactTransition: { x, mu, h in
+            let omega = 1.0, sigma = 0.5, m = mu[0]
+            let decay = exp(-m * h), c = cos(omega * h), s = sin(omega * h)
+            let mean = [decay * (x[0] * c + x[1] * s), decay * (-x[0] * s + x[1] * c)]
+            let v = sigma * sigma / (2 * m) * (1 - exp(-2 * m * h))
+            return (mean, [v, 0, 0, v])
+        })
+}

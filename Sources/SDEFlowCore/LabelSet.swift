@@ -1,0 +1,83 @@
+import Foundation
+
+/// What `label` writes to `labels.json` next to the arrays.
+public struct LabelInfo: Codable, Sendable {
+    public var settings: LabelSettings
+    public var seed: UInt64
+    public var dt: Double?
+    public var example: String?
+    public var observedMu: [[Double]]?
+    public var muRange: [Double]?
+    public var dataCount: Int
+    public var normalisation: Normalisation
+    public var meanEffectiveSampleSize: Double
+}
+
+/// The training set of stage 2: for each query, inputs (x, μ, z) and the label Z_0, a sample
+/// of the scaled displacement c (X_{n+1} − x) (arrays row-major, count × d or × dMu).
+/// On disk: `x.npy`, `mu.npy`, `z.npy`, `label.npy`, `ess.npy` (effective sample size of the
+/// kernel weights at the last ODE step) and `labels.json`.
+public struct LabelSet: Sendable {
+    public var d: Int
+    public var dMu: Int
+    public var x: [Double]
+    public var mu: [Double]
+    public var z: [Double]
+    public var label: [Double]
+    public var ess: [Double]
+    public var info: LabelInfo
+    public var count: Int { label.count / d }
+
+    public init(d: Int, dMu: Int, x: [Double], mu: [Double], z: [Double], label: [Double], ess: [Double], info: LabelInfo) {
+        self.d = d; self.dMu = dMu; self.x = x; self.mu = mu; self.z = z; self.label = label
+        self.ess = ess; self.info = info
+    }
+
+    static func path(_ dir: String, _ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+
+    public func write(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let n = count
+        try NPY.write(Self.path(directory, "x.npy"), x, shape: [n, d])
+        try NPY.write(Self.path(directory, "mu.npy"), mu, shape: [n, dMu])
+        try NPY.write(Self.path(directory, "z.npy"), z, shape: [n, d])
+        try NPY.write(Self.path(directory, "label.npy"), label, shape: [n, d])
+        try NPY.write(Self.path(directory, "ess.npy"), ess, shape: [n])
+        try writeJSON(info, to: Self.path(directory, "labels.json"))
+    }
+
+    public init(directory: String) throws {
+        let info = try readJSON(LabelInfo.self, from: Self.path(directory, "labels.json"))
+        let (x, xs) = try NPY.read(Self.path(directory, "x.npy"))
+        let (mu, ms) = try NPY.read(Self.path(directory, "mu.npy"))
+        let (z, zs) = try NPY.read(Self.path(directory, "z.npy"))
+        let (label, ls) = try NPY.read(Self.path(directory, "label.npy"))
+        let (ess, _) = try NPY.read(Self.path(directory, "ess.npy"))
+        let n = xs.first ?? 0
+        for (name, s) in [("mu.npy", ms), ("z.npy", zs), ("label.npy", ls)] where s.first != n {
+            throw InputError(Self.path(directory, name), "has \(s.first ?? 0) rows, x.npy has \(n)")
+        }
+        let d = xs.count > 1 ? xs[1] : 1
+        self.init(d: d, dMu: ms.count > 1 ? ms[1] : 1, x: x, mu: mu, z: z, label: label, ess: ess, info: info)
+    }
+}
+
+/// Progress and timing lines on stderr, prefixed with the elapsed wall time.
+public struct Log: Sendable {
+    public let rank: Int
+    let start: Date
+    public init(rank: Int, start: Date = Date()) { self.rank = rank; self.start = start }
+
+    /// Printed by rank 0 only.
+    public func info(_ message: @autoclosure () -> String) {
+        if rank == 0 { all(message()) }
+    }
+
+    /// Printed by every rank, tagged with it.
+    public func all(_ message: String) {
+        let t = String(format: "%8.2fs", Date().timeIntervalSince(start))
+        FileHandle.standardError.write(Data("[\(t)] [rank \(rank)] \(message)\n".utf8))
+    }
+
+    public var elapsed: Double { Date().timeIntervalSince(start) }
+}

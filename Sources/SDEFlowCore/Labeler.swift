@@ -1,0 +1,105 @@
+import CLabelKernel
+import Foundation
+
+/// Queries (x_n, μ, z) with their global ids: x and z are count × d, mu is count × dMu.
+public struct QueryBlock: Sendable {
+    public var d: Int
+    public var dMu: Int
+    public var ids: [Int64] = []
+    public var x: [Double] = []
+    public var mu: [Double] = []
+    public var z: [Double] = []
+    public var count: Int { ids.count }
+
+    public init(d: Int, dMu: Int) { self.d = d; self.dMu = dMu }
+}
+
+/// Stage 1 of the method (METHOD.md §2): for each query, the exact K nearest data pairs in the
+/// normalised space, the joint (x, μ) kernel, and the probability-flow ODE from z to the label.
+///
+/// Per query it fills K-long, float32, component-major buffers (c·(y − x), |·|², log kernel)
+/// and hands them to the C kernel, which fuses softmax, score and Euler step: no
+/// (labels × K × d) temporary ever exists.
+public struct Labeler {
+    public let settings: LabelSettings
+    public let normalisation: Normalisation
+    public let data: PairBlock
+    public let index: NearestNeighbours
+
+    /// `data` is the shard this rank holds, in ascending global id.
+    public init(data: PairBlock, geometry: GridGeometry, normalisation: Normalisation, settings: LabelSettings) {
+        let dims = normalisation.dims, n = data.count
+        var points = [Double](repeating: 0, count: n * dims)
+        data.x.withUnsafeBufferPointer { x in
+            data.mu.withUnsafeBufferPointer { mu in
+                points.withUnsafeMutableBufferPointer { p in
+                    for j in 0..<n {
+                        normalisation.point(x: x.baseAddress! + j * data.d, mu: mu.baseAddress! + j * data.dMu,
+                                            into: p.baseAddress! + j * dims)
+                    }
+                }
+            }
+        }
+        self.settings = settings; self.normalisation = normalisation; self.data = data
+        self.index = NearestNeighbours(points: points, geometry: geometry)
+    }
+
+    /// Labels (count × d, scaled displacements) and the effective sample size of the kernel
+    /// weights at the last ODE step (count), in query order. `progress(done)` is called now and then.
+    public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in }) -> (labels: [Double], ess: [Double]) {
+        let d = data.d, dMu = data.dMu, k = settings.neighbors
+        precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
+        let kPad = (k + 15) / 16 * 16
+        var deltaT = [Float](repeating: 0, count: d * kPad)
+        var norm2 = [Float](repeating: 0, count: kPad)
+        var kern = [Float](repeating: -.infinity, count: kPad)
+        var scratch = [Float](repeating: 0, count: kPad)
+        var z = [Float](repeating: 0, count: d)
+        var q = [Double](repeating: 0, count: normalisation.dims)
+        var search = NearestNeighbours.Scratch()
+        var labels = [Double](repeating: 0, count: queries.count * d)
+        var ess = [Double](repeating: 0, count: queries.count)
+        let c = settings.scale
+        let ix = 1 / (2 * settings.nuX * settings.nuX), imu = 1 / (2 * settings.nuMu * settings.nuMu)
+        let every = max(1, queries.count / 20)
+
+        for n in 0..<queries.count {
+            let neighbours = queries.x.withUnsafeBufferPointer { qx in
+                queries.mu.withUnsafeBufferPointer { qmu in
+                    q.withUnsafeMutableBufferPointer {
+                        normalisation.point(x: qx.baseAddress! + n * d, mu: qmu.baseAddress! + n * dMu, into: $0.baseAddress!)
+                    }
+                    return q.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, scratch: &search) }
+                }
+            }
+            for (slot, j32) in neighbours.enumerated() {
+                let j = Int(j32)
+                var n2 = 0.0, logK = 0.0
+                for i in 0..<d {
+                    let delta = c * (data.y[j * d + i] - data.x[j * d + i])
+                    deltaT[i * kPad + slot] = Float(delta)
+                    n2 += Float(delta).squaredDouble
+                    let dx = queries.x[n * d + i] - data.x[j * d + i]
+                    logK -= dx * dx * ix
+                }
+                for i in 0..<dMu {
+                    let dm = queries.mu[n * dMu + i] - data.mu[j * dMu + i]
+                    logK -= dm * dm * imu
+                }
+                norm2[slot] = Float(n2)
+                kern[slot] = Float(logK)
+            }
+            for i in 0..<d { z[i] = Float(queries.z[n * d + i]) }
+            let e = sdeflow_label_ode(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), &scratch)
+            for i in 0..<d { labels[n * d + i] = Double(z[i]) }
+            ess[n] = Double(e)
+            if (n + 1) % every == 0 { progress(n + 1) }
+        }
+        return (labels, ess)
+    }
+}
+
+extension Float {
+    /// The square of the float32 value in double, so |Δ|² matches the float32 Δ the kernel uses.
+    @inlinable var squaredDouble: Double { Double(self) * Double(self) }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// One-step pairs (x_j, μ_j, y_j), row-major: x and y are count × d, mu is count × dMu.
+public struct PairBlock: Sendable {
+    public var d: Int
+    public var dMu: Int
+    public var x: [Double] = []
+    public var mu: [Double] = []
+    public var y: [Double] = []
+    public var count: Int { d == 0 ? 0 : x.count / d }
+
+    public init(d: Int, dMu: Int) { self.d = d; self.dMu = dMu }
+    public init(d: Int, dMu: Int, x: [Double], mu: [Double], y: [Double]) {
+        self.d = d; self.dMu = dMu; self.x = x; self.mu = mu; self.y = y
+    }
+
+    public mutating func append(contentsOf other: PairBlock) {
+        x += other.x; mu += other.mu; y += other.y
+    }
+}
+
+/// Simulates trajectories of an example and cuts them into one-step pairs.
+///
+/// Path p (global id) runs at μ = observedMu[p / pathsPerMu]; its noise is keyed by
+/// (seed, p, fine step), so a path is the same whichever rank simulates it.
+public enum Simulator {
+    public static func simulate(
+        _ example: SDEExample, settings: SimulationSettings, observedMu: [[Double]],
+        paths: Range<Int>, seed: UInt64
+    ) -> PairBlock {
+        let d = example.d, steps = settings.stepsPerPath
+        let rng = CounterRNG(seed: seed)
+        var block = PairBlock(d: d, dMu: example.dMu)
+        block.x.reserveCapacity(paths.count * steps * d)
+        block.y.reserveCapacity(paths.count * steps * d)
+        block.mu.reserveCapacity(paths.count * steps * example.dMu)
+        var state = [Double](repeating: 0, count: d)
+        var drift = state, diffusion = state, noise = state
+        for p in paths {
+            let mu = observedMu[p / settings.pathsPerMu]
+            state = example.initialState(mu, rng, UInt64(p))
+            for n in 0..<steps {
+                block.x += state
+                block.mu += mu
+                if example.usesExactSimulation, let law = example.exactTransition {
+                    let (mean, cov) = law(state, mu, settings.dt)
+                    noise.withUnsafeMutableBufferPointer {
+                        rng.fillNormals($0, .pathNoise, id: UInt64(p), index: UInt32(n))
+                    }
+                    let l = cholesky(cov, d)
+                    for i in 0..<d {
+                        var v = mean[i]
+                        for j in 0...i { v += l[i * d + j] * noise[j] }
+                        state[i] = v
+                    }
+                } else {
+                    let h = settings.fineStep ?? settings.dt
+                    let sub = max(1, Int((settings.dt / h).rounded()))
+                    let hs = settings.dt / Double(sub), sq = hs.squareRoot()
+                    for s in 0..<sub {
+                        noise.withUnsafeMutableBufferPointer {
+                            rng.fillNormals($0, .pathNoise, id: UInt64(p), index: UInt32(n * sub + s))
+                        }
+                        mu.withUnsafeBufferPointer { m in
+                            state.withUnsafeBufferPointer { xs in
+                                example.coefficients(xs.baseAddress!, m.baseAddress!, &drift, &diffusion)
+                            }
+                        }
+                        for i in 0..<d { state[i] += drift[i] * hs + diffusion[i] * sq * noise[i] }
+                    }
+                }
+                block.y += state
+            }
+        }
+        return block
+    }
+
+    /// Lower Cholesky factor of a d × d symmetric positive semi-definite matrix (row-major).
+    public static func cholesky(_ a: [Double], _ d: Int) -> [Double] {
+        var l = [Double](repeating: 0, count: d * d)
+        for i in 0..<d {
+            for j in 0...i {
+                var s = a[i * d + j]
+                for k in 0..<j { s -= l[i * d + k] * l[j * d + k] }
+                l[i * d + j] = i == j ? max(s, 0).squareRoot() : (l[j * d + j] > 0 ? s / l[j * d + j] : 0)
+            }
+        }
+        return l
+    }
+}

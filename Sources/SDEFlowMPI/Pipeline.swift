@@ -1,0 +1,79 @@
+import Foundation
+import SDEFlowCore
+
+/// The stages as the CLI runs them on all ranks: each stage reads and writes the folder layouts
+/// of the data contract; rank 0 writes, every file atomically.
+public enum Pipeline {
+    /// Simulates an example's data set: paths are split over ranks by global path id and
+    /// gathered on rank 0, which writes `x.npy`, `mu.npy`, `y.npy`, `dataset.json`.
+    public static func simulate(_ comm: Communicator, example: SDEExample, settings: SimulationSettings, seed: UInt64,
+                                output: String, dtype: NPYDType, log: Log) throws {
+        let paths = settings.pathsPerMu * example.observedMu.count
+        let mine = batchSlice(batchSize: paths, rank: comm.rank, size: comm.size)
+        log.info("simulate: \(example.name), \(example.observedMu.count) μ × \(settings.pathsPerMu) paths × \(settings.stepsPerPath) steps = \(paths * settings.stepsPerPath) pairs")
+        let block = Simulator.simulate(example, settings: settings, observedMu: example.observedMu, paths: mine, seed: seed)
+        let x = try comm.gatherv(block.x), mu = try comm.gatherv(block.mu), y = try comm.gatherv(block.y)
+        if comm.isRoot {
+            let info = DatasetInfo(dt: settings.dt, example: example.name, observedMu: example.observedMu,
+                                   muRange: [example.muRange.lowerBound, example.muRange.upperBound], seed: seed, simulation: settings)
+            try Dataset.write(PairBlock(d: example.d, dMu: example.dMu, x: x, mu: mu, y: y), info: info, to: output, dtype: dtype)
+            log.info("simulate: wrote \(output)")
+        }
+        try comm.barrier()
+    }
+
+    /// Stage 1 on all ranks; rank 0 writes the label folder. Every rank returns the labels.
+    public static func label(_ comm: Communicator, data: String, settings: LabelSettings, seed: UInt64,
+                             output: String, log: Log) throws -> LabelSet {
+        let dataset = try Dataset(directory: data)
+        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), \(comm.size) rank(s)")
+        let started = Date()
+        let labels = try DistributedLabels.run(comm, dataset: dataset, settings: settings, seed: seed, log: log)
+        let seconds = Date().timeIntervalSince(started)
+        let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
+        log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",
+                        seconds, work / seconds, labels.info.meanEffectiveSampleSize))
+        if comm.isRoot { try labels.write(to: output); log.info("label: wrote \(output)") }
+        try comm.barrier()
+        return labels
+    }
+
+    /// Stage 2 on all ranks; rank 0 writes the model folder.
+    public static func train(_ comm: Communicator, labels: LabelSet, settings: TrainSettings, output: String, log: Log) throws -> FlowModel {
+        let started = Date()
+        let model = try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log)
+        log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d",
+                        model.info.epochs, Date().timeIntervalSince(started), model.info.bestValidationLoss, model.info.bestEpoch))
+        if comm.isRoot { try model.write(to: output); log.info("train: wrote \(output)") }
+        try comm.barrier()
+        return model
+    }
+
+    /// Trajectories of `count` samples, split over ranks by sample id; gathered on rank 0
+    /// (count × (steps + 1) × d).
+    public static func sample(_ comm: Communicator, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
+                              seed: UInt64, stream: RandomStream = .sampleNoise) throws -> [Double] {
+        let mine = batchSlice(batchSize: count, rank: comm.rank, size: comm.size)
+        let local = model.rollout(x0: x0, mu: mu, steps: steps, ids: mine, seed: seed, stream: stream)
+        return try comm.gatherv(local)
+    }
+
+    /// One-step accuracy against the exact law at each μ: samples from x0 split over ranks,
+    /// statistics computed on rank 0 over all samples in id order (the same for any -n).
+    public static func oneStepAccuracy(_ comm: Communicator, model: FlowModel, example: SDEExample, x0: [Double],
+                                       mus: [(mu: [Double], observed: Bool)], samples: Int, seed: UInt64) throws -> [AccuracyRow] {
+        var rows: [AccuracyRow] = []
+        for (k, entry) in mus.enumerated() {
+            let all = try sample(comm, model: model, x0: x0, mu: entry.mu, steps: 1, count: samples,
+                                 seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15, stream: .evaluationNoise)
+            if comm.isRoot, let law = example.exactTransition {
+                let d = example.d
+                let next = (0..<samples).flatMap { all[($0 * 2 + 1) * d ..< ($0 * 2 + 2) * d] }
+                let exact = law(x0, entry.mu, model.info.dt ?? example.simulation.dt)
+                rows.append(AccuracyRow(mu: entry.mu, observed: entry.observed, samples: next, d: d,
+                                        exactMean: exact.mean, exactCov: exact.cov))
+            }
+        }
+        return rows
+    }
+}

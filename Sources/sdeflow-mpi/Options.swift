@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import SDEFlowCore
+
+struct SeedOption: ParsableArguments {
+    @Option(help: "Seed of every random draw (draws are keyed by global ids, so results do not depend on the rank count).")
+    var seed: UInt64 = 1
+}
+
+/// Simulation options; unset ones take the example's paper defaults.
+struct SimulateOptions: ParsableArguments {
+    @Option(help: "Name of the example SDE (\(SDEExample.all.map(\.name).joined(separator: ", "))).")
+    var example: String = "bm"
+    @Option(help: "Trajectories per observed μ (paper: 5000 for bm and ou, 3000 for ou2d).")
+    var pathsPerMu: Int?
+    @Option(help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d).")
+    var horizon: Double?
+    @Option(help: "Euler–Maruyama sub-step (paper: 1e-3); 0 uses the exact transition where known.")
+    var fineStep: Double?
+    @Option(help: "Floating type of the written arrays: float32 or float64.")
+    var dtype: String = "float64"
+
+    func settings(for ex: SDEExample) throws -> SimulationSettings {
+        var s = ex.simulation
+        if let p = pathsPerMu { guard p > 0 else { throw ValidationError("--paths-per-mu must be positive") }; s.pathsPerMu = p }
+        if let h = horizon { guard h >= s.dt else { throw ValidationError("--horizon must be at least Δt = \(s.dt)") }; s.horizon = h }
+        if let f = fineStep {
+            guard f >= 0, f <= s.dt else { throw ValidationError("--fine-step must be in [0, Δt = \(s.dt)]") }
+            s.fineStep = f == 0 ? nil : f
+        }
+        return s
+    }
+
+    func npyType() throws -> NPYDType {
+        switch dtype {
+        case "float32": return .float32
+        case "float64": return .float64
+        default: throw ValidationError("--dtype must be float32 or float64, not '\(dtype)'")
+        }
+    }
+}
+
+/// Label options; unset ones take the paper's settings for the data set's example (bm's for user data).
+struct LabelOptions: ParsableArguments {
+    @Option(help: "Number of labels (queries).") var labels: Int?
+    @Option(help: "K, exact nearest neighbours per query.") var neighbors: Int?
+    @Option(help: "N_τ, Euler steps of the probability-flow ODE.") var odeSteps: Int?
+    @Option(help: "Kernel bandwidth in x.") var nuX: Double?
+    @Option(help: "Kernel bandwidth in μ.") var nuMu: Double?
+    @Option(help: "Displacement scale c (labels are c·(y − x)).") var scale: Double?
+
+    func settings(defaults: LabelSettings) throws -> LabelSettings {
+        var s = defaults
+        if let v = labels { s.labels = v }
+        if let v = neighbors { s.neighbors = v }
+        if let v = odeSteps { s.odeSteps = v }
+        if let v = nuX { s.nuX = v }
+        if let v = nuMu { s.nuMu = v }
+        if let v = scale { s.scale = v }
+        guard s.labels > 0, s.neighbors > 0, s.odeSteps > 0 else {
+            throw ValidationError("--labels, --neighbors and --ode-steps must be positive")
+        }
+        guard s.nuX > 0, s.nuMu > 0, s.scale > 0 else { throw ValidationError("--nu-x, --nu-mu and --scale must be positive") }
+        return s
+    }
+}
+
+/// Training options; unset ones take the paper's (METHOD.md §3).
+struct TrainOptions: ParsableArguments {
+    @Option(help: "Hidden layer widths, e.g. 128,128,128 (default: the example's paper network).") var hidden: String?
+    @Option(help: "Global mini-batch size (split over ranks).") var batchSize: Int = 1024
+    @Option(help: "Adam learning rate.") var learningRate: Double = 1e-3
+    @Option(help: "Adam weight decay (L2).") var weightDecay: Double = 1e-6
+    @Option(help: "Maximum epochs.") var maxEpochs: Int = 1000
+    @Option(help: "Early-stopping patience in epochs (default: the example's, 50 or 100).") var patience: Int?
+    @Option(help: "Epochs without improvement before the learning rate is halved.") var lrPatience: Int = 20
+    @Option(help: "Fraction of labels held out for validation.") var validationFraction: Double = 0.1
+
+    func settings(example: SDEExample?, seed: UInt64) throws -> TrainSettings {
+        var s = TrainSettings(hidden: example?.hidden ?? [128, 128, 128])
+        if let h = hidden {
+            s.hidden = try parseList(h, option: "--hidden").map { Int($0) }
+            guard !s.hidden.isEmpty, s.hidden.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden needs positive widths, e.g. 128,128,128") }
+        }
+        s.batchSize = batchSize; s.learningRate = learningRate; s.weightDecay = weightDecay
+        s.maxEpochs = maxEpochs; s.patience = patience ?? example?.patience ?? 50; s.lrPatience = lrPatience
+        s.validationFraction = validationFraction; s.seed = seed
+        guard s.batchSize > 0, s.maxEpochs > 0, s.patience > 0 else { throw ValidationError("--batch-size, --max-epochs and --patience must be positive") }
+        guard (0.0..<1.0).contains(s.validationFraction), s.validationFraction > 0 else { throw ValidationError("--validation-fraction must be in (0, 1)") }
+        return s
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import SDEFlowCore
+import SDEFlowMPI
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate an example SDE at its observed μ and write the one-step pairs as a data set folder.")
+    @OptionGroup var simulation: SimulateOptions
+    @OptionGroup var seed: SeedOption
+    @Option(help: "Data set folder to write (x.npy, mu.npy, y.npy, dataset.json).") var output: String
+
+    func run() throws {
+        let ex = try lookupExample(simulation.example)
+        let settings = try simulation.settings(for: ex), dtype = try simulation.npyType()
+        try withMPI { comm, log in
+            try Pipeline.simulate(comm, example: ex, settings: settings, seed: seed.seed, output: output, dtype: dtype, log: log)
+        }
+    }
+}
+
+struct Label: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute training-free labels: kernel-weighted score over exact K nearest neighbours + probability-flow ODE.")
+    @Option(help: "Data set folder (x.npy, mu.npy, y.npy, optional dataset.json).") var data: String
+    @Option(help: "Label folder to write.") var output: String
+    @OptionGroup var options: LabelOptions
+    @OptionGroup var seed: SeedOption
+
+    func run() throws {
+        let info = try? readJSON(DatasetInfo.self, from: path(data, "dataset.json"))
+        let defaults = info?.example.flatMap(SDEExample.named)?.labels ?? SDEExample.brownianMotion.labels
+        let settings = try options.settings(defaults: defaults)
+        try withMPI { comm, log in
+            _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log)
+        }
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the flow-map MLP G(x, μ, z) on labels, data-parallel over the ranks.")
+    @Option(help: "Label folder written by `label`.") var labels: String
+    @Option(help: "Model folder to write.") var output: String
+    @OptionGroup var options: TrainOptions
+    @OptionGroup var seed: SeedOption
+
+    func run() throws {
+        try withMPI { comm, log in
+            let set = try LabelSet(directory: labels)
+            let settings = try options.settings(example: set.info.example.flatMap(SDEExample.named), seed: seed.seed)
+            _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log)
+        }
+    }
+}
+
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Roll the learned flow map out from x0 at parameter μ; writes (count, steps + 1, d) as .npy.")
+    @Option(help: "Model folder written by `train`.") var model: String
+    @Option(help: "Initial state, d comma-separated values.") var x0: String
+    @Option(help: "Parameter μ, dμ comma-separated values.") var mu: String
+    @Option(help: "Number of steps of Δt.") var steps: Int
+    @Option(help: "Number of trajectories.") var count: Int
+    @Option(help: "Output .npy file.") var output: String
+    @Option(help: "float32 or float64.") var dtype: String = "float64"
+    @OptionGroup var seed: SeedOption
+
+    func run() throws {
+        let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
+        guard steps >= 0, count > 0 else { throw ValidationError("--steps must be ≥ 0 and --count > 0") }
+        guard ["float32", "float64"].contains(dtype) else { throw ValidationError("--dtype must be float32 or float64") }
+        try withMPI { comm, log in
+            let flow = try FlowModel(directory: model)
+            guard x.count == flow.info.d else { throw CLIError("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
+            guard m.count == flow.info.dMu else { throw CLIError("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+            if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
+                log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
+            }
+            let paths = try Pipeline.sample(comm, model: flow, x0: x, mu: m, steps: steps, count: count, seed: seed.seed)
+            if comm.isRoot {
+                let shape = [count, steps + 1, flow.info.d]
+                if dtype == "float32" { try NPY.write(output, paths.map(Float.init), shape: shape) } else { try NPY.write(output, paths, shape: shape) }
+                log.info("sample: wrote \(output) with shape \(shape)")
+            }
+        }
+    }
+}
