@@ -1,0 +1,341 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Element types this reader/writer understands: little-endian IEEE floats and two's-complement
+/// integers. The raw value is NumPy's `descr` string as written in a header.
+public enum NPYDType: String, Sendable {
+    case float32 = "<f4", float64 = "<f8", int32 = "<i4", int64 = "<i8"
+
+    /// Bytes per element.
+    public var itemSize: Int {
+        switch self {
+        case .float32, .int32: return 4
+        case .float64, .int64: return 8
+        }
+    }
+}
+
+/// Any failure reading or writing a file; `description` always names the file.
+public struct NPYError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let problem: String
+    public init(path: String, problem: String) { self.path = path; self.problem = problem }
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// A validated `.npy` header. `dataOffset` is the byte offset of element 0 in the file.
+public struct NPYHeader: Sendable {
+    public let dtype: NPYDType
+    public let shape: [Int]
+    public let dataOffset: Int
+    public init(dtype: NPYDType, shape: [Int], dataOffset: Int) {
+        self.dtype = dtype; self.shape = shape; self.dataOffset = dataOffset
+    }
+    /// Length of the first axis (1 for a 0-d array): the unit `readRows` slices by.
+    public var rowCount: Int { shape.first ?? 1 }
+    /// Elements per row: the product of `shape[1...]` (1 for 0-d and 1-D arrays).
+    public var rowWidth: Int { shape.dropFirst().reduce(1, *) }
+    /// Total number of elements.
+    public var count: Int { shape.reduce(1, *) }
+}
+
+private let isLittleEndianHost = 1.littleEndian == 1
+private let npyMagic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+private let supportedList = "<f4, <f8, <i4, <i8"
+
+/// Element types readable into: conversions exist as concrete initializers on Float and Double.
+protocol NPYReal { init(_ v: Float); init(_ v: Double); init(_ v: Int32); init(_ v: Int64) }
+extension Double: NPYReal {}
+extension Float: NPYReal {}
+
+/// NumPy `.npy` files (format versions 1.0-3.0), C order only. All reads use `pread` on a file
+/// descriptor so that an MPI rank can read just its block of rows of a file bigger than memory;
+/// all writes go through `writeFileAtomically` so no half-written file is ever visible.
+public enum NPY {
+    /// Parses and validates the header, and checks that the file holds all the data it promises.
+    public static func header(at path: String) throws -> NPYHeader {
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        return try header(fd: fd, path: path)
+    }
+
+    /// Reads rows `[rows.lowerBound, rows.upperBound)` along the first axis, converting each
+    /// element to Double. Result is C order, `rows.count * header.rowWidth` values.
+    public static func readRows(_ path: String, header: NPYHeader, rows: Range<Int>) throws -> [Double] {
+        try readRowsAs(path, header: header, rows: rows)
+    }
+
+    /// As `readRows`, converting to Float (float64 data is rounded to nearest).
+    public static func readRowsFloat(_ path: String, header: NPYHeader, rows: Range<Int>) throws -> [Float] {
+        try readRowsAs(path, header: header, rows: rows)
+    }
+
+    /// Whole array as Double, with its shape.
+    public static func read(_ path: String) throws -> (values: [Double], shape: [Int]) {
+        let h = try header(at: path)
+        return (try readRows(path, header: h, rows: 0..<h.rowCount), h.shape)
+    }
+
+    /// Whole array as Float, with its shape.
+    public static func readFloat(_ path: String) throws -> (values: [Float], shape: [Int]) {
+        let h = try header(at: path)
+        return (try readRowsFloat(path, header: h, rows: 0..<h.rowCount), h.shape)
+    }
+
+    /// Writes a C-order array of `shape` as float64 or float32 (`dtype`), atomically.
+    public static func write(_ path: String, _ values: [Double], shape: [Int], dtype: NPYDType = .float64) throws {
+        switch dtype {
+        case .float64:
+            try writeArray(path, values, shape: shape, dtype: dtype) { $1.storeBytes(of: $0.bitPattern.littleEndian, as: UInt64.self) }
+        case .float32:
+            try writeArray(path, values, shape: shape, dtype: dtype) { $1.storeBytes(of: Float($0).bitPattern.littleEndian, as: UInt32.self) }
+        case .int32, .int64:
+            throw NPYError(path: path, problem: "cannot write Double values as \(dtype.rawValue); pass [Int64] instead")
+        }
+    }
+
+    /// Writes a C-order float32 array, atomically.
+    public static func write(_ path: String, _ values: [Float], shape: [Int]) throws {
+        try writeArray(path, values, shape: shape, dtype: .float32) { $1.storeBytes(of: $0.bitPattern.littleEndian, as: UInt32.self) }
+    }
+
+    /// Writes a C-order int64 array, atomically.
+    public static func write(_ path: String, _ values: [Int64], shape: [Int]) throws {
+        try writeArray(path, values, shape: shape, dtype: .int64) { $1.storeBytes(of: $0.littleEndian, as: Int64.self) }
+    }
+
+    // MARK: - Reading
+
+    static func openForReading(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { return fd }
+        let e = errno
+        throw NPYError(path: path, problem: e == ENOENT ? "no such file" : "cannot open: \(String(cString: strerror(e)))")
+    }
+
+    /// `pread` exactly `count` bytes at `offset`, retrying short reads and EINTR.
+    static func preadFully(_ fd: Int32, _ buf: UnsafeMutableRawPointer, count: Int, offset: Int, path: String) throws {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buf + done, min(count - done, 1 << 30), off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw NPYError(path: path, problem: "read failed: \(String(cString: strerror(errno)))") }
+            if n == 0 { throw NPYError(path: path, problem: "truncated: unexpected end of file at byte \(offset + done)") }
+            done += n
+        }
+    }
+
+    static func header(fd: Int32, path: String) throws -> NPYHeader {
+        func fail(_ p: String) -> NPYError { NPYError(path: path, problem: p) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail("cannot stat: \(String(cString: strerror(errno)))") }
+        let fileSize = Int(st.st_size)
+        var pre = [UInt8](repeating: 0, count: 12)
+        guard fileSize >= 10 else { throw fail("not a .npy file (bad magic)") }
+        try pre.withUnsafeMutableBytes { try preadFully(fd, $0.baseAddress!, count: min(12, fileSize), offset: 0, path: path) }
+        guard Array(pre[0..<6]) == npyMagic else { throw fail("not a .npy file (bad magic)") }
+        let (major, minor) = (pre[6], pre[7])
+        let lenStart: Int
+        let headerLen: Int
+        switch major {
+        case 1: lenStart = 10; headerLen = Int(pre[8]) | Int(pre[9]) << 8
+        case 2, 3:
+            guard fileSize >= 12 else { throw fail("truncated header") }
+            lenStart = 12; headerLen = (8..<12).reduce(0) { $0 | Int(pre[$1]) << (8 * ($1 - 8)) }
+        default: throw fail("unsupported .npy format version \(major).\(minor)")
+        }
+        let dataOffset = lenStart + headerLen
+        guard dataOffset <= fileSize else { throw fail("truncated header: needs \(dataOffset) bytes, file has \(fileSize)") }
+        var text = [UInt8](repeating: 0, count: headerLen)
+        try text.withUnsafeMutableBytes { try preadFully(fd, $0.baseAddress!, count: headerLen, offset: lenStart, path: path) }
+        var parser = HeaderParser(bytes: text)
+        let dict: [String: HeaderParser.Value]
+        do { dict = try parser.parseDict() } catch let e as HeaderParser.Failure { throw fail("malformed header: \(e.message)") }
+        guard case .string(let descr)? = dict["descr"] else {
+            if case .structured? = dict["descr"] { throw fail("unsupported dtype (structured); supported: \(supportedList)") }
+            throw fail("malformed header: no 'descr' string")
+        }
+        guard case .bool(let fortran)? = dict["fortran_order"] else { throw fail("malformed header: no 'fortran_order'") }
+        guard case .tuple(let shape)? = dict["shape"] else { throw fail("malformed header: no 'shape' tuple") }
+        let dtype = try parseDescr(descr, path: path)
+        if fortran {
+            throw fail("Fortran-order (fortran_order: True) arrays are not supported; save np.ascontiguousarray(arr) instead")
+        }
+        var elements = 1
+        for n in shape {
+            let (p, overflow) = elements.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw fail("malformed header: shape \(shape) overflows") }
+            elements = p
+        }
+        let (dataBytes, overflow) = elements.multipliedReportingOverflow(by: dtype.itemSize)
+        guard !overflow, fileSize - dataOffset >= dataBytes else {
+            throw fail("truncated: header promises \(dataBytes) bytes of data, file has \(fileSize - dataOffset)")
+        }
+        return NPYHeader(dtype: dtype, shape: shape, dataOffset: dataOffset)
+    }
+
+    /// Maps a NumPy descr to a supported dtype; '=' and '|' mean native (little-endian here).
+    static func parseDescr(_ descr: String, path: String) throws -> NPYDType {
+        let order = descr.first ?? " "
+        let code = "<>=|".contains(order) ? String(descr.dropFirst()) : descr
+        guard let dtype = NPYDType(rawValue: "<" + code) else {
+            throw NPYError(path: path, problem: "unsupported dtype '\(descr)'; supported: \(supportedList)")
+        }
+        if order == ">" || (!isLittleEndianHost && order != "<") {
+            throw NPYError(path: path, problem: "big-endian dtype '\(descr)' is not supported; convert with arr.astype('<\(code)')")
+        }
+        return dtype
+    }
+
+    static func readRowsAs<T: NPYReal>(_ path: String, header h: NPYHeader, rows: Range<Int>) throws -> [T] {
+        guard rows.lowerBound >= 0, rows.upperBound <= h.rowCount else {
+            throw NPYError(path: path, problem: "rows \(rows) out of range 0..<\(h.rowCount)")
+        }
+        let total = rows.count * h.rowWidth, size = h.dtype.itemSize
+        if total == 0 { return [] }
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        let chunk = min(total, 1 << 19)  // elements per pread: bounds the scratch buffer at 4 MiB
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * size, alignment: 16)
+        defer { scratch.deallocate() }
+        return try [T](unsafeUninitializedCapacity: total) { out, initialized in
+            var done = 0
+            while done < total {
+                let n = min(chunk, total - done)
+                try preadFully(fd, scratch, count: n * size, offset: h.dataOffset + (rows.lowerBound * h.rowWidth + done) * size, path: path)
+                let dst = out.baseAddress! + done
+                switch h.dtype {
+                case .float32: for i in 0..<n { dst[i] = T(Float(bitPattern: UInt32(littleEndian: scratch.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+                case .float64: for i in 0..<n { dst[i] = T(Double(bitPattern: UInt64(littleEndian: scratch.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+                case .int32: for i in 0..<n { dst[i] = T(Int32(littleEndian: scratch.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+                case .int64: for i in 0..<n { dst[i] = T(Int64(littleEndian: scratch.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+                }
+                done += n
+            }
+            initialized = total
+        }
+    }
+
+    // MARK: - Writing
+
+    /// NumPy's header: the dict padded with spaces and a final '\n' so that magic + version +
+    /// length + dict is a multiple of 64 bytes. Version 1.0 unless the dict needs > 65535 bytes.
+    static func headerBytes(dtype: NPYDType, shape: [Int]) -> [UInt8] {
+        let dims = shape.count == 1 ? "\(shape[0])," : shape.map(String.init).joined(separator: ", ")
+        let dict = Array("{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': (\(dims)), }".utf8)
+        func padded(_ prefix: Int) -> [UInt8] {
+            dict + [UInt8](repeating: 0x20, count: (64 - (prefix + dict.count + 1) % 64) % 64) + [0x0A]
+        }
+        let v1 = padded(10).count <= 65535
+        let text = padded(v1 ? 10 : 12), n = text.count
+        let len: [UInt8] = v1 ? [UInt8(n & 0xFF), UInt8(n >> 8)] : (0..<4).map { UInt8((n >> (8 * $0)) & 0xFF) }
+        return npyMagic + [v1 ? 1 : 2, 0] + len + text
+    }
+
+    static func writeArray<E>(_ path: String, _ values: [E], shape: [Int], dtype: NPYDType,
+                              store: (E, UnsafeMutableRawPointer) -> Void) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, { $0 &* $1 }) == values.count else {
+            throw NPYError(path: path, problem: "shape \(shape) does not match \(values.count) values")
+        }
+        let size = dtype.itemSize, chunk = 1 << 16
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * size, alignment: 16)
+        defer { scratch.deallocate() }
+        try writeFileAtomically(path) { emit in
+            try headerBytes(dtype: dtype, shape: shape).withUnsafeBytes { try emit($0) }
+            try values.withUnsafeBufferPointer { v in
+                for start in stride(from: 0, to: v.count, by: chunk) {
+                    let n = min(chunk, v.count - start)
+                    for i in 0..<n { store(v[start + i], scratch + i * size) }
+                    try emit(UnsafeRawBufferPointer(start: scratch, count: n * size))
+                }
+            }
+        }
+    }
+}
+
+/// Recursive-descent parser for the Python dict literal in a header: string keys; values are
+/// strings, True/False, tuples of ints (`()`, `(5,)`, `(3, 2)`, Python 2's `3L`), or a list
+/// (a structured dtype, reported as unsupported). Whitespace and trailing commas are allowed.
+struct HeaderParser {
+    enum Value { case string(String), bool(Bool), tuple([Int]), structured }
+    struct Failure: Error { let message: String }
+    let bytes: [UInt8]
+    var pos = 0
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func skipSpace() { while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 } }
+    /// Consumes `c` (after whitespace) if it is next.
+    mutating func accept(_ c: Character) -> Bool {
+        skipSpace()
+        guard pos < bytes.count, bytes[pos] == c.asciiValue! else { return false }
+        pos += 1
+        return true
+    }
+    mutating func expect(_ c: Character) throws {
+        guard accept(c) else { throw Failure(message: "expected '\(c)' at offset \(pos)") }
+    }
+    mutating func parseDict() throws -> [String: Value] {
+        try expect("{")
+        var dict: [String: Value] = [:]
+        while !accept("}") {
+            let key = try parseString()
+            try expect(":")
+            dict[key] = try parseValue()
+            if !accept(",") { try expect("}"); break }
+        }
+        return dict
+    }
+    mutating func parseString() throws -> String {
+        skipSpace()
+        guard pos < bytes.count, bytes[pos] == 0x27 || bytes[pos] == 0x22 else { throw Failure(message: "expected a string at offset \(pos)") }
+        let quote = bytes[pos], start = pos + 1
+        guard let end = bytes[start...].firstIndex(of: quote) else { throw Failure(message: "unterminated string") }
+        pos = end + 1
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+    mutating func parseWord() -> String {
+        skipSpace()
+        let start = pos
+        while pos < bytes.count, bytes[pos] == 0x2D || (0x30...0x39).contains(bytes[pos]) || (0x41...0x5A).contains(bytes[pos] & 0xDF) { pos += 1 }
+        return String(decoding: bytes[start..<pos], as: UTF8.self)
+    }
+    mutating func parseValue() throws -> Value {
+        skipSpace()
+        guard pos < bytes.count else { throw Failure(message: "unexpected end") }
+        switch bytes[pos] {
+        case 0x27, 0x22: return .string(try parseString())
+        case 0x5B:  // '[': a structured descr (list of fields); skip it, balanced, strings opaque
+            var depth = 0
+            repeat {
+                guard pos < bytes.count else { throw Failure(message: "unterminated list") }
+                switch bytes[pos] {
+                case 0x27, 0x22: _ = try parseString(); continue
+                case 0x5B, 0x28: depth += 1
+                case 0x5D, 0x29: depth -= 1
+                default: break
+                }
+                pos += 1
+            } while depth > 0
+            return .structured
+        case 0x28:
+            pos += 1
+            var dims: [Int] = []
+            while !accept(")") {
+                var word = parseWord()
+                if word.hasSuffix("L") { word.removeLast() }
+                guard let n = Int(word), n >= 0 else { throw Failure(message: "bad shape entry '\(word)'") }
+                dims.append(n)
+                if !accept(",") { try expect(")"); break }
+            }
+            return .tuple(dims)
+        default:
+            switch parseWord() {
+            case "True": return .bool(true)
+            case "False": return .bool(false)
+            case let w: throw Failure(message: "unexpected value '\(w)'")
+            }
+        }
+    }
+}
