@@ -32,6 +32,13 @@ public struct ModelInfo: Codable, Sendable {
     public var epochs: Int
     public var bestEpoch: Int
     public var bestValidationLoss: Double
+
+    public init(shape: MLPShape, d: Int, dMu: Int, scale: Double, dt: Double?, example: String?, observedMu: [[Double]]?,
+                muRange: [Double]?, training: TrainSettings, epochs: Int, bestEpoch: Int, bestValidationLoss: Double) {
+        self.shape = shape; self.d = d; self.dMu = dMu; self.scale = scale; self.dt = dt; self.example = example
+        self.observedMu = observedMu; self.muRange = muRange; self.training = training; self.epochs = epochs
+        self.bestEpoch = bestEpoch; self.bestValidationLoss = bestValidationLoss
+    }
 }
 
 /// The learned flow map G(x, μ, z) with its standardisation: the product of stage 2.

@@ -11,6 +11,13 @@ public struct LabelInfo: Codable, Sendable {
     public var dataCount: Int
     public var normalisation: Normalisation
     public var meanEffectiveSampleSize: Double
+
+    public init(settings: LabelSettings, seed: UInt64, dt: Double?, example: String?, observedMu: [[Double]]?,
+                muRange: [Double]?, dataCount: Int, normalisation: Normalisation, meanEffectiveSampleSize: Double) {
+        self.settings = settings; self.seed = seed; self.dt = dt; self.example = example; self.observedMu = observedMu
+        self.muRange = muRange; self.dataCount = dataCount; self.normalisation = normalisation
+        self.meanEffectiveSampleSize = meanEffectiveSampleSize
+    }
 }
 
 /// The training set of stage 2: for each query, inputs (x, μ, z) and the label Z_0, a sample

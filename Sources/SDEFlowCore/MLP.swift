@@ -176,12 +176,14 @@ public struct MLP: Sendable {
     /// caller divides by (global rows × output) to get PyTorch's MSELoss mean; passing
     /// scale = 1/(global rows × output) instead yields the mean's gradient directly.
     /// Sums over rows, so gradients of disjoint slices add up to the full-batch gradient.
+    /// `gradient` may be longer than `parameters` (entries past them are left alone), so a
+    /// caller can append the loss and reduce both in one allreduce.
     public func accumulateGradient(
         inputs: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, rows: Int,
         scale: Float, into gradient: inout [Float], workspace: inout MLPWorkspace
     ) -> Double {
         precondition(inputs.count >= rows * shape.input && targets.count >= rows * shape.output)
-        precondition(gradient.count == parameters.count)
+        precondition(gradient.count >= parameters.count)
         guard rows > 0 else { return 0 }
         let dIn = shape.input, dOut = shape.output
         workspace.reserve(Swift.min(rows, Self.chunkRows) * floatsPerRow)

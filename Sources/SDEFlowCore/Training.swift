@@ -35,9 +35,10 @@ public struct Adam: Codable, Sendable, Equatable {
         secondMoment = [Float](repeating: 0, count: parameterCount)
     }
 
-    /// One Adam step: `gradient` is the gradient of the (mean) loss w.r.t. `parameters`.
+    /// One Adam step: `gradient` is the gradient of the (mean) loss w.r.t. `parameters`
+    /// (entries past `parameters.count` are ignored).
     public mutating func update(_ parameters: inout [Float], gradient: [Float]) {
-        precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count)
+        precondition(parameters.count == firstMoment.count && gradient.count >= firstMoment.count)
         step += 1
         let t = Double(step)
         let bc1 = 1 - pow(beta1, t)

@@ -11,7 +11,9 @@ public enum DataParallelTrainer {
         // Inputs [x, μ, z] and targets (the labels); rows with non-finite values are dropped.
         var raw = [Double](), target = [Double]()
         for r in 0..<labels.count {
-            let row = Array(labels.x[r * d ..< (r + 1) * d] + labels.mu[r * dMu ..< (r + 1) * dMu] + labels.z[r * d ..< (r + 1) * d])
+            var row = Array(labels.x[r * d ..< (r + 1) * d])
+            row.append(contentsOf: labels.mu[r * dMu ..< (r + 1) * dMu])
+            row.append(contentsOf: labels.z[r * d ..< (r + 1) * d])
             let t = labels.label[r * d ..< (r + 1) * d]
             guard row.allSatisfy(\.isFinite), t.allSatisfy(\.isFinite) else { continue }
             raw += row; target += t
@@ -63,7 +65,7 @@ public enum DataParallelTrainer {
                 } }
                 reduced[shape.parameterCount] = Float(loss)
                 try comm.allreduce(&reduced, .sum)
-                trainLoss += Double(reduced[shape.parameterCount])
+                trainLoss += Double(reduced[shape.parameterCount]) * Double(batch)  // batch mean × rows
                 adam.update(&mlp.parameters, gradient: reduced)
             }
             let valLoss = try validationLoss(comm, mlp, valX, valY, rows: nVal, d: d)
@@ -75,7 +77,7 @@ public enum DataParallelTrainer {
             }
             if epoch == 1 || epoch % 10 == 0 || badEpochs >= settings.patience {
                 log.info(String(format: "epoch %4d  train %.5f  val %.5f  best %.5f @ %d  lr %.2e  %.1fs", epoch,
-                                trainLoss / Double(nTrain * d), valLoss, best.loss, best.epoch, adam.learningRate,
+                                trainLoss / Double(nTrain), valLoss, best.loss, best.epoch, adam.learningRate,
                                 Date().timeIntervalSince(started)))
             }
             if badEpochs >= settings.patience { break }

@@ -66,7 +66,9 @@ public enum DistributedLabels {
             for q in 0..<all.count {
                 let r = owner[qCells[q]]
                 partIds[r].append(all.ids[q])
-                parts[r] += all.x[q * d ..< (q + 1) * d] + all.mu[q * dMu ..< (q + 1) * dMu] + all.z[q * d ..< (q + 1) * d]
+                parts[r].append(contentsOf: all.x[q * d ..< (q + 1) * d])
+                parts[r].append(contentsOf: all.mu[q * dMu ..< (q + 1) * dMu])
+                parts[r].append(contentsOf: all.z[q * d ..< (q + 1) * d])
             }
         }
         queryCounts = try comm.broadcast(queryCounts)
@@ -86,7 +88,9 @@ public enum DistributedLabels {
                 geometry.forEachCell(around: geometry.coordinates(ofCell: c), radius: halo[c]) { needed[$0] = true }
             }
             for j in 0..<block.count where needed[cells[j]] {
-                sendValues[r] += block.x[j * d ..< (j + 1) * d] + block.mu[j * dMu ..< (j + 1) * dMu] + block.y[j * d ..< (j + 1) * d]
+                sendValues[r].append(contentsOf: block.x[j * d ..< (j + 1) * d])
+                sendValues[r].append(contentsOf: block.mu[j * dMu ..< (j + 1) * dMu])
+                sendValues[r].append(contentsOf: block.y[j * d ..< (j + 1) * d])
             }
         }
         // Sources arrive in rank order, each in row order: the shard is in ascending global

@@ -68,7 +68,8 @@ public enum Pipeline {
                                  seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15, stream: .evaluationNoise)
             if comm.isRoot, let law = example.exactTransition {
                 let d = example.d
-                let next = (0..<samples).flatMap { all[($0 * 2 + 1) * d ..< ($0 * 2 + 2) * d] }
+                var next = [Double]()
+                for s in 0..<samples { next.append(contentsOf: all[(s * 2 + 1) * d ..< (s * 2 + 2) * d]) }
                 let exact = law(x0, entry.mu, model.info.dt ?? example.simulation.dt)
                 rows.append(AccuracyRow(mu: entry.mu, observed: entry.observed, samples: next, d: d,
                                         exactMean: exact.mean, exactCov: exact.cov))
