@@ -1,6 +1,5 @@
 #include "label_kernel.h"
 #include <math.h>
-#include <string.h>
 
 // Picks AVX-512 / AVX2+FMA / baseline code at load time, with no build flag.
 #if defined(__x86_64__) && defined(__has_attribute)
@@ -12,73 +11,86 @@
 #define SDEFLOW_CLONES
 #endif
 
+// 16 float lanes as one value: one zmm register with AVX-512, two ymm with AVX2, four xmm on the
+// baseline. Explicit lanes are what makes the float sums vectorise (no reassociation needed).
+typedef float v16 __attribute__((ext_vector_type(16), aligned(4)));
+typedef int32_t v16i __attribute__((ext_vector_type(16), aligned(4)));
 #define LANES 16
 
-// exp(x) for x <= 0 (Cephes-style: 2^n * p(r), |r| <= ln2/2), relative error ~2 ulp.
-// Inlined and branch-free so the neighbour loops vectorise; libm's expf never does.
-static inline float exp_nonpositive(float x) {
-    const float lo = -87.0f;
-    float xc = x < lo ? lo : x;
-    float n = __builtin_roundf(xc * 1.44269504088896341f);
-    float r = xc - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < lo ? 0.0f : p * scale;
-}
+// Macros, not functions: a v16 may not cross a call in the AVX2 and baseline clones (ABI).
+#define splat(x) ((v16)(float)(x))
+#define load(p) (*(const v16 *)(p))
+#define store(p, v) (*(v16 *)(p) = (v))
+#define SUM_LANES(out, v)                                   \
+    do {                                                    \
+        v16 v_ = (v);                                       \
+        float s_ = 0.0f;                                    \
+        for (int l_ = 0; l_ < LANES; l_++) s_ += v_[l_];    \
+        (out) = s_;                                         \
+    } while (0)
+
+// out = exp(x) for x <= 0 (Cephes-style: 2^n * p(r), |r| <= ln2/2), relative error ~2 ulp;
+// exactly 0 below -87. Inline and branch-free: libm's expf is never vectorised.
+#define EXP_NONPOSITIVE(out, x_in)                                                  \
+    do {                                                                            \
+        const v16 x_ = (x_in), lo_ = splat(-87.0f);                                 \
+        v16 xc_ = __builtin_elementwise_max(x_, lo_);                               \
+        /* round to nearest by the 1.5*2^23 shift (vectorises, unlike roundf) */    \
+        v16 n_ = (xc_ * 1.44269504088896341f + 12582912.0f) - 12582912.0f;          \
+        v16 r_ = xc_ - n_ * 0.693359375f;                                           \
+        r_ = r_ + n_ * 2.12194440e-4f;                                              \
+        v16 p_ = splat(1.9875691500e-4f);                                           \
+        p_ = p_ * r_ + 1.3981999507e-3f;                                            \
+        p_ = p_ * r_ + 8.3334519073e-3f;                                            \
+        p_ = p_ * r_ + 4.1665795894e-2f;                                            \
+        p_ = p_ * r_ + 1.6666665459e-1f;                                            \
+        p_ = p_ * r_ + 5.0000001201e-1f;                                            \
+        p_ = p_ * r_ * r_ + r_ + 1.0f;                                              \
+        v16i bits_ = (__builtin_convertvector(n_, v16i) + 127) << 23;               \
+        v16 e_ = p_ * (v16)bits_;                                                   \
+        v16i keep_ = x_ >= lo_; /* all ones where x >= -87 */                       \
+        (out) = (v16)((v16i)e_ & keep_);                                            \
+    } while (0)
 
 // Softmax over neighbours of the log-weights at one (z, tau), and the weighted mean of delta
-// (METHOD.md §2): the only part of the score that depends on the data. Returns sum of the
-// unnormalised weights w_j = exp(logw_j - max) and their ESS; `mean` gets sum_j w_j delta_j / sum w.
-static inline float softmax_mean(int32_t d, int32_t k_pad, const float *restrict delta_t,
+// (METHOD.md §2): the only part of the score that depends on the data. `mean` gets
+// sum_j w_j delta_j / sum_j w_j; returns the effective sample size (sum w)^2 / sum w^2.
+static inline __attribute__((always_inline)) float softmax_mean(int32_t d, int32_t k_pad, const float *restrict delta_t,
                                  const float *restrict norm2, const float *restrict kern,
                                  const float *restrict z, float a_b2, float half_a2_b2,
                                  float *restrict logw, float *restrict mean) {
-    // Log-weights without the j-independent |z|^2 term, then their maximum.
+    // Log-weights without the j-independent |z|^2 term, and their maximum.
     const float coef0 = a_b2 * z[0];
-    for (int32_t j = 0; j < k_pad; j++)
-        logw[j] = kern[j] - half_a2_b2 * norm2[j] + coef0 * delta_t[j];
+    for (int32_t j = 0; j < k_pad; j += LANES)
+        store(logw + j, load(kern + j) - half_a2_b2 * load(norm2 + j) + coef0 * load(delta_t + j));
     for (int32_t c = 1; c < d; c++) {
         const float coef = a_b2 * z[c];
         const float *dc = delta_t + (int64_t)c * k_pad;
-        for (int32_t j = 0; j < k_pad; j++) logw[j] += coef * dc[j];
+        for (int32_t j = 0; j < k_pad; j += LANES) store(logw + j, load(logw + j) + coef * load(dc + j));
     }
-    float mx[LANES];
-    for (int l = 0; l < LANES; l++) mx[l] = -INFINITY;
-    for (int32_t j = 0; j < k_pad; j += LANES)
-        for (int l = 0; l < LANES; l++) mx[l] = logw[j + l] > mx[l] ? logw[j + l] : mx[l];
+    v16 mx = splat(-INFINITY);
+    for (int32_t j = 0; j < k_pad; j += LANES) mx = __builtin_elementwise_max(mx, load(logw + j));
     float m = mx[0];
     for (int l = 1; l < LANES; l++) m = mx[l] > m ? mx[l] : m;
 
-    // Weights (16 explicit lanes: a float sum only vectorises with independent accumulators).
-    float sw[LANES], sw2[LANES];
-    for (int l = 0; l < LANES; l++) { sw[l] = 0.0f; sw2[l] = 0.0f; }
+    // Weights, their sum and sum of squares; then the weighted mean of each component.
+    v16 sw = splat(0.0f), sw2 = splat(0.0f);
     for (int32_t j = 0; j < k_pad; j += LANES) {
-        for (int l = 0; l < LANES; l++) {
-            float w = exp_nonpositive(logw[j + l] - m);
-            logw[j + l] = w;
-            sw[l] += w;
-            sw2[l] += w * w;
-        }
+        v16 w;
+        EXP_NONPOSITIVE(w, load(logw + j) - m);
+        store(logw + j, w);
+        sw += w;
+        sw2 += w * w;
     }
-    float total = 0.0f, total2 = 0.0f;
-    for (int l = 0; l < LANES; l++) { total += sw[l]; total2 += sw2[l]; }
+    float total, total2;
+    SUM_LANES(total, sw);
+    SUM_LANES(total2, sw2);
     for (int32_t c = 0; c < d; c++) {
         const float *dc = delta_t + (int64_t)c * k_pad;
-        float acc[LANES];
-        for (int l = 0; l < LANES; l++) acc[l] = 0.0f;
-        for (int32_t j = 0; j < k_pad; j += LANES)
-            for (int l = 0; l < LANES; l++) acc[l] += logw[j + l] * dc[j + l];
-        float a = 0.0f;
-        for (int l = 0; l < LANES; l++) a += acc[l];
+        v16 acc = splat(0.0f);
+        for (int32_t j = 0; j < k_pad; j += LANES) acc += load(logw + j) * load(dc + j);
+        float a;
+        SUM_LANES(a, acc);
         mean[c] = a / total;
     }
     return total * total / total2;
@@ -122,20 +134,20 @@ float sdeflow_label_ode(int32_t d, int32_t k_pad, const float *restrict delta_t,
 SDEFLOW_CLONES
 float sdeflow_roofline(int32_t k_pad, const float *restrict a, const float *restrict b,
                        int32_t repeats) {
-    float acc[LANES], acc2[LANES];
-    for (int l = 0; l < LANES; l++) { acc[l] = 0.0f; acc2[l] = 0.0f; }
+    v16 acc = splat(0.0f), acc2 = splat(0.0f);
     float shift = 0.0f;
     for (int32_t r = 0; r < repeats; r++) {
         for (int32_t j = 0; j < k_pad; j += LANES) {
-            for (int l = 0; l < LANES; l++) {
-                float w = exp_nonpositive(a[j + l] * shift - b[j + l]);
-                acc[l] += w;
-                acc2[l] += w * a[j + l];
-            }
+            v16 av = load(a + j);
+            v16 w;
+            EXP_NONPOSITIVE(w, av * shift - load(b + j));
+            acc += w;
+            acc2 += w * av;
         }
         shift += 1e-7f;
     }
-    float s = 0.0f;
-    for (int l = 0; l < LANES; l++) s += acc[l] + acc2[l];
-    return s;
+    float s1, s2;
+    SUM_LANES(s1, acc);
+    SUM_LANES(s2, acc2);
+    return s1 + s2;
 }
