@@ -88,3 +88,11 @@ public struct Log: Sendable {
 
     public var elapsed: Double { Date().timeIntervalSince(start) }
 }
+
+/// Peak resident memory of this process in MiB (VmHWM from /proc; 0 where unavailable).
+public func peakMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kib / 1024
+}
