@@ -57,21 +57,23 @@ public struct FlowModel: Sendable {
 
     static func path(_ dir: String, _ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
 
+    /// Writes the model folder; on failure nothing is left behind (`writeFolderAtomically`).
     public func write(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let s = info.shape
-        for l in 0..<s.layerCount {
-            let (nIn, nOut) = (s.layerSizes[l], s.layerSizes[l + 1])
-            let w = Array(mlp.parameters[s.weightOffset(layer: l) ..< s.weightOffset(layer: l) + nOut * nIn])
-            let b = Array(mlp.parameters[s.biasOffset(layer: l) ..< s.biasOffset(layer: l) + nOut])
-            try NPY.write(Self.path(directory, "W\(l).npy"), w, shape: [nOut, nIn])
-            try NPY.write(Self.path(directory, "b\(l).npy"), b, shape: [nOut])
+        try writeFolderAtomically(directory) { directory in
+            let s = info.shape
+            for l in 0..<s.layerCount {
+                let (nIn, nOut) = (s.layerSizes[l], s.layerSizes[l + 1])
+                let w = Array(mlp.parameters[s.weightOffset(layer: l) ..< s.weightOffset(layer: l) + nOut * nIn])
+                let b = Array(mlp.parameters[s.biasOffset(layer: l) ..< s.biasOffset(layer: l) + nOut])
+                try NPY.write(Self.path(directory, "W\(l).npy"), w, shape: [nOut, nIn])
+                try NPY.write(Self.path(directory, "b\(l).npy"), b, shape: [nOut])
+            }
+            try NPY.write(Self.path(directory, "input_mean.npy"), input.mean, shape: [input.width])
+            try NPY.write(Self.path(directory, "input_std.npy"), input.std, shape: [input.width])
+            try NPY.write(Self.path(directory, "output_mean.npy"), output.mean, shape: [output.width])
+            try NPY.write(Self.path(directory, "output_std.npy"), output.std, shape: [output.width])
+            try writeJSON(info, to: Self.path(directory, "model.json"))  // last: marks the folder complete
         }
-        try NPY.write(Self.path(directory, "input_mean.npy"), input.mean, shape: [input.width])
-        try NPY.write(Self.path(directory, "input_std.npy"), input.std, shape: [input.width])
-        try NPY.write(Self.path(directory, "output_mean.npy"), output.mean, shape: [output.width])
-        try NPY.write(Self.path(directory, "output_std.npy"), output.std, shape: [output.width])
-        try writeJSON(info, to: Self.path(directory, "model.json"))  // last: marks the folder complete
     }
 
     public init(directory: String) throws {
