@@ -32,7 +32,7 @@ let package = Package(
                 "SDEFlowCore", "SDEFlowMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore"]),
+        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CLabelKernel"]),
         .testTarget(name: "SDEFlowCLITests", dependencies: ["SDEFlowCore"]),
     ]
 )

@@ -91,7 +91,11 @@ public struct NearestNeighbours: Sendable {
                             gap = min(gap, g.lower[i] + Double(center[i] + radius + 1) * g.cellSize - q[i])
                         }
                     }
-                    if kth <= gap * gap || gap == .infinity { break }
+                    // Strictly closer than anything unsearched: a point at exactly the gap (on
+                    // the next cell's face) ties with the k-th and may have a smaller index, so
+                    // equality must search on. The 1e-9-cell margin covers rounding in `cell(of:)`.
+                    let safe = gap - 1e-9 * g.cellSize
+                    if gap == .infinity || (safe > 0 && kth < safe * safe) { break }
                 }
                 if radius >= maxRadius { break }
                 radius += 1
