@@ -59,33 +59,49 @@ static inline __attribute__((always_inline)) float softmax_mean(int32_t d, int32
                                  const float *restrict norm2, const float *restrict kern,
                                  const float *restrict z, float a_b2, float half_a2_b2,
                                  float *restrict logw, float *restrict mean) {
-    // Log-weights without the j-independent |z|^2 term, and their maximum.
-    const float coef0 = a_b2 * z[0];
-    for (int32_t j = 0; j < k_pad; j += LANES)
-        store(logw + j, load(kern + j) - half_a2_b2 * load(norm2 + j) + coef0 * load(delta_t + j));
-    for (int32_t c = 1; c < d; c++) {
-        const float coef = a_b2 * z[c];
-        const float *dc = delta_t + (int64_t)c * k_pad;
-        for (int32_t j = 0; j < k_pad; j += LANES) store(logw + j, load(logw + j) + coef * load(dc + j));
-    }
+    // Log-weights without the j-independent |z|^2 term, and their maximum (fused into the
+    // pass over the last component).
     v16 mx = splat(-INFINITY);
-    for (int32_t j = 0; j < k_pad; j += LANES) mx = __builtin_elementwise_max(mx, load(logw + j));
+    const float coef0 = a_b2 * z[0];
+    for (int32_t j = 0; j < k_pad; j += LANES) {
+        v16 v = load(kern + j) - half_a2_b2 * load(norm2 + j) + coef0 * load(delta_t + j);
+        store(logw + j, v);
+        mx = __builtin_elementwise_max(mx, v);
+    }
+    if (d > 1) {
+        mx = splat(-INFINITY);
+        for (int32_t c = 1; c < d; c++) {
+            const float coef = a_b2 * z[c];
+            const float *dc = delta_t + (int64_t)c * k_pad;
+            for (int32_t j = 0; j < k_pad; j += LANES) {
+                v16 v = load(logw + j) + coef * load(dc + j);
+                store(logw + j, v);
+                if (c == d - 1) mx = __builtin_elementwise_max(mx, v);
+            }
+        }
+    }
     float m = mx[0];
     for (int l = 1; l < LANES; l++) m = mx[l] > m ? mx[l] : m;
 
-    // Weights, their sum and sum of squares; then the weighted mean of each component.
-    v16 sw = splat(0.0f), sw2 = splat(0.0f);
+    // Weights, their sum and sum of squares, and the weighted sum of delta: in the same pass
+    // for d = 1 (the weights are never stored), in one pass per component otherwise.
+    v16 sw = splat(0.0f), sw2 = splat(0.0f), acc0 = splat(0.0f);
     for (int32_t j = 0; j < k_pad; j += LANES) {
         v16 w;
         EXP_NONPOSITIVE(w, load(logw + j) - m);
-        store(logw + j, w);
+        if (d == 1) acc0 += w * load(delta_t + j); else store(logw + j, w);
         sw += w;
         sw2 += w * w;
     }
     float total, total2;
     SUM_LANES(total, sw);
     SUM_LANES(total2, sw2);
-    for (int32_t c = 0; c < d; c++) {
+    if (d == 1) {
+        float a;
+        SUM_LANES(a, acc0);
+        mean[0] = a / total;
+    }
+    for (int32_t c = 0; c < d && d > 1; c++) {
         const float *dc = delta_t + (int64_t)c * k_pad;
         v16 acc = splat(0.0f);
         for (int32_t j = 0; j < k_pad; j += LANES) acc += load(logw + j) * load(dc + j);

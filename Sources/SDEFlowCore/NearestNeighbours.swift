@@ -7,12 +7,13 @@ import Foundation
 /// broken by that order, so the neighbour set of a query is the same on any number of ranks.
 public struct NearestNeighbours: Sendable {
     public let geometry: GridGeometry
-    /// Normalised coordinates, count × D.
-    public let points: [Double]
     public let count: Int
-    /// Cell list: the points of cell c are order[cellStart[c] ..< cellStart[c + 1]].
+    /// Normalised coordinates (count × D) sorted by cell, so each row of cells along
+    /// dimension 0 is one contiguous run; `original[s]` is the given index of sorted point s.
+    private let sorted: [Double]
+    private let original: [Int32]
+    /// Cell list: the points of cell c are sorted slots cellStart[c] ..< cellStart[c + 1].
     private let cellStart: [Int32]
-    private let order: [Int32]
 
     public init(points: [Double], geometry: GridGeometry) {
         let dims = geometry.dims, n = points.count / max(dims, 1)
@@ -26,18 +27,23 @@ public struct NearestNeighbours: Sendable {
             }
         }
         for c in 0..<geometry.cellCount { start[c + 1] += start[c] }
-        var fill = start, order = [Int32](repeating: 0, count: n)
-        for j in 0..<n {
-            order[Int(fill[cells[j]])] = Int32(j)
+        var fill = start
+        var original = [Int32](repeating: 0, count: n), sorted = [Double](repeating: 0, count: n * dims)
+        for j in 0..<n {  // ascending j within each cell: ties keep the given order
+            let slot = Int(fill[cells[j]])
+            original[slot] = Int32(j)
+            for i in 0..<dims { sorted[slot * dims + i] = points[j * dims + i] }
             fill[cells[j]] += 1
         }
-        self.geometry = geometry; self.points = points; self.count = n
-        self.cellStart = start; self.order = order
+        self.geometry = geometry; self.count = n
+        self.sorted = sorted; self.original = original; self.cellStart = start
     }
 
     /// Reusable buffers for one search, so a label loop allocates nothing per query.
     public struct Scratch {
         var candidates: [Candidate] = []
+        var center: [Int] = []
+        var odometer: [Int] = []
         public init() {}
     }
 
@@ -50,60 +56,85 @@ public struct NearestNeighbours: Sendable {
     }
 
     /// The exact `k` nearest points to normalised query `q` (D values), as point indices in
-    /// ascending order. Searches rings of cells outwards until the k-th distance found is no
-    /// larger than the distance from q to any cell not yet searched.
+    /// ascending order. Searches shells of cells outwards until the k-th distance found is
+    /// smaller than the distance from q to any cell not yet searched.
     public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
         let g = geometry, dims = g.dims
-        let center = (0..<dims).map { g.coordinate(q[$0], $0) }
+        scratch.center = (0..<dims).map { g.coordinate(q[$0], $0) }
         let maxRadius = g.shape.max()!
         scratch.candidates.removeAll(keepingCapacity: true)
         var radius = 0
-        var kth = Double.infinity
-        points.withUnsafeBufferPointer { pts in
-            while true {
-                g.forEachCell(around: center, radius: radius) { cell in
-                    // Only the shell at exactly `radius`; inner cells were searched already.
-                    if radius > 0 {
-                        let c = g.coordinates(ofCell: cell)
-                        var onShell = false
-                        for i in 0..<dims where abs(c[i] - center[i]) == radius { onShell = true; break }
-                        if !onShell { return }
-                    }
-                    for s in Int(cellStart[cell])..<Int(cellStart[cell + 1]) {
-                        let j = Int(order[s])
-                        let p = pts.baseAddress! + j * dims
-                        var d2 = 0.0
-                        for i in 0..<dims { let t = p[i] - q[i]; d2 += t * t }
-                        scratch.candidates.append(Candidate(dist2: d2, index: Int32(j)))
+        while true {
+            collectShell(q, radius: radius, scratch: &scratch)
+            if scratch.candidates.count >= k {
+                let kth = Self.select(&scratch.candidates, k)
+                // Distance from q to the outside of the searched block (infinite where the
+                // block already reaches the grid's edge).
+                var gap = Double.infinity
+                for i in 0..<dims {
+                    let c = scratch.center[i]
+                    if c - radius > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(c - radius) * g.cellSize)) }
+                    if c + radius < g.shape[i] - 1 {
+                        gap = min(gap, g.lower[i] + Double(c + radius + 1) * g.cellSize - q[i])
                     }
                 }
-                if scratch.candidates.count >= k {
-                    kth = Self.select(&scratch.candidates, k)
-                    // Distance from q to the outside of the searched block (infinite where the
-                    // block already reaches the grid's edge).
-                    var gap = Double.infinity
-                    for i in 0..<dims {
-                        if center[i] - radius > 0 {
-                            gap = min(gap, q[i] - (g.lower[i] + Double(center[i] - radius) * g.cellSize))
-                        }
-                        if center[i] + radius < g.shape[i] - 1 {
-                            gap = min(gap, g.lower[i] + Double(center[i] + radius + 1) * g.cellSize - q[i])
-                        }
-                    }
-                    // Strictly closer than anything unsearched: a point at exactly the gap (on
-                    // the next cell's face) ties with the k-th and may have a smaller index, so
-                    // equality must search on. The 1e-9-cell margin covers rounding in `cell(of:)`.
-                    let safe = gap - 1e-9 * g.cellSize
-                    if gap == .infinity || (safe > 0 && kth < safe * safe) { break }
-                }
-                if radius >= maxRadius { break }
-                radius += 1
+                // Strictly closer than anything unsearched: a point at exactly the gap (on
+                // the next cell's face) ties with the k-th and may have a smaller index, so
+                // equality must search on. The 1e-9-cell margin covers rounding in `cell(of:)`.
+                let safe = gap - 1e-9 * g.cellSize
+                if gap == .infinity || (safe > 0 && kth < safe * safe) { break }
             }
+            if radius >= maxRadius { break }
+            radius += 1
         }
         var result = scratch.candidates[0..<k].map(\.index)
         result.sort()
         return result
+    }
+
+    /// Appends the points of every cell at Chebyshev distance exactly `radius` from the query's
+    /// cell. Cells are visited as rows along dimension 0: a row whose other coordinates touch
+    /// the shell is taken whole (one contiguous run of sorted points), any other row only at
+    /// its two ends.
+    private func collectShell(_ q: UnsafePointer<Double>, radius: Int, scratch: inout Scratch) {
+        let g = geometry, dims = g.dims, center = scratch.center
+        let lo0 = max(center[0] - radius, 0), hi0 = min(center[0] + radius, g.shape[0] - 1)
+        scratch.odometer = (0..<dims).map { max(center[$0] - radius, 0) }
+        sorted.withUnsafeBufferPointer { pts in
+            cellStart.withUnsafeBufferPointer { start in
+                func take(_ firstCell: Int, _ lastCell: Int) {
+                    for s in Int(start[firstCell]) ..< Int(start[lastCell + 1]) {
+                        let p = pts.baseAddress! + s * dims
+                        var d2 = 0.0
+                        for i in 0..<dims { let t = p[i] - q[i]; d2 += t * t }
+                        scratch.candidates.append(Candidate(dist2: d2, index: original[s]))
+                    }
+                }
+                while true {
+                    var rowBase = 0, onShell = radius == 0
+                    for i in stride(from: dims - 1, through: 1, by: -1) {
+                        rowBase = rowBase * g.shape[i] + scratch.odometer[i]
+                        if abs(scratch.odometer[i] - center[i]) == radius { onShell = true }
+                    }
+                    rowBase *= g.shape[0]
+                    if onShell {
+                        take(rowBase + lo0, rowBase + hi0)
+                    } else {
+                        if center[0] - radius >= 0 { take(rowBase + center[0] - radius, rowBase + center[0] - radius) }
+                        if center[0] + radius < g.shape[0] { take(rowBase + center[0] + radius, rowBase + center[0] + radius) }
+                    }
+                    // Next row: advance dimensions 1 ..< dims like an odometer.
+                    var i = 1
+                    while i < dims {
+                        if scratch.odometer[i] < min(center[i] + radius, g.shape[i] - 1) { scratch.odometer[i] += 1; break }
+                        scratch.odometer[i] = max(center[i] - radius, 0)
+                        i += 1
+                    }
+                    if i >= dims { return }
+                }
+            }
+        }
     }
 
     /// Quickselect: moves the k smallest candidates to the front; returns the k-th smallest dist².
