@@ -71,17 +71,22 @@ public enum Wasserstein {
         return std * total
     }
 
-    /// W1 of `n` exact standard-normal draws (counter RNG, keyed by `key`) against N(0, 1): the
-    /// sampling-noise floor of `toGaussian` for a sample of that size (multiply by the std).
-    public static func referenceFloor(n: Int, seed: UInt64, key: UInt32) -> Double {
+    /// The sampling-noise floor of `toGaussian` for a sample of size `n` from N(0, 1): the mean
+    /// W1 of `replicates` samples of `n` exact draws (counter RNG). Multiply by the std for N(m, σ²).
+    public static func noiseFloor(n: Int, seed: UInt64, replicates: Int = 16) -> Double {
+        guard n > 0 else { return .nan }
         let rng = CounterRNG(seed: seed)
+        var total = 0.0
         var z = [Double](repeating: 0, count: n)
-        for s in stride(from: 0, to: n, by: 2) {
-            let (u, v) = rng.normals(.evaluationReference, id: UInt64(s / 2), index: key)
-            z[s] = u
-            if s + 1 < n { z[s + 1] = v }
+        for r in 0..<replicates {
+            for s in stride(from: 0, to: n, by: 2) {
+                let (u, v) = rng.normals(.evaluationReference, id: UInt64(s / 2), index: UInt32(r))
+                z[s] = u
+                if s + 1 < n { z[s + 1] = v }
+            }
+            total += toGaussian(z, mean: 0, std: 1)
         }
-        return toGaussian(z, mean: 0, std: 1)
+        return total / Double(replicates)
     }
 }
 
@@ -159,11 +164,11 @@ public struct LawRow: Codable, Sendable {
     public var varianceRelativeError: Double
     /// Per component: W1 between the empirical marginal and the exact Gaussian marginal.
     public var w1: [Double]
-    /// Per component: W1 of as many exact draws against the same law (the noise floor).
+    /// Per component: the mean W1 of as many exact draws against the same law (the noise floor).
     public var w1Reference: [Double]
 
-    /// `samples`: n × d, row-major. `key` keys the reference draws (distinct per row).
-    public init(at point: MuPoint, samples: [Double], d: Int, exact: GaussianLaw, seed: UInt64, key: UInt32) {
+    /// `samples`: n × d, row-major; `floor`: `Wasserstein.noiseFloor(n:)` for this n.
+    public init(at point: MuPoint, samples: [Double], d: Int, exact: GaussianLaw, floor: Double) {
         let n = samples.count / d
         var mean = [Double](repeating: 0, count: d), variance = mean
         for s in 0..<n { for i in 0..<d { mean[i] += samples[s * d + i] } }
@@ -178,7 +183,6 @@ public struct LawRow: Codable, Sendable {
         w1 = (0..<d).map { i in
             Wasserstein.toGaussian((0..<n).map { samples[$0 * d + i] }, mean: exact.mean[i], std: exactStd[i])
         }
-        let floor = Wasserstein.referenceFloor(n: n, seed: seed, key: key)
         w1Reference = exactStd.map { $0 * floor }
     }
 

@@ -211,11 +211,13 @@ public struct EvaluationResult: Sendable {
         self.spec = spec
         let d = spec.example.d, k1 = spec.oneStepMu.count, k2 = spec.lawMu.count
         precondition(results.count == k1 + k2 + 1)
+        let floor1 = Wasserstein.noiseFloor(n: spec.oneStepSamples, seed: spec.seed)
+        let floor2 = Wasserstein.noiseFloor(n: spec.lawSamples, seed: spec.seed)
         let oneRows = spec.oneStepMu.enumerated().map { k, p in
-            LawRow(at: p, samples: results[k], d: d, exact: spec.exactOneStep(p.mu), seed: spec.seed, key: UInt32(k))
+            LawRow(at: p, samples: results[k], d: d, exact: spec.exactOneStep(p.mu), floor: floor1)
         }
         let lawRows = spec.lawMu.enumerated().map { k, p in
-            LawRow(at: p, samples: results[k1 + k], d: d, exact: spec.exactLaw(p.mu), seed: spec.seed, key: UInt32(10_000 + k))
+            LawRow(at: p, samples: results[k1 + k], d: d, exact: spec.exactLaw(p.mu), floor: floor2)
         }
         func section(_ description: String, _ start: StartLaw, _ steps: Int, _ samples: Int, _ rows: [LawRow]) -> LawSection {
             LawSection(description: description, start: start, steps: steps, samples: samples, rows: rows,
@@ -249,7 +251,7 @@ public struct EvaluationResult: Sendable {
             add("oneStep.\(name).maxVarianceRelativeError", "one step, \(name) μ (\(s.count)): max variance rel. error", s.maxVarianceRelativeError)
             add("oneStep.\(name).maxW1", "one step, \(name) μ (\(s.count)): max W1", s.maxW1)
         }
-        add("oneStep.w1NoiseFloor", "one step: W1 of \(spec.oneStepSamples) exact draws (noise floor, max)",
+        add("oneStep.w1NoiseFloor", "one step: mean W1 of \(spec.oneStepSamples) exact draws (noise floor, max over μ)",
             one.rows.map { $0.w1Reference.max() ?? 0 }.max() ?? 0)
         let paper = one.rows.filter { r in spec.paperMu.contains { EvaluationSpec.same($0, r.mu) } }
         if !paper.isEmpty {

@@ -30,7 +30,7 @@ public enum EvaluationReport {
             \(spec.observedMu.count) observed μ in [\(fmt(spec.muRange.lowerBound)), \(fmt(spec.muRange.upperBound))].
             “between” μ are midpoints of neighbouring observed values: the model never saw them.
             W1 is the 1-D Wasserstein-1 distance between the learned sample and the exact Gaussian (per component);
-            the noise floor is the W1 of as many exact draws.</p>
+            the noise floor is the mean W1 of as many exact draws (what a perfect model would score).</p>
 
             """
         page += "<h2>Headline</h2>\n<table><tr><th class=\"l\">figure</th><th>value</th></tr>\n"
@@ -133,7 +133,10 @@ public enum EvaluationReport {
                                y: 0...(SVGPlot.range(sec.rows.map(value), including: isW1 ? [floor] : []).upperBound))
             plot.points(obs.map { $0.mu[0] }, obs.map(value), color: learned, label: "observed μ")
             plot.points(mid.map { $0.mu[0] }, mid.map(value), color: learned, filled: false, label: "between")
-            if isW1 { plot.hline(floor, color: grey, label: "noise floor (exact draws)") }
+            if isW1 {
+                plot.line(sec.rows.map { $0.mu[0] }, sec.rows.map { $0.w1Reference.max() ?? 0 }, color: grey, width: 1.2, dash: "4 3",
+                          label: "noise floor (exact draws)")
+            }
             plot.marks(spec.observedMu.map { $0[0] }, color: observedColor)
             plots.append(plot)
         }
