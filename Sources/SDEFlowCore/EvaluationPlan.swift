@@ -306,7 +306,7 @@ public struct EvaluationResult: Sendable {
     public var headlineText: String {
         metrics.headline.map { e in
             let isRelative = e.key.hasSuffix("RelativeError")
-            return "  " + e.label.padding(toLength: 62, withPad: " ", startingAt: 0) + " "
+            return "  " + e.label.padding(toLength: 72, withPad: " ", startingAt: 0) + " "
                 + (isRelative ? String(format: "%.3f%%", 100 * e.value) : String(format: "%.5f", e.value))
         }.joined(separator: "\n") + "\n"
     }

@@ -41,7 +41,7 @@ public enum EvaluationReport {
         page += "</table>\n"
 
         page += section("One-step law: learned vs exact density",
-                        "From \(StartLaw(mean: spec.oneStepStart).text), \(spec.oneStepSamples) samples per μ: histogram of the learned x₁ against the exact Gaussian density.",
+                        "From \(StartLaw(mean: spec.oneStepStart).text), \(spec.oneStepSamples) samples per μ: histogram of the learned state after one step (per component) against the exact Gaussian density.",
                         densityPlots(r))
         page += section("One-step conditional mean and standard deviation against μ",
                         "Exact curves over the whole range; learned values at the observed μ (filled) and between them (hollow). Ticks at the bottom mark the observed μ.",
@@ -91,6 +91,14 @@ public enum EvaluationReport {
         return plots
     }
 
+    /// The μ axis: the range with a little room for markers at its ends.
+    static func muAxis(_ spec: EvaluationSpec) -> ClosedRange<Double> { SVGPlot.range([spec.muRange.lowerBound, spec.muRange.upperBound], pad: 0.03) }
+    /// From just below 0 (markers at 0 stay visible) to above every value.
+    static func fromZero(_ values: [Double]) -> ClosedRange<Double> {
+        let top = SVGPlot.range(values.map { max($0, 0) } + [0], pad: 0.08).upperBound
+        return (-0.03 * top)...top
+    }
+
     /// A dense μ grid over the range (1-D μ).
     static func dense(_ spec: EvaluationSpec, _ n: Int = 160) -> [Double] {
         let r = spec.muRange
@@ -109,7 +117,7 @@ public enum EvaluationReport {
                 let obs = sec.rows.filter(\.observed), mid = sec.rows.filter { !$0.observed }
                 let yr = SVGPlot.range(exactValues + sec.rows.map(learnedValue), pad: 0.08)
                 var plot = SVGPlot(title: "\(what): \(name) of \(component(i, d)) against μ", xLabel: "μ", yLabel: name,
-                                   x: spec.muRange, y: yr)
+                                   x: muAxis(spec), y: yr)
                 plot.line(mus, exactValues, color: exact, width: 2, label: "exact")
                 plot.points(obs.map { $0.mu[0] }, obs.map(learnedValue), color: learned, label: "learned, observed μ")
                 plot.points(mid.map { $0.mu[0] }, mid.map(learnedValue), color: learned, filled: false, label: "learned, between")
@@ -129,8 +137,8 @@ public enum EvaluationReport {
                               ("W1 (max over components)", { (r: LawRow) in r.maxW1 })] {
             let floor = sec.rows.map { $0.w1Reference.max() ?? 0 }.max() ?? 0
             let isW1 = name.hasPrefix("W1")
-            var plot = SVGPlot(title: "\(what): \(name)", xLabel: "μ", yLabel: name, x: spec.muRange,
-                               y: 0...(SVGPlot.range(sec.rows.map(value), including: isW1 ? [floor] : []).upperBound))
+            var plot = SVGPlot(title: "\(what): \(name)", xLabel: "μ", yLabel: name, x: muAxis(spec),
+                               y: fromZero(sec.rows.map(value) + (isW1 ? [floor] : [])))
             plot.points(obs.map { $0.mu[0] }, obs.map(value), color: learned, label: "observed μ")
             plot.points(mid.map { $0.mu[0] }, mid.map(value), color: learned, filled: false, label: "between")
             if isW1 {
@@ -181,7 +189,7 @@ public enum EvaluationReport {
         let stat = mus.map { spec.stationaryLaw([$0]).variance[0] }, atT = mus.map { spec.exactLaw([$0]).variance[0] }
         let obs = rows.filter(\.observed), mid = rows.filter { !$0.observed }
         var plot = SVGPlot(title: "variance after \(spec.lawSteps) steps from \(spec.lawStart.text) against μ", xLabel: "μ",
-                           yLabel: "variance", x: spec.muRange, y: SVGPlot.range(stat + atT + rows.map { $0.variance[0] }, pad: 0.08))
+                           yLabel: "variance", x: muAxis(spec), y: SVGPlot.range(stat + atT + rows.map { $0.variance[0] }, pad: 0.08))
         plot.width = 560
         plot.line(mus, stat, color: exact, width: 2, label: "stationary (1+μ²)/(2μ)")
         plot.line(mus, atT, color: exact, width: 1.2, dash: "4 3", label: "exact at T = \(fmt(Double(spec.lawSteps) * spec.dt))")

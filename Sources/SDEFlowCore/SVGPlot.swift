@@ -11,9 +11,9 @@ public struct SVGPlot {
     public var yLabel: String
     public var xRange: ClosedRange<Double>
     public var yRange: ClosedRange<Double>
-    /// Legend in the top-left corner instead of the top-right one.
-    public var legendLeft = false
     var body: [String] = []
+    /// Plot-area positions of drawn data, to put the legend in the emptiest corner.
+    var occupied: [(Double, Double)] = []
     var legend: [(label: String, swatch: String)] = []
 
     public init(title: String, xLabel: String, yLabel: String, x: ClosedRange<Double>, y: ClosedRange<Double>) {
@@ -48,7 +48,12 @@ public struct SVGPlot {
     public mutating func line(_ xs: [Double], _ ys: [Double], color: String, width w: Double = 1.6, dash: String? = nil,
                               opacity: Double = 1, label: String? = nil) {
         var runs: [[String]] = [[]]
+        var previous: (Double, Double)? = nil
         for (x, y) in zip(xs, ys) {
+            if x.isFinite && y.isFinite, let p = previous {
+                for k in 1...8 { let t = Double(k) / 8; occupied.append((p.0 + t * (px(x) - p.0), p.1 + t * (py(y) - p.1))) }
+            }
+            previous = x.isFinite && y.isFinite ? (px(x), py(y)) : nil
             if x.isFinite && y.isFinite {
                 runs[runs.count - 1].append("\(Self.n(px(x))),\(Self.n(py(min(max(y, yRange.lowerBound - 1e6), yRange.upperBound + 1e6))))")
             } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
@@ -64,6 +69,7 @@ public struct SVGPlot {
                                 label: String? = nil) {
         let style = "fill=\"\(filled ? color : "white")\" stroke=\"\(color)\" stroke-width=\"1.3\""
         for (x, y) in zip(xs, ys) where x.isFinite && y.isFinite {
+            occupied.append((px(x), py(y)))
             body.append("<circle cx=\"\(Self.n(px(x)))\" cy=\"\(Self.n(py(y)))\" r=\"\(radius)\" \(style)/>")
         }
         if let label { legend.append((label, "<circle cx=\"9\" cy=\"5\" r=\"\(radius)\" \(style)/>")) }
@@ -138,9 +144,13 @@ public struct SVGPlot {
         s += "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotWidth))\" height=\"\(Self.n(plotHeight))\" fill=\"none\" stroke=\"#555\"/>\n"
         s += "<text x=\"\(Self.n(left + plotWidth / 2))\" y=\"\(Self.n(height - 8))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
         s += "<text transform=\"translate(14 \(Self.n(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel))</text>\n"
-        // Legend, top right inside the plot area.
+        // Legend, in the corner of the plot area with the least data under it.
+        let boxW = 156.0, boxH = 8 + 14 * Double(legend.count)
+        let corners = [(plotWidth - boxW, 0.0), (0.0, 0.0), (plotWidth - boxW, plotHeight - boxH - 10), (0.0, plotHeight - boxH - 10)]
+        let covered = corners.map { c in occupied.filter { $0.0 >= c.0 && $0.0 <= c.0 + boxW && $0.1 >= c.1 && $0.1 <= c.1 + boxH }.count }
+        let corner = corners[covered.firstIndex(of: covered.min()!)!]
         for (i, entry) in legend.enumerated() {
-            let lx = legendLeft ? left + 6 : left + plotWidth - 150, ly = top + 6 + Double(i) * 14
+            let lx = left + corner.0 + 6, ly = top + corner.1 + 6 + Double(i) * 14
             s += "<g transform=\"translate(\(Self.n(lx)) \(Self.n(ly)))\"><rect x=\"-3\" y=\"-3\" width=\"150\" height=\"14\" fill=\"white\" fill-opacity=\"0.8\"/>"
                 + entry.swatch + "<text x=\"24\" y=\"9\" font-size=\"10\">\(escapeXML(entry.label))</text></g>\n"
         }
