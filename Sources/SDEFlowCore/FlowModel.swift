@@ -118,27 +118,15 @@ public struct FlowModel: Sendable {
     /// which rank computes it.
     public func rollout(x0: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
                         stream: RandomStream = .sampleNoise) -> [Double] {
-        let starts = (0..<ids.count).flatMap { _ in x0 }
-        return rollout(starts: starts, mu: mu, steps: steps, ids: ids, seed: seed, stream: stream, keepPath: true)
-    }
-
-    /// As above from one start per sample (`starts`: ids.count × d). With `keepPath` false only
-    /// the final states are returned (ids.count × d), which bounds memory for long rollouts.
-    public func rollout(starts: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
-                        stream: RandomStream, keepPath: Bool) -> [Double] {
         let d = info.d, m = ids.count
-        precondition(starts.count == m * d)
         let rng = CounterRNG(seed: seed)
-        let kept = keepPath ? steps + 1 : 1
-        var out = [Double](repeating: 0, count: m * kept * d)
-        var x = starts
+        var out = [Double](repeating: 0, count: m * (steps + 1) * d)
+        var x = [Double](repeating: 0, count: m * d)
+        for s in 0..<m { for i in 0..<d { x[s * d + i] = x0[i] } }
         let mus = (0..<m).flatMap { _ in mu }
         var z = [Double](repeating: 0, count: m * d)
         for n in 0...steps {
-            if keepPath || n == steps {
-                let slot = keepPath ? n : 0
-                for s in 0..<m { for i in 0..<d { out[(s * kept + slot) * d + i] = x[s * d + i] } }
-            }
+            for s in 0..<m { for i in 0..<d { out[(s * (steps + 1) + n) * d + i] = x[s * d + i] } }
             if n == steps { break }
             z.withUnsafeMutableBufferPointer { zp in
                 for (s, id) in ids.enumerated() {

@@ -49,14 +49,13 @@ public enum Pipeline {
         return model
     }
 
-    /// Trajectories of `count` samples, split over ranks in fixed blocks of sample ids (so the
-    /// result is bitwise the same for any rank count, see `DistributedSampling`); gathered on
-    /// rank 0 (count × (steps + 1) × d), [] elsewhere.
+    /// Trajectories of `count` samples, split over ranks by sample id; gathered on rank 0
+    /// (count × (steps + 1) × d).
     public static func sample(_ comm: Communicator, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
                               seed: UInt64, stream: RandomStream = .sampleNoise) throws -> [Double] {
-        try DistributedSampling.run(comm, counts: [count], costs: [steps], valuesPerSample: [(steps + 1) * model.info.d]) { _, ids in
-            model.rollout(x0: x0, mu: mu, steps: steps, ids: ids, seed: seed, stream: stream)
-        }.first ?? []
+        let mine = batchSlice(batchSize: count, rank: comm.rank, size: comm.size)
+        let local = model.rollout(x0: x0, mu: mu, steps: steps, ids: mine, seed: seed, stream: stream)
+        return try comm.gatherv(local)
     }
 
     /// One-step accuracy against the exact law at each μ: samples from x0 split over ranks,
