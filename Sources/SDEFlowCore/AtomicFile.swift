@@ -42,3 +42,75 @@ func writeFileAtomically(_ path: String, _ body: ((UnsafeRawBufferPointer) throw
         throw error
     }
 }
+
+/// Creates `path` and any missing parents; a clear `InputError` names the part that fails
+/// (e.g. a parent that is a file).
+public func createFolder(_ path: String) throws {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+        guard isDir.boolValue else { throw InputError(path, "exists and is not a folder") }
+        return
+    }
+    let parent = parentFolder(of: path)
+    if !parent.isEmpty && parent != path { try createFolder(parent) }
+    if mkdir(path, 0o755) != 0 && errno != EEXIST {
+        throw InputError(path, "cannot create folder: \(String(cString: strerror(errno)))")
+    }
+}
+
+/// Writes a folder of files so that a failure leaves nothing half-written behind: `body`
+/// writes its files into a fresh staging folder `<directory>.tmp.<pid>` next to `directory`,
+/// which is removed on any error. On success the staging folder is renamed to `directory`
+/// if that does not exist yet; otherwise its files are moved into `directory` one rename each
+/// (`.json` files last, as they mark a folder complete), replacing files of the same name.
+public func writeFolderAtomically(_ directory: String, _ body: (String) throws -> Void) throws {
+    var target = directory
+    while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
+    var isDir: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: target, isDirectory: &isDir)
+    if exists && !isDir.boolValue { throw InputError(target, "exists and is not a folder") }
+    let staging = target + ".tmp.\(getpid())"
+    let parent = parentFolder(of: target)
+    if !parent.isEmpty { try createFolder(parent) }
+    try? FileManager.default.removeItem(atPath: staging)
+    try createFolder(staging)
+    do {
+        try body(staging)
+        if !exists {
+            guard rename(staging, target) == 0 else {
+                throw InputError(target, "cannot rename \(staging) to it: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: staging)
+            .sorted { ($0.hasSuffix(".json") ? 1 : 0, $0) < ($1.hasSuffix(".json") ? 1 : 0, $1) }
+        for name in names {
+            let dest = (target as NSString).appendingPathComponent(name)
+            var destIsDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dest, isDirectory: &destIsDir), destIsDir.boolValue {
+                throw InputError(dest, "is a folder; cannot replace it with the file \(name)")
+            }
+        }
+        for name in names {
+            let src = (staging as NSString).appendingPathComponent(name)
+            let dest = (target as NSString).appendingPathComponent(name)
+            guard rename(src, dest) == 0 else {
+                throw InputError(dest, "cannot move \(src) there: \(String(cString: strerror(errno)))")
+            }
+        }
+        try? FileManager.default.removeItem(atPath: staging)
+    } catch {
+        try? FileManager.default.removeItem(atPath: staging)
+        throw error
+    }
+}
+
+/// "a/b/c" → "a/b", "/a" → "/", "a" → "". (Not `NSString.deletingLastPathComponent`: in
+/// swift-corelibs-foundation it traps on a one-character path such as "D".)
+func parentFolder(of path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+    guard let slash = p.lastIndex(of: "/") else { return "" }
+    if slash == p.startIndex { return "/" }
+    return String(p[..<slash])
+}

@@ -88,14 +88,15 @@ public struct Dataset: Sendable {
         return PairBlock(d: d, dMu: dMu, x: parts[0], mu: parts[1], y: parts[2])
     }
 
-    /// Writes a data set folder (each file atomically; dataset.json last).
+    /// Writes a data set folder (dataset.json last; on failure nothing is left behind).
     public static func write(_ block: PairBlock, info: DatasetInfo, to directory: String, dtype: NPYDType = .float64) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let n = block.count
-        for (name, values, width) in [("x.npy", block.x, block.d), ("mu.npy", block.mu, block.dMu), ("y.npy", block.y, block.d)] {
-            try NPY.write((directory as NSString).appendingPathComponent(name), values, shape: [n, width], dtype: dtype)
+        try writeFolderAtomically(directory) { directory in
+            let n = block.count
+            for (name, values, width) in [("x.npy", block.x, block.d), ("mu.npy", block.mu, block.dMu), ("y.npy", block.y, block.d)] {
+                try NPY.write((directory as NSString).appendingPathComponent(name), values, shape: [n, width], dtype: dtype)
+            }
+            try writeJSON(info, to: (directory as NSString).appendingPathComponent("dataset.json"))
         }
-        try writeJSON(info, to: (directory as NSString).appendingPathComponent("dataset.json"))
     }
 }
 

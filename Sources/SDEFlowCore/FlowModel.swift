@@ -57,21 +57,23 @@ public struct FlowModel: Sendable {
 
     static func path(_ dir: String, _ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
 
+    /// Writes the model folder; on failure nothing is left behind (`writeFolderAtomically`).
     public func write(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let s = info.shape
-        for l in 0..<s.layerCount {
-            let (nIn, nOut) = (s.layerSizes[l], s.layerSizes[l + 1])
-            let w = Array(mlp.parameters[s.weightOffset(layer: l) ..< s.weightOffset(layer: l) + nOut * nIn])
-            let b = Array(mlp.parameters[s.biasOffset(layer: l) ..< s.biasOffset(layer: l) + nOut])
-            try NPY.write(Self.path(directory, "W\(l).npy"), w, shape: [nOut, nIn])
-            try NPY.write(Self.path(directory, "b\(l).npy"), b, shape: [nOut])
+        try writeFolderAtomically(directory) { directory in
+            let s = info.shape
+            for l in 0..<s.layerCount {
+                let (nIn, nOut) = (s.layerSizes[l], s.layerSizes[l + 1])
+                let w = Array(mlp.parameters[s.weightOffset(layer: l) ..< s.weightOffset(layer: l) + nOut * nIn])
+                let b = Array(mlp.parameters[s.biasOffset(layer: l) ..< s.biasOffset(layer: l) + nOut])
+                try NPY.write(Self.path(directory, "W\(l).npy"), w, shape: [nOut, nIn])
+                try NPY.write(Self.path(directory, "b\(l).npy"), b, shape: [nOut])
+            }
+            try NPY.write(Self.path(directory, "input_mean.npy"), input.mean, shape: [input.width])
+            try NPY.write(Self.path(directory, "input_std.npy"), input.std, shape: [input.width])
+            try NPY.write(Self.path(directory, "output_mean.npy"), output.mean, shape: [output.width])
+            try NPY.write(Self.path(directory, "output_std.npy"), output.std, shape: [output.width])
+            try writeJSON(info, to: Self.path(directory, "model.json"))  // last: marks the folder complete
         }
-        try NPY.write(Self.path(directory, "input_mean.npy"), input.mean, shape: [input.width])
-        try NPY.write(Self.path(directory, "input_std.npy"), input.std, shape: [input.width])
-        try NPY.write(Self.path(directory, "output_mean.npy"), output.mean, shape: [output.width])
-        try NPY.write(Self.path(directory, "output_std.npy"), output.std, shape: [output.width])
-        try writeJSON(info, to: Self.path(directory, "model.json"))  // last: marks the folder complete
     }
 
     public init(directory: String) throws {
@@ -113,11 +115,31 @@ public struct FlowModel: Sendable {
         return next
     }
 
+    /// Samples go through the network in blocks of this many consecutive global ids (block b
+    /// holds ids b·B ..< (b + 1)·B). BLAS rounding depends on a row's batch size and position in
+    /// the batch, so a sample is bitwise the same for any split of the ids only if every caller
+    /// evaluates whole blocks: split ids over ranks at multiples of `rolloutBlock`.
+    public static let rolloutBlock = 128
+
     /// Trajectories of samples `ids` (global ids) from x0 at parameter mu: count × (steps + 1) × d.
-    /// The noise of sample s at step n is keyed by (seed, s, n), so a sample does not depend on
-    /// which rank computes it.
+    /// The noise of sample s at step n is keyed by (seed, s, n), and the network is evaluated
+    /// on blocks of global ids (`rolloutBlock`), so a sample does not depend on which rank
+    /// computes it as long as ranks get whole blocks.
     public func rollout(x0: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
                         stream: RandomStream = .sampleNoise) -> [Double] {
+        var out = [Double]()
+        out.reserveCapacity(ids.count * (steps + 1) * info.d)
+        var start = ids.lowerBound
+        while start < ids.upperBound {
+            let end = Swift.min((start / Self.rolloutBlock + 1) * Self.rolloutBlock, ids.upperBound)
+            out += rolloutBlock(x0: x0, mu: mu, steps: steps, ids: start ..< end, seed: seed, stream: stream)
+            start = end
+        }
+        return out
+    }
+
+    private func rolloutBlock(x0: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
+                              stream: RandomStream) -> [Double] {
         let d = info.d, m = ids.count
         let rng = CounterRNG(seed: seed)
         var out = [Double](repeating: 0, count: m * (steps + 1) * d)

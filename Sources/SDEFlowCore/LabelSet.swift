@@ -42,15 +42,17 @@ public struct LabelSet: Sendable {
 
     static func path(_ dir: String, _ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
 
+    /// Writes the label folder; on failure nothing is left behind (`writeFolderAtomically`).
     public func write(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let n = count
-        try NPY.write(Self.path(directory, "x.npy"), x, shape: [n, d])
-        try NPY.write(Self.path(directory, "mu.npy"), mu, shape: [n, dMu])
-        try NPY.write(Self.path(directory, "z.npy"), z, shape: [n, d])
-        try NPY.write(Self.path(directory, "label.npy"), label, shape: [n, d])
-        try NPY.write(Self.path(directory, "ess.npy"), ess, shape: [n])
-        try writeJSON(info, to: Self.path(directory, "labels.json"))
+        try writeFolderAtomically(directory) { dir in
+            let n = count
+            try NPY.write(Self.path(dir, "x.npy"), x, shape: [n, d])
+            try NPY.write(Self.path(dir, "mu.npy"), mu, shape: [n, dMu])
+            try NPY.write(Self.path(dir, "z.npy"), z, shape: [n, d])
+            try NPY.write(Self.path(dir, "label.npy"), label, shape: [n, d])
+            try NPY.write(Self.path(dir, "ess.npy"), ess, shape: [n])
+            try writeJSON(info, to: Self.path(dir, "labels.json"))
+        }
     }
 
     public init(directory: String) throws {
@@ -87,4 +89,12 @@ public struct Log: Sendable {
     }
 
     public var elapsed: Double { Date().timeIntervalSince(start) }
+}
+
+/// Peak resident memory of this process in MiB (VmHWM from /proc; 0 where unavailable).
+public func peakMemoryMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kib / 1024
 }

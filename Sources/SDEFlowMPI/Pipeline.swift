@@ -49,11 +49,13 @@ public enum Pipeline {
         return model
     }
 
-    /// Trajectories of `count` samples, split over ranks by sample id; gathered on rank 0
-    /// (count × (steps + 1) × d).
+    /// Trajectories of `count` samples, split over ranks by sample id in whole rollout blocks
+    /// (so the values are bitwise the same for any -n); gathered on rank 0 (count × (steps + 1) × d).
     public static func sample(_ comm: Communicator, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
                               seed: UInt64, stream: RandomStream = .sampleNoise) throws -> [Double] {
-        let mine = batchSlice(batchSize: count, rank: comm.rank, size: comm.size)
+        let block = FlowModel.rolloutBlock
+        let blocks = batchSlice(batchSize: (count + block - 1) / block, rank: comm.rank, size: comm.size)
+        let mine = min(blocks.lowerBound * block, count) ..< min(blocks.upperBound * block, count)
         let local = model.rollout(x0: x0, mu: mu, steps: steps, ids: mine, seed: seed, stream: stream)
         return try comm.gatherv(local)
     }

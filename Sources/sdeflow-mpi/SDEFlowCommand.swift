@@ -30,6 +30,7 @@ func withMPI(_ body: (Communicator, Log) throws -> Void) throws {
     let log = Log(rank: comm.rank)
     do {
         try body(comm, log)
+        log.all(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
     } catch {
         if comm.size > 1 { comm.abort("\(error)") }
         comm.finalize()
