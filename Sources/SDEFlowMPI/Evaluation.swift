@@ -85,10 +85,11 @@ extension Pipeline {
         var result: EvaluationResult? = nil
         if comm.isRoot {
             let r = EvaluationResult(spec: spec, results: results)
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            try writeJSON(r.metrics, to: (output as NSString).appendingPathComponent("metrics.json"))
-            try writeFileAtomically((output as NSString).appendingPathComponent("report.html"),
-                                    contents: EvaluationReport.html(r, modelPath: modelPath))
+            try writeFolderAtomically(output) { dir in
+                try writeFileAtomically((dir as NSString).appendingPathComponent("report.html"),
+                                        contents: EvaluationReport.html(r, modelPath: modelPath))
+                try writeJSON(r.metrics, to: (dir as NSString).appendingPathComponent("metrics.json"))
+            }
             log.info("evaluate: wrote \(output)/metrics.json and report.html")
             result = r
         }

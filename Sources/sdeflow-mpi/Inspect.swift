@@ -71,7 +71,7 @@ struct Inspect: ParsableCommand {
             let truth = known.map { FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: false) }
             let exactStep = known.flatMap { $0.exactTransition == nil ? nil : FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: true) }
             let dir = (stem as NSString).deletingLastPathComponent
-            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            if !dir.isEmpty { try createFolder(dir) }
             try NPY.write(stem + ".npy", learned.array, shape: [points, 3 * d])
             if let truth { try NPY.write(stem + "_truth.npy", truth.array, shape: [points, 3 * d]) }
             let title = URL(fileURLWithPath: model).standardized.pathComponents.suffix(2).joined(separator: "/")
