@@ -70,7 +70,7 @@ public struct EvaluationSpec: Sendable {
     public init(example: SDEExample, dt: Double, observedMu: [[Double]]?, muRange: [Double]?,
                 samples: Int? = nil, pathSamples: Int? = nil, seed: UInt64 = 1) {
         self.example = example; self.dt = dt; self.seed = seed
-        let observed = (observedMu ?? example.observedMu).sorted { $0.lexicographicallyPrecedes($1) }
+        let observed = ((observedMu?.isEmpty ?? true) ? example.observedMu : observedMu!).sorted { $0.lexicographicallyPrecedes($1) }
         self.observedMu = observed
         if let r = muRange, r.count == 2, r[0] <= r[1] { self.muRange = r[0]...r[1] } else { self.muRange = example.muRange }
         let grid = Self.gridAndMidpoints(observed)

@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Example whose exact law is the reference (\(SDEExample.all.map(\.name).joined(separator: ", "))); default: the model's, from model.json.")
     var example: String?
     @Option(help: "Output folder (metrics.json, report.html).") var output: String
-    @Option(help: "One-step samples per μ (default, the paper's: bm 10000, ou 20000, ou2d 20000).") var samples: Int?
+    @Option(help: "One-step samples per μ (default: bm 10000 and ou 20000 as in the paper, ou2d 20000).") var samples: Int?
     @Option(help: "Samples per μ for the multi-step law (default, the paper's: bm 10000, ou 50000, ou2d 10000).") var pathSamples: Int?
     @OptionGroup var seed: SeedOption
 
