@@ -5,7 +5,9 @@
 /// samples identical for any `mpirun -n`.
 public enum RandomStream: UInt32, Sendable {
     case initialState = 1, pathNoise, queryChoice, queryNoise, split, batchOrder,
-        weightInit, sampleNoise, evaluationNoise
+        weightInit, sampleNoise, evaluationNoise,
+        /// Initial states of evaluation samples drawn from a law; exact-law reference samples.
+        evaluationStart, evaluationReference
 }
 
 public struct CounterRNG: Sendable {

@@ -5,18 +5,25 @@ import SDEFlowMPI
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulate, label, train and check one-step accuracy in one job.",
-        discussion: "Leaves DIR/data, DIR/labels, DIR/model (the layouts of the stage commands) and DIR/accuracy.json.")
+        abstract: "Simulate, label, train and evaluate in one job.",
+        discussion: """
+            Leaves DIR/data, DIR/labels, DIR/model (the layouts of the stage commands) and DIR/eval (`evaluate`'s \
+            metrics.json and report.html), and prints the headline errors. DIR/accuracy.json holds the one-step \
+            rows of DIR/eval/metrics.json, as before.
+            """)
     @OptionGroup var simulation: SimulateOptions
     @OptionGroup var labelOptions: LabelOptions
     @OptionGroup var trainOptions: TrainOptions
     @OptionGroup var seed: SeedOption
     @Option(help: "Run folder.") var output: String
-    @Option(help: "Samples per μ for the accuracy check (paper-grade: 100000).") var evalSamples: Int = 100_000
+    @Option(help: "One-step samples per μ for the evaluation (paper-grade: 100000).") var evalSamples: Int = 100_000
+    @Option(help: "Samples per μ for the evaluation's multi-step law (default: the paper's, bm 10000, ou 50000, ou2d 10000; 5000 with --quick).")
+    var pathSamples: Int?
     @Flag(help: "A small, fast configuration (500 paths/μ, 10000 labels, K = 500, 200 ODE steps, 300 epochs max) for a first look.")
     var quick = false
 
     func run() throws {
+        guard evalSamples >= 2, (pathSamples ?? 2) >= 2 else { throw ValidationError("--eval-samples and --path-samples must be at least 2") }
         let ex = try lookupExample(simulation.example)
         var sim = try simulation.settings(for: ex)
         var labelDefaults = ex.labels
@@ -38,13 +45,15 @@ struct Run: ParsableCommand {
             times.lap("label")
             let model = try Pipeline.train(comm, labels: labels, settings: train, output: path(output, "model"), log: log)
             times.lap("train")
-            let x0 = ex.name == "ou2d" ? [1.5, 0.5] : (ex.name == "ou" ? [1.0] : [2.0])
-            let rows = try Pipeline.oneStepAccuracy(comm, model: model, example: ex, x0: x0,
-                                                    mus: AccuracyRow.gridAndMidpoints(ex.observedMu), samples: evalSamples, seed: seed.seed)
-            times.lap("accuracy")
-            if comm.isRoot {
-                try writeJSON(rows, to: path(output, "accuracy.json"))
-                print(AccuracyRow.table(rows, x0: x0, samples: evalSamples), terminator: "")
+            let spec = EvaluationSpec(example: ex, dt: sim.dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
+                                      samples: evalSamples, pathSamples: pathSamples ?? (quick ? 5000 : nil), seed: seed.seed)
+            let result = try Pipeline.evaluate(comm, model: model, spec: spec, output: path(output, "eval"),
+                                               modelPath: path(output, "model"), log: log)
+            times.lap("evaluate")
+            if comm.isRoot, let result {
+                try writeJSON(result.metrics.oneStep.rows, to: path(output, "accuracy.json"))
+                print("headline errors against the exact law (\(path(output, "eval/metrics.json")), report \(path(output, "eval/report.html"))):")
+                print(result.headlineText, terminator: "")
                 print("wall time: " + times.summary)
             }
         }

@@ -9,10 +9,11 @@ struct SDEFlowCommand: ParsableCommand {
         commandName: "sdeflow-mpi",
         abstract: "Learn the stochastic flow map of a parameter-dependent SDE from trajectory data, then generate trajectories for any parameter value.",
         discussion: """
-            Stages: simulate → label → train → sample (or `run` for all of them). Every stage runs \
+            Stages: simulate → label → train → sample (or `run` for all of them); `evaluate` compares a model \
+            with an example's exact law. Every stage runs \
             under `mpirun -n N` for any N ≥ 1, and without mpirun as a single rank.
             """,
-        subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self])
+        subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Evaluate.self, Inspect.self])
 }
 
 /// Runs `body` on an initialised communicator. Any error ends the whole job: on one rank it

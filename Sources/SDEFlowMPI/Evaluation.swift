@@ -1,0 +1,99 @@
+import Foundation
+import SDEFlowCore
+
+/// Sampling work shared out over the ranks so that the result does not depend on their number.
+///
+/// Each job's sample ids are cut into fixed blocks of `blockRows` ids, aligned at id 0, and every
+/// block goes through the network as one batch. A block is therefore computed by the same
+/// sequence of BLAS calls whichever rank runs it (a rank-sized batch would not be: sgemm's
+/// rounding depends on the row count), and the gathered samples are bitwise identical for any
+/// `mpirun -n`. The blocks of all jobs, in (job, id) order, are dealt out to the ranks as
+/// contiguous runs balanced by cost (rows × steps), then gathered on rank 0 in that order.
+public enum DistributedSampling {
+    public static let blockRows = 1024
+
+    struct Block { var job: Int; var ids: Range<Int>; var cost: Int }
+
+    static func blocks(counts: [Int], costs: [Int]) -> [Block] {
+        var out: [Block] = []
+        for (j, n) in counts.enumerated() {
+            for start in stride(from: 0, to: n, by: blockRows) {
+                let ids = start..<min(start + blockRows, n)
+                out.append(Block(job: j, ids: ids, cost: ids.count * max(costs[j], 1)))
+            }
+        }
+        return out
+    }
+
+    /// The contiguous run of blocks rank `rank` computes: block b goes to the rank whose share of
+    /// the total cost holds b's cost midpoint.
+    static func share(_ blocks: [Block], rank: Int, size: Int) -> Range<Int> {
+        let total = blocks.reduce(0) { $0 + $1.cost }
+        guard total > 0 else { return 0..<0 }
+        var before = 0, lo = blocks.count, hi = blocks.count
+        for (b, block) in blocks.enumerated() {
+            let owner = min(size - 1, Int((Double(before) + Double(block.cost) / 2) * Double(size) / Double(total)))
+            if owner == rank && lo == blocks.count { lo = b }
+            if owner > rank { hi = b; break }
+            before += block.cost
+        }
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
+    /// Runs `body(job, ids)` for blocks of `counts[job]` samples (each `valuesPerSample[job]`
+    /// values) on all ranks; returns each job's values in id order on rank 0, [] elsewhere.
+    public static func run(_ comm: Communicator, counts: [Int], costs: [Int], valuesPerSample: [Int],
+                           body: (_ job: Int, _ ids: Range<Int>) -> [Double]) throws -> [[Double]] {
+        let all = blocks(counts: counts, costs: costs)
+        var local: [Double] = []
+        for b in share(all, rank: comm.rank, size: comm.size) {
+            local += body(all[b].job, all[b].ids)
+        }
+        let gathered = try comm.gatherv(local)
+        guard comm.isRoot else { return [] }
+        var out: [[Double]] = [], offset = 0
+        for (n, w) in zip(counts, valuesPerSample) {
+            out.append(Array(gathered[offset ..< offset + n * w]))
+            offset += n * w
+        }
+        precondition(offset == gathered.count, "gathered \(gathered.count) values, expected \(offset)")
+        return out
+    }
+
+    /// Runs sampling jobs of the learned flow map (see `SamplingJob`).
+    public static func run(_ comm: Communicator, model: FlowModel, jobs: [SamplingJob], seed: UInt64) throws -> [[Double]] {
+        try run(comm, counts: jobs.map(\.count), costs: jobs.map(\.cost),
+                valuesPerSample: jobs.map { $0.valuesPerSample(d: model.info.d) }) { j, ids in
+            jobs[j].run(model: model, ids: ids, seed: seed)
+        }
+    }
+}
+
+extension Pipeline {
+    /// `evaluate` on all ranks: the spec's sampling jobs split over ranks (`DistributedSampling`),
+    /// statistics on rank 0, which writes `metrics.json` and `report.html` into `output` and
+    /// returns the result (nil on other ranks).
+    public static func evaluate(_ comm: Communicator, model: FlowModel, spec: EvaluationSpec, output: String,
+                                modelPath: String?, log: Log) throws -> EvaluationResult? {
+        let jobs = spec.jobs
+        let evaluations = jobs.reduce(0) { $0 + $1.count * $1.cost }
+        log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.oneStepSamples) one-step samples, "
+                 + "\(spec.lawMu.count) μ × \(spec.lawSamples) samples × \(spec.lawSteps) steps; \(evaluations) network evaluations over \(comm.size) rank(s)")
+        let started = Date()
+        let results = try DistributedSampling.run(comm, model: model, jobs: jobs, seed: spec.seed)
+        log.info(String(format: "evaluate: sampling done in %.1f s", Date().timeIntervalSince(started)))
+        var result: EvaluationResult? = nil
+        if comm.isRoot {
+            let r = EvaluationResult(spec: spec, results: results)
+            try writeFolderAtomically(output) { dir in
+                try writeFileAtomically((dir as NSString).appendingPathComponent("report.html"),
+                                        contents: EvaluationReport.html(r, modelPath: modelPath))
+                try writeJSON(r.metrics, to: (dir as NSString).appendingPathComponent("metrics.json"))
+            }
+            log.info("evaluate: wrote \(output)/metrics.json and report.html")
+            result = r
+        }
+        try comm.barrier()
+        return result
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import SDEFlowCore
+import SDEFlowMPI
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Estimate the drift and diffusion a learned flow map implies, on a line of states (works on any model).",
+        discussion: """
+            At each of P states x on the line given by --x-range, draws --samples one-step samples of the \
+            learned flow map at μ (on all ranks, split by sample id; the same for any `mpirun -n`) and \
+            estimates, per component,
+              drift      â(x, μ) = E[Δx] / Δt,      diffusion  b̂(x, μ) = std(Δx) / √Δt.
+            These are finite-Δt estimates: even a perfect model differs from a(x, μ), b(x, μ) by O(Δt) where \
+            the drift varies with x; the sampling error of â is about b / √(samples · Δt).
+
+            --x-range: `A:B` runs component 0 from A to B with the other components at 0; for d > 1 you may \
+            instead give one `A:B` per component (`-3:3,0.5:0.5`): the states then lie on the straight \
+            segment between the two corners, and a component given as `c:c` stays at c. The plot's \
+            horizontal axis is the first component that varies.
+
+            Writes F.npy, shape (P, 3d), columns [x_1..x_d, drift_1..drift_d, diffusion_1..diffusion_d] \
+            (float64), and F.svg (drift and diffusion of each component against x, with ±2 standard errors). \
+            When the model's example (model.json) or --example names a built-in SDE, also writes \
+            F_truth.npy (same layout, the exact a(x, μ) and b(x, μ) from the SDE's coefficients) and overlays \
+            the truth on the plot, with the exact one-step law's finite-Δt values dashed. A trailing .npy \
+            on F is dropped.
+            """)
+    @Option(help: "Model folder written by `train` or `run`.") var model: String
+    @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
+    @Option(parsing: .unconditional, help: "States: A:B (component 0 varies, others 0), or one A:B per component (a segment). E.g. -3:3.")
+    var xRange: String
+    @Option(help: "Number of states on the line (P ≥ 2).") var points: Int = 41
+    @Option(help: "One-step samples per state.") var samples: Int = 20_000
+    @Option(help: "Output stem F: writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
+    @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
+    var example: String?
+    @OptionGroup var seed: SeedOption
+
+    func validate() throws {
+        guard points >= 2 else { throw ValidationError("--points must be at least 2") }
+        guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
+        if let e = example, e != "none" { _ = try lookupExample(e) }
+    }
+
+    func run() throws {
+        let m = try parseList(mu, option: "--mu")
+        let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
+        try withMPI { comm, log in
+            let flow = try FlowModel(directory: model)
+            let d = flow.info.d
+            guard m.count == flow.info.dMu else { throw CLIError("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+            let ranges: [(Double, Double)]
+            do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw CLIError("\(error)") }
+            guard let dt = flow.info.dt else { throw CLIError("\(model)/model.json has no dt: cannot turn displacements into rates") }
+            if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
+                log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
+            }
+            var known: SDEExample? = nil
+            if let name = example ?? flow.info.example, name != "none" {
+                if let ex = SDEExample.named(name), ex.d == d, ex.dMu == flow.info.dMu { known = ex } else {
+                    log.info("warning: no exact overlay: '\(name)' is not a built-in example with d = \(d), dμ = \(flow.info.dMu)")
+                }
+            }
+            let grid = FlowDiagnostics.grid(ranges, points: points)
+            let jobs = FlowDiagnostics.jobs(grid: grid, mu: m, samples: samples)
+            log.info("inspect: \(points) states × \(samples) one-step samples at μ = \(m) over \(comm.size) rank(s)")
+            let results = try DistributedSampling.run(comm, model: flow, jobs: jobs, seed: seed.seed)
+            guard comm.isRoot else { return }
+            let learned = FlowDiagnostics(grid: grid, mu: m, dt: dt, results: results)
+            let truth = known.map { FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: false) }
+            let exactStep = known.flatMap { $0.exactTransition == nil ? nil : FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: true) }
+            let dir = (stem as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try createFolder(dir) }
+            try NPY.write(stem + ".npy", learned.array, shape: [points, 3 * d])
+            if let truth { try NPY.write(stem + "_truth.npy", truth.array, shape: [points, 3 * d]) }
+            let title = URL(fileURLWithPath: model).standardized.pathComponents.suffix(2).joined(separator: "/")
+            try writeFileAtomically(stem + ".svg", contents: learned.svg(axis: FlowDiagnostics.axis(ranges), title: title,
+                                                                         truth: truth, exactStep: exactStep))
+            print(learned.table(truth: truth), terminator: "")
+            print("wrote \(stem).npy (\(points) × \(3 * d): x, drift, diffusion)" + (truth != nil ? ", \(stem)_truth.npy" : "") + " and \(stem).svg")
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import SDEFlowCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// End-to-end tests of `evaluate` and `inspect` on a tiny model trained for the purpose.
+// Self-contained on purpose (its own process helper and fixture), so it does not depend on
+// CLITests.swift.
+
+/// Runs the built `sdeflow-mpi` (directly, or under `mpirun --oversubscribe -n ranks`).
+private enum EvalCLI {
+    struct Result {
+        let command: String, status: Int32, stdout: String, stderr: String
+        var report: String { "`\(command)` exited \(status)\n\(stdout)\(stderr)" }
+    }
+
+    static let binary: String = {
+        let besideBundle = Bundle.main.bundleURL.appendingPathComponent("sdeflow-mpi").path
+        if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/release/sdeflow-mpi").path
+    }()
+
+    static func which(_ name: String) -> String? {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// No variable of an enclosing MPI job (a child mpirun would exit 1 silently); root allowed.
+    static let environment: [String: String] = {
+        var env = ProcessInfo.processInfo.environment.filter { key, _ in !["OMPI_", "PMIX_", "OPAL_"].contains { key.hasPrefix($0) } }
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        return env
+    }()
+
+    /// Output goes to files (no pipe can fill up); a child still running after `timeout` s is killed.
+    static func execute(_ executable: String, _ arguments: [String], timeout: Double = 180) throws -> Result {
+        let command = ([executable] + arguments).joined(separator: " ")
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let outURL = logs.appendingPathComponent("stdout"), errURL = logs.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        // Start the child with no blocked signals (Swift Testing's threads block SIGTERM).
+        var none = sigset_t(), saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        try process.run()
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            if finished.wait(timeout: .now() + 10) == .timedOut { kill(process.processIdentifier, SIGKILL) }
+            throw EvalTestError("`\(command)` did not finish within \(Int(timeout)) s (killed)")
+        }
+        process.waitUntilExit()
+        try out.close(); try err.close()
+        return Result(command: command, status: process.terminationStatus,
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+
+    static func run(_ arguments: [String], ranks: Int? = nil) throws -> Result {
+        guard let ranks else { return try execute(binary, arguments) }
+        return try execute(which("mpirun") ?? "/usr/bin/mpirun", ["--oversubscribe", "-n", String(ranks), binary] + arguments)
+    }
+}
+
+private struct EvalTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A tiny bm model (seconds to make), built once per test process.
+private enum TinyModel {
+    /// `<tmp>/sdeflow-eval-tests-<pid>`; folders of earlier runs whose process is gone are removed.
+    static let root: URL = {
+        let tmp = FileManager.default.temporaryDirectory, prefix = "sdeflow-eval-tests-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix(prefix) {
+            if let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+            }
+        }
+        let url = tmp.appendingPathComponent("\(prefix)\(getpid())", isDirectory: true)
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    static let made: Swift.Result<URL, any Error> = Swift.Result {
+        let data = root.appendingPathComponent("data"), labels = root.appendingPathComponent("labels")
+        let model = root.appendingPathComponent("model")
+        for args in [["simulate", "--example", "bm", "--paths-per-mu", "100", "--output", data.path],
+                     ["label", "--data", data.path, "--output", labels.path, "--labels", "1000", "--neighbors", "100", "--ode-steps", "50"],
+                     ["train", "--labels", labels.path, "--output", model.path, "--hidden", "16,16", "--max-epochs", "3"]] {
+            let r = try EvalCLI.run(args)
+            guard r.status == 0 else { throw EvalTestError("preparing the tiny model failed: \(r.report)") }
+        }
+        return model
+    }
+
+    static func get() throws -> URL { try made.get() }
+}
+
+@Suite(.serialized)
+struct EvaluateTests {
+    /// `evaluate` samples on all ranks by fixed blocks of global ids: metrics.json and
+    /// report.html are byte-identical for 1 and 2 ranks (and without mpirun).
+    @Test func evaluateGivesIdenticalMetricsForAnyRankCount() throws {
+        let model = try TinyModel.get()
+        var metrics: [Data] = [], reports: [Data] = []
+        for ranks in [nil, 1, 2] as [Int?] {
+            let out = TinyModel.root.appendingPathComponent("eval-\(ranks.map(String.init) ?? "single")")
+            let r = try EvalCLI.run(["evaluate", "--model", model.path, "--example", "bm", "--output", out.path,
+                                     "--samples", "3000", "--path-samples", "1500"], ranks: ranks)
+            #expect(r.status == 0, "\(r.report)")
+            #expect(r.stdout.contains("headline") && r.stdout.contains("between"), "\(r.report)")
+            metrics.append(try Data(contentsOf: out.appendingPathComponent("metrics.json")))
+            reports.append(try Data(contentsOf: out.appendingPathComponent("report.html")))
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.contains(".tmp.") }
+            #expect(leftovers.isEmpty)
+        }
+        #expect(metrics[0] == metrics[1] && metrics[1] == metrics[2], "metrics.json differs between rank counts")
+        #expect(reports[0] == reports[2], "report.html differs between rank counts")
+
+        struct Metrics: Decodable {
+            struct Section: Decodable { let samples: Int; let steps: Int; let rows: [LawRow] }
+            let example: String
+            let oneStep: Section
+            let multiStep: Section
+            let headline: [HeadlineEntry]
+        }
+        let m = try JSONDecoder().decode(Metrics.self, from: metrics[0])
+        #expect(m.example == "bm" && m.oneStep.samples == 3000 && m.multiStep.steps == 10)
+        #expect(m.oneStep.rows.count == 41 && m.oneStep.rows.filter { !$0.observed }.count == 20)
+        #expect(m.oneStep.rows.allSatisfy { $0.w1.count == 1 && $0.w1[0].isFinite && $0.w1Reference[0] > 0 })
+        #expect(m.headline.contains { $0.key == "multiStep.between.maxMeanError" })
+        let html = String(decoding: reports[0], as: UTF8.self)
+        #expect(html.contains("<svg") && !html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
+    }
+
+    @Test func evaluateRejectsBadInputClearly() throws {
+        let model = try TinyModel.get()
+        let out = TinyModel.root.appendingPathComponent("bad-eval").path
+        let unknown = try EvalCLI.run(["evaluate", "--model", model.path, "--example", "nope", "--output", out])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown example 'nope'"), "\(unknown.report)")
+        let wrongD = try EvalCLI.run(["evaluate", "--model", model.path, "--example", "ou2d", "--output", out])
+        #expect(wrongD.status != 0 && wrongD.stderr.contains("d = 1") && wrongD.stderr.contains("d = 2"), "\(wrongD.report)")
+        let noModel = try EvalCLI.run(["evaluate", "--model", out + "-missing", "--output", out], ranks: 2)
+        #expect(noModel.status != 0 && noModel.stderr.contains("model.json"), "\(noModel.report)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// `inspect` writes (P, 3d) drift/diffusion estimates, the truth and an SVG; identical for 1 and 2 ranks.
+    @Test func inspectWritesDriftAndDiffusion() throws {
+        let model = try TinyModel.get()
+        var arrays: [Data] = []
+        for ranks in [1, 2] {
+            let stem = TinyModel.root.appendingPathComponent("inspect-\(ranks)/flow").path
+            let r = try EvalCLI.run(["inspect", "--model", model.path, "--mu", "-0.5", "--x-range", "-3:3", "--points", "7",
+                                     "--samples", "2000", "--output", stem + ".npy"], ranks: ranks)
+            #expect(r.status == 0, "\(r.report)")
+            let (values, shape) = try NPY.read(stem + ".npy")
+            #expect(shape == [7, 3])
+            #expect(values[0] == -3 && values[18] == 3)
+            let (truth, truthShape) = try NPY.read(stem + "_truth.npy")
+            #expect(truthShape == [7, 3] && truth[1] == -0.5 && truth[2] == 1)
+            let svg = try String(contentsOfFile: stem + ".svg", encoding: .utf8)
+            #expect(svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.contains("polyline"))
+            arrays.append(try Data(contentsOf: URL(fileURLWithPath: stem + ".npy")))
+        }
+        #expect(arrays[0] == arrays[1], "inspect output differs between 1 and 2 ranks")
+        let bad = try EvalCLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3..3", "--output",
+                                   TinyModel.root.appendingPathComponent("bad-inspect").path])
+        #expect(bad.status != 0 && bad.stderr.contains("--x-range") && bad.stderr.contains("A:B"), "\(bad.report)")
+        let twoRanges = try EvalCLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3:3,0:0", "--output",
+                                         TinyModel.root.appendingPathComponent("bad-inspect").path])
+        #expect(twoRanges.status != 0 && twoRanges.stderr.contains("d = 1"), "\(twoRanges.report)")
+    }
+}
