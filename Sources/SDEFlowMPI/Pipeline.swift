@@ -59,24 +59,4 @@ public enum Pipeline {
         let local = model.rollout(x0: x0, mu: mu, steps: steps, ids: mine, seed: seed, stream: stream)
         return try comm.gatherv(local)
     }
-
-    /// One-step accuracy against the exact law at each μ: samples from x0 split over ranks,
-    /// statistics computed on rank 0 over all samples in id order (the same for any -n).
-    public static func oneStepAccuracy(_ comm: Communicator, model: FlowModel, example: SDEExample, x0: [Double],
-                                       mus: [(mu: [Double], observed: Bool)], samples: Int, seed: UInt64) throws -> [AccuracyRow] {
-        var rows: [AccuracyRow] = []
-        for (k, entry) in mus.enumerated() {
-            let all = try sample(comm, model: model, x0: x0, mu: entry.mu, steps: 1, count: samples,
-                                 seed: seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15, stream: .evaluationNoise)
-            if comm.isRoot, let law = example.exactTransition {
-                let d = example.d
-                var next = [Double]()
-                for s in 0..<samples { next.append(contentsOf: all[(s * 2 + 1) * d ..< (s * 2 + 2) * d]) }
-                let exact = law(x0, entry.mu, model.info.dt ?? example.simulation.dt)
-                rows.append(AccuracyRow(mu: entry.mu, observed: entry.observed, samples: next, d: d,
-                                        exactMean: exact.mean, exactCov: exact.cov))
-            }
-        }
-        return rows
-    }
 }

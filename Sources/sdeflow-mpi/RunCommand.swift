@@ -8,8 +8,7 @@ struct Run: ParsableCommand {
         abstract: "Simulate, label, train and evaluate in one job.",
         discussion: """
             Leaves DIR/data, DIR/labels, DIR/model (the layouts of the stage commands) and DIR/eval (`evaluate`'s \
-            metrics.json and report.html), and prints the headline errors. DIR/accuracy.json holds the one-step \
-            rows of DIR/eval/metrics.json, as before.
+            metrics.json and report.html), and prints the headline errors.
             """)
     @OptionGroup var simulation: SimulateOptions
     @OptionGroup var labelOptions: LabelOptions
@@ -51,7 +50,6 @@ struct Run: ParsableCommand {
                                                modelPath: path(output, "model"), log: log)
             times.lap("evaluate")
             if comm.isRoot, let result {
-                try writeJSON(result.metrics.oneStep.rows, to: path(output, "accuracy.json"))
                 print("headline errors against the exact law (\(path(output, "eval/metrics.json")), report \(path(output, "eval/report.html"))):")
                 print(result.headlineText, terminator: "")
                 print("wall time: " + times.summary)

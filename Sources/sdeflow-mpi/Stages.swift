@@ -58,8 +58,8 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Roll the learned flow map out from x0 at parameter μ; writes (count, steps + 1, d) as .npy.")
     @Option(help: "Model folder written by `train`.") var model: String
-    @Option(help: "Initial state, d comma-separated values.") var x0: String
-    @Option(help: "Parameter μ, dμ comma-separated values.") var mu: String
+    @Option(parsing: .unconditional, help: "Initial state, d comma-separated values (negative values are fine: --x0 -1.5).") var x0: String
+    @Option(parsing: .unconditional, help: "Parameter μ, dμ comma-separated values.") var mu: String
     @Option(help: "Number of steps of Δt.") var steps: Int
     @Option(help: "Number of trajectories.") var count: Int
     @Option(help: "Output .npy file.") var output: String

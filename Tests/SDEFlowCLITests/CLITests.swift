@@ -225,7 +225,12 @@ struct FixtureError: Error, CustomStringConvertible {
     var description: String { "preparing the shared data failed: \(result.report)" }
 }
 
-/// One row of `accuracy.json` (only the fields the test reads).
+/// One row of `eval/metrics.json`'s one-step section (only the fields the test reads).
+struct Metrics: Decodable {
+    struct Section: Decodable { let rows: [AccuracyEntry] }
+    let oneStep: Section
+}
+
 struct AccuracyEntry: Decodable {
     let mu: [Double]
     let observed: Bool
@@ -350,8 +355,8 @@ struct CLITests {
         let r = try CLI.succeed(["run", "--example", "bm", "--output", dir.path, "--quick", "--eval-samples", "20000"],
                                 ranks: 2, timeout: 300)
         print(String(format: "CLITests: `run --example bm --quick --eval-samples 20000` on 2 ranks took %.1f s", r.seconds))
-        let rows = try JSONDecoder().decode([AccuracyEntry].self,
-                                            from: Data(contentsOf: dir.appendingPathComponent("accuracy.json")))
+        let rows = try JSONDecoder().decode(Metrics.self,
+                                            from: Data(contentsOf: dir.appendingPathComponent("eval/metrics.json"))).oneStep.rows
         #expect(rows.filter(\.observed).count == 21)
         #expect(rows.filter { !$0.observed }.count == 20)
         // The exact one-step law is N(x0 + 0.1 μ, 0.1): the standard error of a 20 000-sample
