@@ -29,26 +29,26 @@ typedef int32_t v16i __attribute__((ext_vector_type(16), aligned(4)));
         (out) = s_;                                         \
     } while (0)
 
-// out = exp(x) for x <= 0 (Cephes-style: 2^n * p(r), |r| <= ln2/2), relative error ~2 ulp;
-// exactly 0 below -87. Inline and branch-free: libm's expf is never vectorised.
+// out = exp(x) for x <= 0: 2^n * e^r with |r| <= ln2/2 and e^r = 1 + r + r^2 P(r) (Cephes
+// coefficients, relative error ~2 ulp); exactly 0 below -87 (and for -inf or NaN inputs of the
+// padding). P is evaluated by Estrin's scheme: a short dependency chain matters more than the
+// instruction count here. Inline and branch-free: libm's expf is never vectorised.
 #define EXP_NONPOSITIVE(out, x_in)                                                  \
     do {                                                                            \
-        const v16 x_ = (x_in), lo_ = splat(-87.0f);                                 \
-        v16 xc_ = __builtin_elementwise_max(x_, lo_);                               \
+        const v16 x_ = (x_in);                                                      \
         /* round to nearest by the 1.5*2^23 shift (vectorises, unlike roundf) */    \
-        v16 n_ = (xc_ * 1.44269504088896341f + 12582912.0f) - 12582912.0f;          \
-        v16 r_ = xc_ - n_ * 0.693359375f;                                           \
+        v16 n_ = (x_ * 1.44269504088896341f + 12582912.0f) - 12582912.0f;           \
+        v16 r_ = x_ - n_ * 0.693359375f;                                            \
         r_ = r_ + n_ * 2.12194440e-4f;                                              \
-        v16 p_ = splat(1.9875691500e-4f);                                           \
-        p_ = p_ * r_ + 1.3981999507e-3f;                                            \
-        p_ = p_ * r_ + 8.3334519073e-3f;                                            \
-        p_ = p_ * r_ + 4.1665795894e-2f;                                            \
-        p_ = p_ * r_ + 1.6666665459e-1f;                                            \
-        p_ = p_ * r_ + 5.0000001201e-1f;                                            \
-        p_ = p_ * r_ * r_ + r_ + 1.0f;                                              \
+        v16 r2_ = r_ * r_;                                                          \
+        v16 a_ = r_ * 1.6666665459e-1f + 5.0000001201e-1f;                          \
+        v16 b_ = r_ * 8.3334519073e-3f + 4.1665795894e-2f;                          \
+        v16 c_ = r_ * 1.9875691500e-4f + 1.3981999507e-3f;                          \
+        v16 p_ = (c_ * r2_ + b_) * r2_ + a_;                                        \
+        v16 e_ = (p_ * r2_ + r_) + 1.0f;                                            \
         v16i bits_ = (__builtin_convertvector(n_, v16i) + 127) << 23;               \
-        v16 e_ = p_ * (v16)bits_;                                                   \
-        v16i keep_ = x_ >= lo_; /* all ones where x >= -87 */                       \
+        e_ = e_ * (v16)bits_;                                                       \
+        v16i keep_ = x_ >= splat(-87.0f); /* all ones where x >= -87, else 0 */    \
         (out) = (v16)((v16i)e_ & keep_);                                            \
     } while (0)
 

@@ -45,8 +45,11 @@ public struct Labeler {
     }
 
     /// Labels (count × d, scaled displacements) and the effective sample size of the kernel
-    /// weights at the last ODE step (count), in query order. `progress(done)` is called now and then.
-    public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in }) -> (labels: [Double], ess: [Double]) {
+    /// weights at the last ODE step (count), in query order, and the seconds spent in the
+    /// neighbour search (the rest is the ODE). `progress(done)` is called now and then.
+    public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in })
+        -> (labels: [Double], ess: [Double], searchSeconds: Double)
+    {
         let d = data.d, dMu = data.dMu, k = settings.neighbors
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
         let kPad = (k + 15) / 16 * 16
@@ -62,8 +65,10 @@ public struct Labeler {
         let c = settings.scale
         let ix = 1 / (2 * settings.nuX * settings.nuX), imu = 1 / (2 * settings.nuMu * settings.nuMu)
         let every = max(1, queries.count / 20)
+        var searchNanos: UInt64 = 0
 
         for n in 0..<queries.count {
+            let searchStart = DispatchTime.now().uptimeNanoseconds
             let neighbours = queries.x.withUnsafeBufferPointer { qx in
                 queries.mu.withUnsafeBufferPointer { qmu in
                     q.withUnsafeMutableBufferPointer {
@@ -72,6 +77,7 @@ public struct Labeler {
                     return q.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, scratch: &search) }
                 }
             }
+            searchNanos += DispatchTime.now().uptimeNanoseconds - searchStart
             for (slot, j32) in neighbours.enumerated() {
                 let j = Int(j32)
                 var n2 = 0.0, logK = 0.0
@@ -95,7 +101,7 @@ public struct Labeler {
             ess[n] = Double(e)
             if (n + 1) % every == 0 { progress(n + 1) }
         }
-        return (labels, ess)
+        return (labels, ess, Double(searchNanos) * 1e-9)
     }
 }
 

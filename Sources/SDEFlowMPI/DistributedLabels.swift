@@ -108,6 +108,9 @@ public enum DistributedLabels {
             let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
             log.info("labels: rank 0 has done \(done)/\(mine.count) queries (\(String(format: "%.0f", rate))/s)")
         }
+        let seconds = Date().timeIntervalSince(started)
+        log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search %.1f s (%.0f µs/query)", mine.count,
+                       seconds, result.searchSeconds, 1e6 * result.searchSeconds / Double(max(mine.count, 1))))
         let ids = try comm.allgatherv(mine.ids)
         let gathered = try [mine.x, mine.mu, mine.z, result.labels, result.ess].map { try comm.allgatherv($0) }
         return assemble(ids: ids, gathered, d: d, dMu: dMu, info: LabelInfo(

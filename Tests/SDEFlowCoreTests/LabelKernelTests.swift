@@ -411,5 +411,6 @@ private func runLabeler(_ block: PairBlock, settings: LabelSettings, queries: In
         z.withUnsafeMutableBufferPointer { rng.fillNormals($0, .queryNoise, id: UInt64(i), index: 0) }
         q.z += z
     }
-    return labeler.label(q)
+    let r = labeler.label(q)
+    return (r.labels, r.ess)
 }
