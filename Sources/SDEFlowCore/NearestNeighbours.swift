@@ -41,7 +41,11 @@ public struct NearestNeighbours: Sendable {
 
     /// Reusable buffers for one search, so a label loop allocates nothing per query.
     public struct Scratch {
+        /// Candidates in collection order, and the runs of sorted slots they came from.
         var candidates: [Candidate] = []
+        var runs: [(slot: Int32, offset: Int32, count: Int32)] = []
+        var distances: [Double] = []
+        var ties: [Int32] = []
         var center: [Int] = []
         var odometer: [Int] = []
         public init() {}
@@ -50,25 +54,27 @@ public struct NearestNeighbours: Sendable {
     @usableFromInline struct Candidate {
         var dist2: Double
         var index: Int32
-        @inline(__always) static func < (a: Candidate, b: Candidate) -> Bool {
-            a.dist2 < b.dist2 || (a.dist2 == b.dist2 && a.index < b.index)
-        }
     }
 
-    /// The exact `k` nearest points to normalised query `q` (D values), as point indices in
-    /// ascending order. Searches shells of cells outwards until the k-th distance found is
-    /// smaller than the distance from q to any cell not yet searched.
+    /// The exact `k` nearest points to normalised query `q` (D values) — ties in distance go to
+    /// the smaller point index — as point indices in (cell, index) order: a canonical order that
+    /// needs no sort and is the same for any shard holding the query's halo. Searches shells
+    /// of cells outwards until the k-th distance found is smaller than the distance from q to
+    /// any cell not yet searched.
     public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
         let g = geometry, dims = g.dims
         scratch.center = (0..<dims).map { g.coordinate(q[$0], $0) }
         let maxRadius = g.shape.max()!
         scratch.candidates.removeAll(keepingCapacity: true)
-        var radius = 0
+        scratch.runs.removeAll(keepingCapacity: true)
+        var radius = 0, kth = Double.infinity
         while true {
             collectShell(q, radius: radius, scratch: &scratch)
             if scratch.candidates.count >= k {
-                let kth = Self.select(&scratch.candidates, k)
+                scratch.distances.removeAll(keepingCapacity: true)
+                scratch.distances.append(contentsOf: scratch.candidates.lazy.map(\.dist2))
+                kth = Self.select(&scratch.distances, k)
                 // Distance from q to the outside of the searched block (infinite where the
                 // block already reaches the grid's edge).
                 var gap = Double.infinity
@@ -88,8 +94,29 @@ public struct NearestNeighbours: Sendable {
             if radius >= maxRadius { break }
             radius += 1
         }
-        var result = scratch.candidates[0..<k].map(\.index)
-        result.sort()
+        return emit(k: k, kth: kth, scratch: &scratch)
+    }
+
+    /// The k nearest in (cell, index) order: runs in ascending slot order, within a run the
+    /// candidates strictly closer than the k-th distance, plus the smallest indices among those
+    /// exactly at it.
+    private func emit(k: Int, kth: Double, scratch: inout Scratch) -> [Int32] {
+        var closer = 0
+        scratch.ties.removeAll(keepingCapacity: true)
+        for c in scratch.candidates {
+            if c.dist2 < kth { closer += 1 } else if c.dist2 == kth { scratch.ties.append(c.index) }
+        }
+        scratch.ties.sort()
+        let tieLimit = scratch.ties.count > k - closer ? scratch.ties[k - closer - 1] : Int32.max
+        scratch.runs.sort { $0.slot < $1.slot }
+        var result = [Int32]()
+        result.reserveCapacity(k)
+        for run in scratch.runs {
+            for c in scratch.candidates[Int(run.offset) ..< Int(run.offset + run.count)]
+            where c.dist2 < kth || (c.dist2 == kth && c.index <= tieLimit) {
+                result.append(c.index)
+            }
+        }
         return result
     }
 
@@ -104,7 +131,10 @@ public struct NearestNeighbours: Sendable {
         sorted.withUnsafeBufferPointer { pts in
             cellStart.withUnsafeBufferPointer { start in
                 func take(_ firstCell: Int, _ lastCell: Int) {
-                    for s in Int(start[firstCell]) ..< Int(start[lastCell + 1]) {
+                    let from = Int(start[firstCell]), to = Int(start[lastCell + 1])
+                    if from == to { return }
+                    scratch.runs.append((Int32(from), Int32(scratch.candidates.count), Int32(to - from)))
+                    for s in from ..< to {
                         let p = pts.baseAddress! + s * dims
                         var d2 = 0.0
                         for i in 0..<dims { let t = p[i] - q[i]; d2 += t * t }
@@ -137,8 +167,8 @@ public struct NearestNeighbours: Sendable {
         }
     }
 
-    /// Quickselect: moves the k smallest candidates to the front; returns the k-th smallest dist².
-    static func select(_ a: inout [Candidate], _ k: Int) -> Double {
+    /// Quickselect: the k-th smallest value (k ≥ 1), reordering `a`.
+    static func select(_ a: inout [Double], _ k: Int) -> Double {
         var lo = 0, hi = a.count - 1
         let target = k - 1
         a.withUnsafeMutableBufferPointer { a in
@@ -158,6 +188,6 @@ public struct NearestNeighbours: Sendable {
                 if target <= j { hi = j } else if target >= i { lo = i } else { break }
             }
         }
-        return a[target].dist2
+        return a[target]
     }
 }

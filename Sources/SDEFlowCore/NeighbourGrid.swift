@@ -38,8 +38,9 @@ public struct GridGeometry: Codable, Sendable, Equatable {
         self.lower = lower; self.cellSize = cellSize; self.shape = shape
     }
 
-    /// Cells sized to the search radius: about 2K points expected in a 3^D block of cells if the
-    /// N points filled the bounding box [lower, upper] evenly, and at most `maxCells` cells.
+    /// Cells sized to the search radius: about K/2 points expected in a 3^D block of cells if
+    /// the N points filled the bounding box [lower, upper] evenly (the K-th neighbour then lies
+    /// about two cells out, so the searched block hugs its ball), and at most `maxCells` cells.
     public init(lower: [Double], upper: [Double], count: Int, neighbors: Int, maxCells: Int = 1 << 22) {
         let extents = zip(lower, upper).map { max($1 - $0, 0) }
         let live = extents.filter { $0 > 1e-12 }
@@ -47,7 +48,7 @@ public struct GridGeometry: Codable, Sendable, Equatable {
         if !live.isEmpty {
             let volume = live.reduce(1, *), dEff = Double(live.count)
             let density = Double(max(count, 1)) / volume
-            h = pow(2 * Double(neighbors) / (density * pow(3, dEff)), 1 / dEff)
+            h = pow(Double(neighbors) / (2 * density * pow(3, dEff)), 1 / dEff)
             h = max(h, pow(volume / Double(maxCells), 1 / dEff))
             // Not larger than the widest extent, so the grid is never a single cell by accident.
             h = min(h, live.max()!)

@@ -115,7 +115,8 @@ func nearestEqualsBruteForce(dims: Int) {
                 let nn = NearestNeighbours(points: points, geometry: g)
                 var scratch = NearestNeighbours.Scratch()
                 for (qi, q) in qs.enumerated() {
-                    let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: k, scratch: &scratch) }
+                    // `nearest` returns (cell, index) order; the set must equal brute force's.
+                    let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: k, scratch: &scratch) }.sorted()
                     let want = orders[qi].prefix(k).sorted()
                     #expect(got == want, "\(kind) dims=\(dims) k=\(k) geometry \(gi) query \(qi) \(q)")
                     checked += 1
@@ -133,7 +134,7 @@ func nearestEqualsBruteForce(dims: Int) {
         let nn = NearestNeighbours(points: points, geometry: g)
         var scratch = NearestNeighbours.Scratch()
         for q in [[0.0, 0.0], [50.0, -50.0]] {
-            let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: 200, scratch: &scratch) }
+            let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: 200, scratch: &scratch) }.sorted()
             #expect(got == (0..<200).map { Int32($0) })
         }
     }
