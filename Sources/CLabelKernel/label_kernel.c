@@ -1,15 +1,43 @@
 #include "label_kernel.h"
 #include <math.h>
 
-// Picks AVX-512 / AVX2+FMA / baseline code at load time, with no build flag.
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define SDEFLOW_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+// Each public kernel is compiled three times — AVX-512, AVX2+FMA, baseline — from one inline
+// body, and picked at first call by CPU *feature* (not CPU name: `target_clones` resolvers
+// picked the baseline on AMD EPYC with AVX2 here). No build flag is needed.
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#if defined(__x86_64__)
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+static int isa_level(void) {
+    static int level = -1;  // benign race: every thread computes the same value
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("avx512f") ? 2
+              : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    }
+    return level;
+}
+// Defines NAME (the public function) dispatching to three compilations of NAME##_body.
+#define DISPATCH(RET, NAME, PARAMS, ARGS)                                   \
+    TARGET_AVX512 static RET NAME##_avx512 PARAMS { return NAME##_body ARGS; } \
+    TARGET_AVX2 static RET NAME##_avx2 PARAMS { return NAME##_body ARGS; }     \
+    static RET NAME##_base PARAMS { return NAME##_body ARGS; }                 \
+    RET NAME PARAMS {                                                          \
+        switch (isa_level()) {                                                 \
+        case 2: return NAME##_avx512 ARGS;                                     \
+        case 1: return NAME##_avx2 ARGS;                                       \
+        default: return NAME##_base ARGS;                                      \
+        }                                                                      \
+    }
+#else
+static int isa_level(void) { return 0; }
+#define DISPATCH(RET, NAME, PARAMS, ARGS) RET NAME PARAMS { return NAME##_body ARGS; }
 #endif
-#endif
-#ifndef SDEFLOW_CLONES
-#define SDEFLOW_CLONES
-#endif
+
+const char *sdeflow_kernel_isa(void) {
+    static const char *names[] = {"baseline", "avx2+fma", "avx512"};
+    return names[isa_level()];
+}
 
 // 16 float lanes as one value: one zmm register with AVX-512, two ymm with AVX2, four xmm on the
 // baseline. Explicit lanes are what makes the float sums vectorise (no reassociation needed).
@@ -55,7 +83,7 @@ typedef int32_t v16i __attribute__((ext_vector_type(16), aligned(4)));
 // Softmax over neighbours of the log-weights at one (z, tau), and the weighted mean of delta
 // (METHOD.md §2): the only part of the score that depends on the data. `mean` gets
 // sum_j w_j delta_j / sum_j w_j; returns the effective sample size (sum w)^2 / sum w^2.
-static inline __attribute__((always_inline)) float softmax_mean(int32_t d, int32_t k_pad, const float *restrict delta_t,
+ALWAYS_INLINE float softmax_mean(int32_t d, int32_t k_pad, const float *restrict delta_t,
                                  const float *restrict norm2, const float *restrict kern,
                                  const float *restrict z, float a_b2, float half_a2_b2,
                                  float *restrict logw, float *restrict mean) {
@@ -112,8 +140,7 @@ static inline __attribute__((always_inline)) float softmax_mean(int32_t d, int32
     return total * total / total2;
 }
 
-SDEFLOW_CLONES
-void sdeflow_kernel_score(int32_t d, int32_t k_pad, const float *restrict delta_t,
+ALWAYS_INLINE int sdeflow_kernel_score_impl_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
                           const float *restrict norm2, const float *restrict kern,
                           const float *restrict z, float alpha, float beta2,
                           float *restrict scratch, float *restrict score) {
@@ -121,10 +148,20 @@ void sdeflow_kernel_score(int32_t d, int32_t k_pad, const float *restrict delta_
     softmax_mean(d, k_pad, delta_t, norm2, kern, z, alpha / beta2, 0.5f * alpha * alpha / beta2,
                  scratch, mean);
     for (int32_t c = 0; c < d; c++) score[c] = -(z[c] - alpha * mean[c]) / beta2;
+    return 0;
+}
+DISPATCH(int, sdeflow_kernel_score_impl,
+         (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
+          const float *restrict kern, const float *restrict z, float alpha, float beta2,
+          float *restrict scratch, float *restrict score),
+         (d, k_pad, delta_t, norm2, kern, z, alpha, beta2, scratch, score))
+void sdeflow_kernel_score(int32_t d, int32_t k_pad, const float *delta_t, const float *norm2,
+                          const float *kern, const float *z, float alpha, float beta2,
+                          float *scratch, float *score) {
+    sdeflow_kernel_score_impl(d, k_pad, delta_t, norm2, kern, z, alpha, beta2, scratch, score);
 }
 
-SDEFLOW_CLONES
-float sdeflow_label_ode(int32_t d, int32_t k_pad, const float *restrict delta_t,
+ALWAYS_INLINE float sdeflow_label_ode_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
                         const float *restrict norm2, const float *restrict kern,
                         float *restrict z, int32_t steps, float *restrict scratch) {
     const float h = 1.0f / (float)steps;
@@ -147,8 +184,7 @@ float sdeflow_label_ode(int32_t d, int32_t k_pad, const float *restrict delta_t,
     return ess;
 }
 
-SDEFLOW_CLONES
-float sdeflow_roofline(int32_t k_pad, const float *restrict a, const float *restrict b,
+ALWAYS_INLINE float sdeflow_roofline_body(int32_t k_pad, const float *restrict a, const float *restrict b,
                        int32_t repeats) {
     v16 acc = splat(0.0f), acc2 = splat(0.0f);
     float shift = 0.0f;
@@ -167,3 +203,10 @@ float sdeflow_roofline(int32_t k_pad, const float *restrict a, const float *rest
     SUM_LANES(s2, acc2);
     return s1 + s2;
 }
+DISPATCH(float, sdeflow_label_ode,
+         (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
+          const float *restrict kern, float *restrict z, int32_t steps, float *restrict scratch),
+         (d, k_pad, delta_t, norm2, kern, z, steps, scratch))
+DISPATCH(float, sdeflow_roofline,
+         (int32_t k_pad, const float *restrict a, const float *restrict b, int32_t repeats),
+         (k_pad, a, b, repeats))

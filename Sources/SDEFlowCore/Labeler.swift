@@ -26,6 +26,9 @@ public struct Labeler {
     public let data: PairBlock
     public let index: NearestNeighbours
 
+    /// The compilation of the C kernel this CPU runs: "avx512", "avx2+fma" or "baseline".
+    public static var kernelISA: String { String(cString: sdeflow_kernel_isa()) }
+
     /// `data` is the shard this rank holds, in ascending global id.
     public init(data: PairBlock, geometry: GridGeometry, normalisation: Normalisation, settings: LabelSettings) {
         let dims = normalisation.dims, n = data.count

@@ -26,7 +26,7 @@ public enum Pipeline {
     public static func label(_ comm: Communicator, data: String, settings: LabelSettings, seed: UInt64,
                              output: String, log: Log) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
-        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), \(comm.size) rank(s)")
+        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
         let labels = try DistributedLabels.run(comm, dataset: dataset, settings: settings, seed: seed, log: log)
         let seconds = Date().timeIntervalSince(started)

@@ -29,3 +29,6 @@ void sdeflow_kernel_score(int32_t d, int32_t k_pad, const float *delta_t, const 
 /// multiply-adds) over in-cache data: the roofline the label kernel is measured against.
 /// Returns a checksum so the work is not optimised away.
 float sdeflow_roofline(int32_t k_pad, const float *a, const float *b, int32_t repeats);
+
+/// Which compilation of the kernels runs on this CPU: "avx512", "avx2+fma" or "baseline".
+const char *sdeflow_kernel_isa(void);
