@@ -12,7 +12,7 @@ struct SDEFlowCommand: ParsableCommand {
             Stages: simulate → label → train → sample (or `run` for all of them). Every stage runs \
             under `mpirun -n N` for any N ≥ 1, and without mpirun as a single rank.
             """,
-        subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self])
+        subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Bench.self])
 }
 
 /// Runs `body` on an initialised communicator. Any error ends the whole job: on one rank it

@@ -1,0 +1,611 @@
+import ArgumentParser
+import Foundation
+import SDEFlowCore
+import SDEFlowMPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the stages at the rank count it runs on: label kernel vs its roofline, K-NN, training, memory.",
+        discussion: """
+            Every measured part runs on all ranks at once between barriers; per-rank figures and the \
+            aggregate are printed by rank 0 and, with --json, written as one JSON object. Sections: \
+            label (label kernel, its roofline, and the roofline on rank 0 alone vs all ranks at once, \
+            which shows whether the ranks share floating-point units), knn (grid build and exact K-NN \
+            on Example 1 data), training (data-parallel steps of the paper's 3×128 and 4×256 MLPs), \
+            memory (peak resident memory per rank); --end-to-end adds the whole `run --example bm`.
+            """)
+
+    @Option(help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps).")
+    var pairs: Int = 1_050_000
+    @Option(help: "K, neighbours per query (label kernel, roofline and K-NN).")
+    var neighbors: Int = 2000
+    @Option(help: "ODE steps per label in the label-kernel section.")
+    var odeSteps: Int = 1000
+    @Option(help: "Queries over all ranks (split like the label stage) for the label kernel and the K-NN search.")
+    var queries: Int = 256
+    @Option(help: "Epochs timed per network in the training section (after a few warm-up steps).")
+    var epochsToTime: Int = 2
+    @Option(help: "Training rows per epoch (the paper's 50 000 labels × 0.9).")
+    var trainRows: Int = 45_000
+    @Option(help: "Global mini-batch size of the training section (split over ranks).")
+    var batchSize: Int = 1024
+    @Option(help: "Sections to leave out, comma-separated: label, knn, training, memory.")
+    var skip: String = ""
+    @Option(help: "Write the results as one JSON object to this file (rank 0).")
+    var json: String?
+    @Flag(help: "Also run `run --example bm` (simulate, label, train, accuracy) and time each stage: minutes at the paper's settings.")
+    var endToEnd = false
+    @Flag(help: "With --end-to-end: `run --quick`'s settings instead of the paper's.")
+    var quick = false
+    @Option(help: "With --end-to-end: the folder for the run's files (default: the system temp folder on one node, else the current folder; removed afterwards).")
+    var workDir: String?
+    @Option(help: "With --end-to-end: samples per μ for the accuracy step (as `run`).")
+    var evalSamples: Int = 100_000
+
+    static let sectionNames = ["label", "knn", "training", "memory"]
+
+    func validate() throws {
+        guard pairs > 0, neighbors > 0, odeSteps > 0, queries > 0, epochsToTime > 0, trainRows > 0, batchSize > 0, evalSamples > 0 else {
+            throw ValidationError("--pairs, --neighbors, --ode-steps, --queries, --epochs-to-time, --train-rows, --batch-size and --eval-samples must be positive")
+        }
+        let unknown = skipped.subtracting(Self.sectionNames)
+        guard unknown.isEmpty else {
+            throw ValidationError("--skip: unknown section(s) \(unknown.sorted().joined(separator: ", ")); known: \(Self.sectionNames.joined(separator: ", "))")
+        }
+        if !skipped.contains("knn") {
+            let actual = exampleOneSettings(pairs: pairs).pathsPerMu * 210
+            guard neighbors <= actual else { throw ValidationError("--neighbors \(neighbors) exceeds the \(actual) pairs of --pairs \(pairs)") }
+        }
+    }
+
+    var skipped: Set<String> {
+        Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+
+    func run() throws {
+        try withMPI { comm, log in
+            let started = monotonicSeconds()
+            var report = BenchReport(
+                date: ISO8601DateFormatter().string(from: Date()),
+                command: CommandLine.arguments.joined(separator: " "),
+                machine: try machine(comm),
+                settings: .init(pairs: exampleOneSettings(pairs: pairs).pathsPerMu * 210, neighbors: neighbors, odeSteps: odeSteps,
+                                queries: queries, epochsToTime: epochsToTime, trainRows: trainRows, batchSize: batchSize,
+                                skipped: skipped.sorted(), endToEnd: endToEnd, quick: quick))
+            if comm.isRoot { print(report.machine.summary) }
+            if !skipped.contains("label") {
+                let (kernel, roof) = try labelKernel(comm, log)
+                report.labelKernel = kernel; report.roofline = roof
+                if comm.isRoot { print(kernel.summary(roof)) }
+            }
+            if !skipped.contains("knn") {
+                report.neighbourSearch = try neighbourSearch(comm, log)
+                if comm.isRoot { print(report.neighbourSearch!.summary) }
+            }
+            if !skipped.contains("training") {
+                report.training = try training(comm, log)
+                if comm.isRoot { print(TrainingResult.summary(report.training!)) }
+            }
+            if !skipped.contains("memory") {
+                report.memory = try memory(comm, after: "the benchmark sections")
+                if comm.isRoot { print(report.memory!.summary) }
+            }
+            if endToEnd {
+                report.endToEnd = try endToEndRun(comm, log)
+                if comm.isRoot { print(report.endToEnd!.summary) }
+                if !skipped.contains("memory") {
+                    report.memory = try memory(comm, after: "the end-to-end run")
+                    if comm.isRoot { print(report.memory!.summary) }
+                }
+            }
+            report.seconds = monotonicSeconds() - started
+            if comm.isRoot, let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                try writeFileAtomically(json, contents: try encoder.encode(report))
+                log.info("bench: wrote \(json)")
+            }
+        }
+    }
+
+    // MARK: Machine
+
+    func machine(_ comm: Communicator) throws -> MachineReport {
+        let name = MachineInfo.hostname
+        let hosts = try gatherStrings(comm, name)
+        let cpus = try comm.allgatherv([Int64(MachineInfo.onlineCPUs)])
+        var perNode: [String: (ranks: Int, cpus: Int)] = [:]
+        for (h, c) in zip(hosts, cpus) { perNode[h, default: (0, Int(c))].ranks += 1 }
+        let oversubscribed = perNode.values.contains { $0.ranks > $0.cpus }
+        return MachineReport(
+            hostname: name, nproc: MachineInfo.onlineCPUs, cpuModel: MachineInfo.cpuModel, vectorIsa: MachineInfo.vectorISA,
+            ranks: comm.size, nodes: perNode.count, maxRanksPerNode: perNode.values.map(\.ranks).max() ?? 1,
+            oversubscribed: oversubscribed, hostnames: hosts, cpusAllowed: try gatherStrings(comm, MachineInfo.cpusAllowed),
+            openblasNumThreads: ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
+            loadAverage: loadAverage())
+    }
+
+    // MARK: Label kernel and roofline
+
+    func labelKernel(_ comm: Communicator, _ log: Log) throws -> (LabelKernelResult, RooflineResult) {
+        let mine = batchSlice(batchSize: queries, rank: comm.rank, size: comm.size)
+        log.info("bench: label kernel, K = \(neighbors), \(odeSteps) ODE steps, \(queries) queries over \(comm.size) rank(s)")
+        let work = LabelKernelWorkload(queries: mine, neighbors: neighbors, odeSteps: odeSteps)
+        _ = work.run(limit: 1)  // warm-up: pages, caches, clock
+
+        // Rank 0 alone (the others wait in the barrier): a few queries.
+        let alone = min(mine.count, max(1, Int(4e7 / work.neighbourStepsPerQuery)))
+        try comm.barrier()
+        var aloneRate = 0.0
+        if comm.isRoot {
+            let t0 = monotonicSeconds()
+            let r = work.run(limit: alone)
+            aloneRate = r.neighbourSteps / (monotonicSeconds() - t0)
+            blackHole(r.checksum)
+        }
+        try comm.barrier()
+
+        // All ranks at once: every rank its slice.
+        try comm.barrier()
+        let t0 = monotonicSeconds()
+        let r = work.run()
+        let local = monotonicSeconds() - t0
+        try comm.barrier()
+        blackHole(r.checksum)
+        let seconds = try comm.allgatherv([local]), steps = try comm.allgatherv([r.neighbourSteps])
+        let rates = zip(steps, seconds).map { $1 > 0 ? $0 / $1 : 0 }
+        let wall = seconds.max() ?? 0
+
+        let roof = try roofline(comm, log)
+        let ratios = zip(rates, roof.allRanksPerRank).map { $1 > 0 ? $0 / $1 : 0 }
+        let kernel = LabelKernelResult(
+            neighbors: neighbors, kPad: work.kPad, odeSteps: odeSteps, d: work.d, queries: queries,
+            queriesPerRank: try comm.allgatherv([Int64(mine.count)]).map(Int.init),
+            secondsPerRank: seconds, neighbourStepsPerSecondPerRank: rates,
+            meanPerRank: rates.reduce(0, +) / Double(rates.count),
+            aggregateNeighbourStepsPerSecond: wall > 0 ? steps.reduce(0, +) / wall : 0, wallSeconds: wall,
+            rank0AloneNeighbourStepsPerSecond: try comm.broadcast([aloneRate])[0], rank0AloneQueries: alone,
+            ratioToRooflinePerRank: ratios, ratioToRoofline: ratios.reduce(0, +) / Double(max(ratios.count, 1)))
+        return (kernel, roof)
+    }
+
+    /// `sdeflow_roofline` at K on rank 0 alone, then on all ranks at once (best of 3 each).
+    func roofline(_ comm: Communicator, _ log: Log) throws -> RooflineResult {
+        let roof = RooflineWorkload(neighbors: neighbors)
+        // Calibrate on rank 0: repeats for about 0.25 s; every rank uses the same count.
+        var repeats = 0.0
+        if comm.isRoot {
+            _ = roof.run(repeats: 50)
+            let t0 = monotonicSeconds()
+            let r = roof.run(repeats: 500)
+            let rate = r.elements / max(monotonicSeconds() - t0, 1e-9)
+            repeats = max(100, (0.25 * rate / Double(roof.kPad)).rounded())
+            blackHole(r.checksum)
+        }
+        let n = Int(try comm.broadcast([repeats])[0])
+        func timed() -> Double {
+            let t0 = monotonicSeconds()
+            let r = roof.run(repeats: n)
+            let s = monotonicSeconds() - t0
+            blackHole(r.checksum)
+            return r.elements / s
+        }
+        var alone = 0.0, all = 0.0
+        for _ in 0..<3 {
+            try comm.barrier()
+            if comm.isRoot { alone = max(alone, timed()) }
+            try comm.barrier()
+        }
+        for _ in 0..<3 {
+            try comm.barrier()
+            all = max(all, timed())
+            try comm.barrier()
+        }
+        let perRank = try comm.allgatherv([all])
+        let mean = perRank.reduce(0, +) / Double(perRank.count)
+        let aloneAll = try comm.broadcast([alone])[0]
+        return RooflineResult(
+            kPad: roof.kPad, repeats: n, rank0AloneElementsPerSecond: aloneAll, allRanksPerRank: perRank,
+            allRanksMeanPerRank: mean, allRanksAggregate: perRank.reduce(0, +),
+            sharingFactor: aloneAll > 0 ? mean / aloneAll : 0)
+    }
+
+    // MARK: Neighbour search
+
+    func neighbourSearch(_ comm: Communicator, _ log: Log) throws -> NeighbourSearchResult {
+        let ex = SDEExample.brownianMotion
+        let sim = exampleOneSettings(pairs: pairs)
+        let paths = sim.pathsPerMu * ex.observedMu.count
+        log.info("bench: K-NN, simulating \(paths * sim.stepsPerPath) pairs of Example 1 (exact transitions)")
+        var t0 = monotonicSeconds()
+        let part = Simulator.simulate(ex, settings: sim, observedMu: ex.observedMu,
+                                      paths: batchSlice(batchSize: paths, rank: comm.rank, size: comm.size), seed: 1)
+        let data = PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu),
+                             y: try comm.allgatherv(part.y))
+        let simulateSeconds = monotonicSeconds() - t0
+        let work = NeighbourSearchWorkload(data, neighbors: neighbors)
+
+        // Grid build (cell list over all pairs) on every rank at once.
+        try comm.barrier()
+        t0 = monotonicSeconds()
+        let index = work.buildIndex()
+        let build = monotonicSeconds() - t0
+        try comm.barrier()
+
+        let mine = batchSlice(batchSize: queries, rank: comm.rank, size: comm.size)
+        let q = work.queries(mine)
+        blackHole(Double(work.search(index, queries: Array(q.prefix(work.normalisation.dims)))))  // warm-up
+        try comm.barrier()
+        t0 = monotonicSeconds()
+        let check = work.search(index, queries: q)
+        let search = monotonicSeconds() - t0
+        try comm.barrier()
+        blackHole(Double(check))
+
+        let builds = try comm.allgatherv([build]), searches = try comm.allgatherv([search])
+        let counts = try comm.allgatherv([Int64(mine.count)]).map(Int.init)
+        let perQuery = zip(searches, counts).map { $1 > 0 ? 1e6 * $0 / Double($1) : 0 }
+        let wall = searches.max() ?? 0
+        return NeighbourSearchResult(
+            pairs: work.count, neighbors: neighbors, gridShape: work.geometry.shape, cellSize: work.geometry.cellSize,
+            simulateSeconds: try comm.allreduce(simulateSeconds, .max), buildSecondsPerRank: builds,
+            buildSeconds: builds.max() ?? 0, queries: queries, queriesPerRank: counts,
+            microsecondsPerQueryPerRank: perQuery,
+            microsecondsPerQuery: perQuery.reduce(0, +) / Double(perQuery.count),
+            aggregateQueriesPerSecond: wall > 0 ? Double(queries) / wall : 0, wallSeconds: wall)
+    }
+
+    // MARK: Training
+
+    func training(_ comm: Communicator, _ log: Log) throws -> [TrainingResult] {
+        let nets: [(String, MLPShape)] = [
+            ("3x128", MLPShape(input: 3, hidden: [128, 128, 128], output: 1)),
+            ("4x256", MLPShape(input: 5, hidden: [256, 256, 256, 256], output: 2)),
+        ]
+        var out: [TrainingResult] = []
+        for (name, shape) in nets {
+            log.info("bench: training \(name) (\(shape.parameterCount) parameters), \(trainRows) rows, batch \(batchSize) over \(comm.size) rank(s), \(epochsToTime) epoch(s)")
+            var work = TrainingWorkload(shape: shape, rows: trainRows, batchSize: batchSize)
+            _ = try work.epoch(0, rank: comm.rank, size: comm.size, limit: 3) { try comm.allreduce(&$0, .sum) }  // warm-up
+            try comm.barrier()
+            let t0 = monotonicSeconds()
+            var reduce = 0.0, steps = 0, loss = 0.0
+            for e in 1...epochsToTime {
+                let r = try work.epoch(e, rank: comm.rank, size: comm.size) { try comm.allreduce(&$0, .sum) }
+                reduce += r.reduceSeconds; steps += r.steps; loss = r.loss
+            }
+            let local = monotonicSeconds() - t0
+            try comm.barrier()
+            let seconds = try comm.allgatherv([local]), reduces = try comm.allgatherv([reduce / Double(max(steps, 1))])
+            let wall = seconds.max() ?? 0
+            let perStep = wall / Double(max(steps, 1))
+            let meanReduce = reduces.reduce(0, +) / Double(reduces.count)
+            out.append(TrainingResult(
+                name: name, input: shape.input, hidden: shape.hidden, output: shape.output, parameters: shape.parameterCount,
+                batchSize: batchSize, rows: trainRows, epochs: epochsToTime, stepsPerEpoch: work.stepsPerEpoch,
+                secondsPerEpoch: wall / Double(epochsToTime), samplesPerSecond: wall > 0 ? Double(trainRows * epochsToTime) / wall : 0,
+                secondsPerStep: perStep, allreduceSecondsPerStepPerRank: reduces, allreduceSecondsPerStep: meanReduce,
+                allreduceFraction: perStep > 0 ? meanReduce / perStep : 0, finalBatchLoss: loss))
+        }
+        return out
+    }
+
+    // MARK: Memory
+
+    func memory(_ comm: Communicator, after: String) throws -> MemoryResult {
+        let peaks = try comm.allgatherv([peakMemoryMiB()])
+        return MemoryResult(after: after, peakMiBPerRank: peaks, maxPeakMiB: peaks.max() ?? 0, totalPeakMiB: peaks.reduce(0, +))
+    }
+
+    // MARK: End to end
+
+    func endToEndRun(_ comm: Communicator, _ log: Log) throws -> EndToEndResult {
+        let ex = SDEExample.brownianMotion
+        var sim = ex.simulation
+        var labelSettings = ex.labels
+        var train = try TrainOptions.parse([]).settings(example: ex, seed: 1)
+        if quick {  // exactly `run --quick`
+            sim.pathsPerMu = 500
+            labelSettings.labels = 10_000; labelSettings.neighbors = 500; labelSettings.odeSteps = 200
+            train.patience = 30
+            train.maxEpochs = min(train.maxEpochs, 300)
+        }
+        // A fresh folder, named by rank 0; on several nodes it must be on a shared file system.
+        var dir = ""
+        let nodes = Set(try gatherStrings(comm, MachineInfo.hostname)).count
+        if comm.isRoot {
+            let base = workDir ?? (nodes == 1 ? FileManager.default.temporaryDirectory.path : FileManager.default.currentDirectoryPath)
+            dir = path(base, "sdeflow-bench-\(getpid())-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        dir = String(decoding: try comm.broadcast(Array(dir.utf8)), as: UTF8.self)
+        defer { if comm.isRoot { try? FileManager.default.removeItem(atPath: dir) } }
+        log.info("bench: end to end (`run --example bm\(quick ? " --quick" : "")`) in \(dir)")
+
+        var stages: [String: Double] = [:]
+        var t0 = monotonicSeconds()
+        func lap(_ name: String) throws {
+            try comm.barrier()
+            let now = monotonicSeconds()
+            stages[name] = now - t0
+            t0 = now
+        }
+        try Pipeline.simulate(comm, example: ex, settings: sim, seed: 1, output: path(dir, "data"), dtype: .float64, log: log)
+        try lap("simulate")
+        // The shard size is read back from DistributedLabels' own log line ("shard: N of M pairs").
+        let (labels, logText) = try StandardErrorTee.capture {
+            try Pipeline.label(comm, data: path(dir, "data"), settings: labelSettings, seed: 1, output: path(dir, "labels"), log: log)
+        }
+        try lap("label")
+        let model = try Pipeline.train(comm, labels: labels, settings: train, output: path(dir, "model"), log: log)
+        try lap("train")
+        let rows = try Pipeline.oneStepAccuracy(comm, model: model, example: ex, x0: [2.0],
+                                                mus: AccuracyRow.gridAndMidpoints(ex.observedMu), samples: evalSamples, seed: 1)
+        try lap("accuracy")
+
+        let shardPairs = Self.shardPairs(inLog: logText)
+        let pairBytes = (2 * ex.d + ex.dMu) * 8
+        let shardBytes = try comm.allgatherv([Int64(shardPairs ?? -1)]).map { $0 >= 0 ? $0 * Int64(pairBytes) : -1 }
+        let total = stages.values.reduce(0, +)
+        let work = Double(labelSettings.labels) * Double(labelSettings.neighbors) * Double(labelSettings.odeSteps)
+        return EndToEndResult(
+            settings: quick ? "quick" : "paper", pairs: sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath,
+            labels: labelSettings.labels, neighbors: labelSettings.neighbors, odeSteps: labelSettings.odeSteps,
+            epochs: model.info.epochs, stageSeconds: stages, totalSeconds: total,
+            labelNeighbourStepsPerSecond: (stages["label"] ?? 0) > 0 ? work / stages["label"]! : 0,
+            shardBytesPerRank: shardBytes, datasetBytes: Int64(sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath * pairBytes),
+            maxMeanError: rows.map(\.meanError).max() ?? 0,
+            maxVarianceRelativeError: rows.map(\.varianceRelativeError).max() ?? 0,
+            peakMiBPerRank: try comm.allgatherv([peakMemoryMiB()]))
+    }
+
+    /// The pair count of DistributedLabels' "shard: N of M pairs" line.
+    static func shardPairs(inLog text: String) -> Int? {
+        for line in text.split(separator: "\n") {
+            guard let r = line.range(of: "shard: ") else { continue }
+            let digits = line[r.upperBound...].prefix { $0.isNumber }
+            if let n = Int(digits) { return n }
+        }
+        return nil
+    }
+}
+
+// MARK: - Helpers
+
+/// Every rank's string, in rank order, on every rank.
+func gatherStrings(_ comm: Communicator, _ s: String) throws -> [String] {
+    let bytes = try comm.allgatherv(Array(s.utf8) + [0])
+    return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+}
+
+func loadAverage() -> [Double] {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return [] }
+    return text.split(separator: " ").prefix(3).compactMap { Double($0) }
+}
+
+/// Keeps a result alive so the optimiser cannot drop the work that made it.
+@inline(never) func blackHole(_ x: Double) {
+    if x.isNaN && x.sign == .minus && x.significandWidth == 12345 { print(x) }
+}
+
+/// Copies everything written to standard error (fd 2) while `body` runs, passing it through.
+enum StandardErrorTee {
+    final class Buffer: @unchecked Sendable {
+        var data = Data()
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    static func capture<T>(_ body: () throws -> T) throws -> (T, String) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return (try body(), "") }
+        let saved = dup(2)
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let buffer = Buffer()
+        let reader = Thread {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(readEnd, &chunk, chunk.count)
+                if n <= 0 { break }
+                chunk.withUnsafeBytes { raw in
+                    var off = 0
+                    while off < n {
+                        let w = write(saved, raw.baseAddress! + off, n - off)
+                        if w <= 0 { break }
+                        off += w
+                    }
+                }
+                buffer.data.append(contentsOf: chunk[0..<n])
+            }
+            close(readEnd)
+            buffer.done.signal()
+        }
+        reader.start()
+        dup2(writeEnd, 2)
+        close(writeEnd)
+        func restore() {
+            dup2(saved, 2)  // closes the pipe's last write end: the reader sees EOF
+            buffer.done.wait()
+            close(saved)
+        }
+        let value: T
+        do { value = try body() } catch { restore(); throw error }
+        restore()
+        return (value, String(decoding: buffer.data, as: UTF8.self))
+    }
+}
+
+// MARK: - Report
+
+struct BenchReport: Encodable {
+    var version = 1
+    var date: String
+    var command: String
+    var machine: MachineReport
+    var settings: BenchSettings
+    var labelKernel: LabelKernelResult?
+    var roofline: RooflineResult?
+    var neighbourSearch: NeighbourSearchResult?
+    var training: [TrainingResult]?
+    var memory: MemoryResult?
+    var endToEnd: EndToEndResult?
+    var seconds = 0.0
+
+    init(date: String, command: String, machine: MachineReport, settings: BenchSettings) {
+        self.date = date; self.command = command; self.machine = machine; self.settings = settings
+    }
+}
+
+struct BenchSettings: Encodable {
+    var pairs: Int, neighbors: Int, odeSteps: Int, queries: Int, epochsToTime: Int, trainRows: Int, batchSize: Int
+    var skipped: [String], endToEnd: Bool, quick: Bool
+}
+
+struct MachineReport: Encodable {
+    var hostname: String
+    var nproc: Int
+    var cpuModel: String
+    var vectorIsa: String
+    var ranks: Int
+    var nodes: Int
+    var maxRanksPerNode: Int
+    /// More ranks than online CPUs on some node.
+    var oversubscribed: Bool
+    var hostnames: [String]
+    var cpusAllowed: [String]
+    var openblasNumThreads: String
+    var loadAverage: [Double]
+
+    var summary: String {
+        "sdeflow-mpi bench: \(ranks) rank(s) on \(nodes) node(s); \(hostname): \(cpuModel), \(nproc) CPUs, \(vectorIsa)"
+            + (oversubscribed ? "  [OVERSUBSCRIBED: more ranks than CPUs]" : "")
+            + String(format: "; load %@", loadAverage.map { String(format: "%.2f", $0) }.joined(separator: " "))
+    }
+}
+
+struct LabelKernelResult: Encodable {
+    var neighbors: Int, kPad: Int, odeSteps: Int, d: Int, queries: Int
+    var queriesPerRank: [Int]
+    var secondsPerRank: [Double]
+    var neighbourStepsPerSecondPerRank: [Double]
+    var meanPerRank: Double
+    var aggregateNeighbourStepsPerSecond: Double
+    var wallSeconds: Double
+    var rank0AloneNeighbourStepsPerSecond: Double
+    var rank0AloneQueries: Int
+    var ratioToRooflinePerRank: [Double]
+    var ratioToRoofline: Double
+
+    func summary(_ roof: RooflineResult) -> String {
+        func list(_ v: [Double]) -> String { v.map { String(format: "%.3g", $0) }.joined(separator: " ") }
+        return """
+            label kernel (K = \(neighbors), \(odeSteps) ODE steps, d = \(d), \(queries) queries), neighbour-steps/s:
+              per rank, all at once  \(list(neighbourStepsPerSecondPerRank))  (mean \(String(format: "%.3g", meanPerRank)))
+              aggregate              \(String(format: "%.3g", aggregateNeighbourStepsPerSecond))  (\(String(format: "%.2f", wallSeconds)) s wall)
+              rank 0 alone           \(String(format: "%.3g", rank0AloneNeighbourStepsPerSecond))
+            roofline (one exp + FMAs per element, K_pad = \(roof.kPad)), elements/s:
+              rank 0 alone           \(String(format: "%.3g", roof.rank0AloneElementsPerSecond))
+              per rank, all at once  \(list(roof.allRanksPerRank))  (sharing factor \(String(format: "%.2f", roof.sharingFactor)): 1 = own FP units, 1/ranks = shared)
+              label kernel / roofline \(String(format: "%.1f %%", 100 * ratioToRoofline))
+            """
+    }
+}
+
+struct RooflineResult: Encodable {
+    var kPad: Int, repeats: Int
+    var rank0AloneElementsPerSecond: Double
+    var allRanksPerRank: [Double]
+    var allRanksMeanPerRank: Double
+    var allRanksAggregate: Double
+    /// Mean per-rank rate with all ranks running over rank 0's rate alone.
+    var sharingFactor: Double
+}
+
+struct NeighbourSearchResult: Encodable {
+    var pairs: Int, neighbors: Int
+    var gridShape: [Int]
+    var cellSize: Double
+    var simulateSeconds: Double
+    var buildSecondsPerRank: [Double]
+    var buildSeconds: Double
+    var queries: Int
+    var queriesPerRank: [Int]
+    var microsecondsPerQueryPerRank: [Double]
+    var microsecondsPerQuery: Double
+    var aggregateQueriesPerSecond: Double
+    var wallSeconds: Double
+
+    var summary: String {
+        """
+        neighbour search (\(pairs) pairs of Example 1, grid \(gridShape.map(String.init).joined(separator: "×")), K = \(neighbors)):
+          grid build (NearestNeighbours init, all pairs, every rank)  \(String(format: "%.3f", buildSeconds)) s
+          exact K-NN  \(microsecondsPerQueryPerRank.map { String(format: "%.1f", $0) }.joined(separator: " ")) µs/query per rank (mean \(String(format: "%.1f", microsecondsPerQuery))), aggregate \(String(format: "%.0f", aggregateQueriesPerSecond)) queries/s
+        """
+    }
+}
+
+struct TrainingResult: Encodable {
+    var name: String
+    var input: Int, hidden: [Int], output: Int, parameters: Int
+    var batchSize: Int, rows: Int, epochs: Int, stepsPerEpoch: Int
+    var secondsPerEpoch: Double
+    var samplesPerSecond: Double
+    var secondsPerStep: Double
+    var allreduceSecondsPerStepPerRank: [Double]
+    var allreduceSecondsPerStep: Double
+    var allreduceFraction: Double
+    var finalBatchLoss: Double
+
+    static func summary(_ rows: [TrainingResult]) -> String {
+        var s = "training (data-parallel steps, \(rows.first?.rows ?? 0) rows/epoch, global batch \(rows.first?.batchSize ?? 0)):\n"
+        for r in rows {
+            s += String(format: "  %@ (%d→%@→%d, %d params)  %.0f samples/s, %.3f s/epoch, %.2f ms/step of which allreduce %.2f ms (%.0f %%)\n",
+                        r.name, r.input, r.hidden.map(String.init).joined(separator: "→"), r.output, r.parameters,
+                        r.samplesPerSecond, r.secondsPerEpoch, 1e3 * r.secondsPerStep, 1e3 * r.allreduceSecondsPerStep,
+                        100 * r.allreduceFraction)
+        }
+        return String(s.dropLast())
+    }
+}
+
+struct MemoryResult: Encodable {
+    var after: String
+    var peakMiBPerRank: [Double]
+    var maxPeakMiB: Double
+    var totalPeakMiB: Double
+
+    var summary: String {
+        "peak resident memory after \(after): " + peakMiBPerRank.map { String(format: "%.0f", $0) }.joined(separator: " ")
+            + String(format: " MiB per rank (max %.0f, total %.0f)", maxPeakMiB, totalPeakMiB)
+    }
+}
+
+struct EndToEndResult: Encodable {
+    var settings: String
+    var pairs: Int, labels: Int, neighbors: Int, odeSteps: Int, epochs: Int
+    var stageSeconds: [String: Double]
+    var totalSeconds: Double
+    var labelNeighbourStepsPerSecond: Double
+    /// Bytes of trajectory pairs (x, μ, y as float64) in each rank's label shard, from
+    /// DistributedLabels' log line; −1 where the line was not found.
+    var shardBytesPerRank: [Int64]
+    var datasetBytes: Int64
+    var maxMeanError: Double
+    var maxVarianceRelativeError: Double
+    var peakMiBPerRank: [Double]
+
+    var summary: String {
+        let order = ["simulate", "label", "train", "accuracy"]
+        return """
+            end to end (run --example bm, \(settings) settings: \(pairs) pairs, \(labels) labels, K = \(neighbors), \(odeSteps) ODE steps, \(epochs) epochs):
+              \(order.map { String(format: "%@ %.1f s", $0, stageSeconds[$0] ?? 0) }.joined(separator: ", ")); total \(String(format: "%.1f", totalSeconds)) s
+              label stage \(String(format: "%.3g", labelNeighbourStepsPerSecond)) neighbour-steps/s over all ranks
+              shard per rank \(shardBytesPerRank.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: " ")) MiB of \(String(format: "%.1f", Double(datasetBytes) / 1_048_576)) MiB
+              accuracy: max mean error \(String(format: "%.4f", maxMeanError)), max variance rel. error \(String(format: "%.2f %%", 100 * maxVarianceRelativeError))
+            """
+    }
+}
