@@ -299,7 +299,7 @@ struct Bench: ParsableCommand {
 
     func memory(_ comm: Communicator, after: String) throws -> MemoryResult {
         let peaks = try comm.allgatherv([peakMemoryMiB()])
-        return MemoryResult(after: after, peakMiBPerRank: peaks, maxPeakMiB: peaks.max() ?? 0, totalPeakMiB: peaks.reduce(0, +))
+        return MemoryResult(after: after, peakMibPerRank: peaks, maxPeakMib: peaks.max() ?? 0, totalPeakMib: peaks.reduce(0, +))
     }
 
     // MARK: End to end
@@ -361,7 +361,7 @@ struct Bench: ParsableCommand {
             shardBytesPerRank: shardBytes, datasetBytes: Int64(sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath * pairBytes),
             maxMeanError: rows.map(\.meanError).max() ?? 0,
             maxVarianceRelativeError: rows.map(\.varianceRelativeError).max() ?? 0,
-            peakMiBPerRank: try comm.allgatherv([peakMemoryMiB()]))
+            peakMibPerRank: try comm.allgatherv([peakMemoryMiB()]))
     }
 
     /// The pair count of DistributedLabels' "shard: N of M pairs" line.
@@ -574,13 +574,13 @@ struct TrainingResult: Encodable {
 
 struct MemoryResult: Encodable {
     var after: String
-    var peakMiBPerRank: [Double]
-    var maxPeakMiB: Double
-    var totalPeakMiB: Double
+    var peakMibPerRank: [Double]
+    var maxPeakMib: Double
+    var totalPeakMib: Double
 
     var summary: String {
-        "peak resident memory after \(after): " + peakMiBPerRank.map { String(format: "%.0f", $0) }.joined(separator: " ")
-            + String(format: " MiB per rank (max %.0f, total %.0f)", maxPeakMiB, totalPeakMiB)
+        "peak resident memory after \(after): " + peakMibPerRank.map { String(format: "%.0f", $0) }.joined(separator: " ")
+            + String(format: " MiB per rank (max %.0f, total %.0f)", maxPeakMib, totalPeakMib)
     }
 }
 
@@ -596,7 +596,7 @@ struct EndToEndResult: Encodable {
     var datasetBytes: Int64
     var maxMeanError: Double
     var maxVarianceRelativeError: Double
-    var peakMiBPerRank: [Double]
+    var peakMibPerRank: [Double]
 
     var summary: String {
         let order = ["simulate", "label", "train", "accuracy"]
