@@ -152,20 +152,38 @@ public struct NeighbourSearchWorkload {
         self.neighbors = neighbors
     }
 
-    /// The build being timed: the cell list over all points.
-    public func buildIndex() -> NearestNeighbours { NearestNeighbours(points: points, geometry: geometry) }
-
-    /// Normalised coordinates of the queries with global ids `ids`: random data points.
-    public func queries(_ ids: Range<Int>, seed: UInt64 = 1) -> [Double] {
-        let rng = CounterRNG(seed: seed), dims = normalisation.dims
-        var q = [Double]()
-        q.reserveCapacity(ids.count * dims)
-        for id in ids {
-            let j = Int(rng.index(below: UInt64(count), .queryChoice, id: UInt64(id), index: 0))
-            q += points[j * dims ..< (j + 1) * dims]
+    /// What rank `rank` of `size` works on in the label stage, by DistributedLabels' rule: the
+    /// `queries` (random data points, drawn by global id) are given out in contiguous ranges of
+    /// cells balanced by count, and the rank holds the pairs of its cells plus the halo its exact
+    /// K-NN can reach (its shard, in ascending index). Returns both as normalised coordinates.
+    public func partition(queries total: Int, rank: Int, size: Int, seed: UInt64 = 1) -> (queries: [Double], shard: [Double]) {
+        let rng = CounterRNG(seed: seed), dims = normalisation.dims, g = geometry
+        var counts = [Int64](repeating: 0, count: g.cellCount)
+        var cells = [Int](repeating: 0, count: count)
+        points.withUnsafeBufferPointer { p in
+            for j in 0..<count { cells[j] = g.cell(of: p.baseAddress! + j * dims); counts[cells[j]] += 1 }
         }
-        return q
+        let picks = (0..<total).map { Int(rng.index(below: UInt64(count), .queryChoice, id: UInt64($0), index: 0)) }
+        var queryCounts = [Int](repeating: 0, count: g.cellCount)
+        for j in picks { queryCounts[cells[j]] += 1 }
+        var owner = [Int](repeating: 0, count: g.cellCount), before = 0
+        for c in 0..<g.cellCount {
+            owner[c] = total == 0 ? 0 : min(size - 1, before * size / total)
+            before += queryCounts[c]
+        }
+        var needed = [Bool](repeating: false, count: g.cellCount)
+        for c in 0..<g.cellCount where queryCounts[c] > 0 && owner[c] == rank {
+            let halo = g.haloRadius(aroundCell: c, counts: counts, neighbors: neighbors)
+            g.forEachCell(around: g.coordinates(ofCell: c), radius: halo) { needed[$0] = true }
+        }
+        var q = [Double](), shard = [Double]()
+        for j in picks where owner[cells[j]] == rank { q += points[j * dims ..< (j + 1) * dims] }
+        for j in 0..<count where needed[cells[j]] { shard += points[j * dims ..< (j + 1) * dims] }
+        return (q, shard)
     }
+
+    /// The build being timed: the cell list over a shard's points (normalised, D values each).
+    public func buildIndex(_ shard: [Double]) -> NearestNeighbours { NearestNeighbours(points: shard, geometry: geometry) }
 
     /// Exact K-NN of every query (normalised, D values each); returns a checksum of the indices.
     public func search(_ index: NearestNeighbours, queries: [Double]) -> Int {
