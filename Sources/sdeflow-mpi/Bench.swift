@@ -90,6 +90,10 @@ struct Bench: ParsableCommand {
                 report.training = try training(comm, log)
                 if comm.isRoot { print(TrainingResult.summary(report.training!)) }
             }
+            if let kernel = report.labelKernel, let knn = report.neighbourSearch {
+                report.projection = LabelProjection(kernel, knn, labels: SDEExample.brownianMotion.labels.labels)
+                if comm.isRoot { print(report.projection!.summary) }
+            }
             if !skipped.contains("memory") {
                 report.memory = try memory(comm, after: "the benchmark sections")
                 if comm.isRoot { print(report.memory!.summary) }
@@ -287,6 +291,12 @@ struct Bench: ParsableCommand {
             }
             let local = monotonicSeconds() - t0
             try comm.barrier()
+            // The same allreduce with nothing else in the loop: its own cost, without waiting for slower ranks.
+            var buffer = [Float](repeating: 1, count: shape.parameterCount + 1)
+            try comm.barrier()
+            let t1 = monotonicSeconds()
+            for _ in 0..<20 { try comm.allreduce(&buffer, .sum) }
+            let isolated = try comm.allreduce((monotonicSeconds() - t1) / 20, .max)
             let seconds = try comm.allgatherv([local]), reduces = try comm.allgatherv([reduce / Double(max(steps, 1))])
             let wall = seconds.max() ?? 0
             let perStep = wall / Double(max(steps, 1))
@@ -296,7 +306,8 @@ struct Bench: ParsableCommand {
                 batchSize: batchSize, rows: trainRows, epochs: epochsToTime, stepsPerEpoch: work.stepsPerEpoch,
                 secondsPerEpoch: wall / Double(epochsToTime), samplesPerSecond: wall > 0 ? Double(trainRows * epochsToTime) / wall : 0,
                 secondsPerStep: perStep, allreduceSecondsPerStepPerRank: reduces, allreduceSecondsPerStep: meanReduce,
-                allreduceFraction: perStep > 0 ? meanReduce / perStep : 0, finalBatchLoss: loss))
+                allreduceFraction: perStep > 0 ? meanReduce / perStep : 0, allreduceIsolatedSeconds: isolated,
+                finalBatchLoss: loss))
         }
         return out
     }
@@ -467,6 +478,7 @@ struct BenchReport: Encodable {
     var roofline: RooflineResult?
     var neighbourSearch: NeighbourSearchResult?
     var training: [TrainingResult]?
+    var projection: LabelProjection?
     var memory: MemoryResult?
     var endToEnd: EndToEndResult?
     var seconds = 0.0
@@ -567,6 +579,27 @@ struct NeighbourSearchResult: Encodable {
     }
 }
 
+/// The label stage at the paper's label count, from this run's kernel and K-NN rates (at this
+/// run's K and ODE steps; buffer filling, data exchange and gathering not included).
+struct LabelProjection: Encodable {
+    var labels: Int, neighbors: Int, odeSteps: Int
+    var kernelSeconds: Double
+    var neighbourSearchSeconds: Double
+    var labelStageSeconds: Double
+
+    init(_ k: LabelKernelResult, _ n: NeighbourSearchResult, labels: Int) {
+        self.labels = labels; neighbors = k.neighbors; odeSteps = k.odeSteps
+        kernelSeconds = Double(labels) * Double(k.neighbors) * Double(k.odeSteps) / max(k.aggregateNeighbourStepsPerSecond, 1e-9)
+        neighbourSearchSeconds = Double(labels) / max(n.aggregateQueriesPerSecond, 1e-9)
+        labelStageSeconds = kernelSeconds + neighbourSearchSeconds
+    }
+
+    var summary: String {
+        String(format: "projected label stage for %d labels (K = %d, %d ODE steps) at these rates: kernel %.1f s + K-NN %.1f s = %.1f s",
+               labels, neighbors, odeSteps, kernelSeconds, neighbourSearchSeconds, labelStageSeconds)
+    }
+}
+
 struct TrainingResult: Encodable {
     var name: String
     var input: Int, hidden: [Int], output: Int, parameters: Int
@@ -577,15 +610,18 @@ struct TrainingResult: Encodable {
     var allreduceSecondsPerStepPerRank: [Double]
     var allreduceSecondsPerStep: Double
     var allreduceFraction: Double
+    /// One allreduce of the same buffer in a tight loop after a barrier (the rest of the in-step
+    /// figure is waiting for the slowest rank).
+    var allreduceIsolatedSeconds: Double
     var finalBatchLoss: Double
 
     static func summary(_ rows: [TrainingResult]) -> String {
         var s = "training (data-parallel steps, \(rows.first?.rows ?? 0) rows/epoch, global batch \(rows.first?.batchSize ?? 0)):\n"
         for r in rows {
-            s += String(format: "  %@ (%d→%@→%d, %d params)  %.0f samples/s, %.3f s/epoch, %.2f ms/step of which allreduce %.2f ms (%.0f %%)\n",
+            s += String(format: "  %@ (%d→%@→%d, %d params)  %.0f samples/s, %.3f s/epoch, %.2f ms/step of which allreduce %.2f ms (%.0f %%; %.3f ms isolated)\n",
                         r.name, r.input, r.hidden.map(String.init).joined(separator: "→"), r.output, r.parameters,
                         r.samplesPerSecond, r.secondsPerEpoch, 1e3 * r.secondsPerStep, 1e3 * r.allreduceSecondsPerStep,
-                        100 * r.allreduceFraction)
+                        100 * r.allreduceFraction, 1e3 * r.allreduceIsolatedSeconds)
         }
         return String(s.dropLast())
     }
