@@ -24,6 +24,9 @@
 #   MPIRUN_ARGS, SRUN_ARGS   extra launcher arguments
 #   SIZE               small (default) or paper; PAIRS, QUERIES, ODE_STEPS, NEIGHBORS, EPOCHS,
 #                      TRAIN_ROWS, BATCH override the base (1-rank) problem
+#   WEAK_MAX_PAIRS     cap on the weak study's pairs (default 16000000: every rank holds all (x, μ) of
+#                      the K-NN section, 16 bytes a pair, before cutting its shard); the page shows the
+#                      pairs of every run
 #   BENCH_ARGS         extra `bench` arguments (e.g. "--skip training")
 #   OUT                results folder (default runs/scaling-<date>-<time>)
 #   SDEFLOW_BIN        a built binary (default: build with `swift build -c release`)
@@ -80,7 +83,8 @@ for study in $STUDIES; do
     for n in $RANKS; do
         m=1; [ "$study" = weak ] && m=$n
         json="$OUT/$study-n$n.json"
-        args=(bench --pairs $((PAIRS * m)) --queries $((QUERIES * m)) --neighbors "$NEIGHBORS" --ode-steps "$ODE_STEPS"
+        pairs=$((PAIRS * m)); [ "$pairs" -gt "${WEAK_MAX_PAIRS:-16000000}" ] && pairs=${WEAK_MAX_PAIRS:-16000000}
+        args=(bench --pairs "$pairs" --queries $((QUERIES * m)) --neighbors "$NEIGHBORS" --ode-steps "$ODE_STEPS"
               --train-rows $((TRAIN_ROWS * m)) --batch-size $((BATCH * m)) --epochs-to-time "$EPOCHS" --json "$json")
         echo "scaling-study: $study, $n rank(s): ${args[*]} ${BENCH_ARGS:-}" >&2
         t0=$(date +%s)

@@ -123,8 +123,9 @@ public struct NeighbourSearchWorkload {
     public let neighbors: Int
     public var count: Int { points.count / normalisation.dims }
 
+    /// `data.y` is not used (may be empty).
     public init(_ data: PairBlock, neighbors: Int) {
-        let n = data.count, d = data.d, dMu = data.dMu
+        let d = data.d, dMu = data.dMu, n = data.x.count / max(d, 1)
         func std(_ v: [Double]) -> Double {
             var s = 0.0, s2 = 0.0
             for x in v { s += x; s2 += x * x }

@@ -169,17 +169,19 @@ struct Bench: ParsableCommand {
             else { _ = try comm.allgatherv([r.neighbourSteps]) }
         }
         let rates = zip(steps, seconds).map { $1 > 0 ? $0 / $1 : 0 }
+        let busy = rates.filter { $0 > 0 }
 
         let roof = try roofline(comm, log)
         let ratios = zip(rates, roof.allRanksPerRank).map { $1 > 0 ? $0 / $1 : 0 }
+        let busyRatios = ratios.filter { $0 > 0 }
         let kernel = LabelKernelResult(
             neighbors: neighbors, kPad: work.kPad, odeSteps: odeSteps, d: work.d, queries: queries,
             queriesPerRank: try comm.allgatherv([Int64(mine.count)]).map(Int.init),
             secondsPerRank: seconds, neighbourStepsPerSecondPerRank: rates,
-            meanPerRank: rates.reduce(0, +) / Double(rates.count),
+            meanPerRank: busy.reduce(0, +) / Double(max(busy.count, 1)),
             aggregateNeighbourStepsPerSecond: wall > 0 ? steps.reduce(0, +) / wall : 0, wallSeconds: wall,
             rank0AloneNeighbourStepsPerSecond: try comm.broadcast([aloneRate])[0], rank0AloneQueries: alone,
-            ratioToRooflinePerRank: ratios, ratioToRoofline: ratios.reduce(0, +) / Double(max(ratios.count, 1)))
+            ratioToRooflinePerRank: ratios, ratioToRoofline: busyRatios.reduce(0, +) / Double(max(busyRatios.count, 1)))
         return (kernel, roof)
     }
 
@@ -232,10 +234,11 @@ struct Bench: ParsableCommand {
         var t0 = monotonicSeconds()
         let part = Simulator.simulate(ex, settings: sim, observedMu: ex.observedMu,
                                       paths: batchSlice(batchSize: paths, rank: comm.rank, size: comm.size), seed: 1)
-        let data = PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu),
-                             y: try comm.allgatherv(part.y))
+        // Every rank gets all (x, μ) (y is not needed for the search) and cuts its own shard from them.
         let simulateSeconds = monotonicSeconds() - t0
-        let work = NeighbourSearchWorkload(data, neighbors: neighbors)
+        let work = NeighbourSearchWorkload(
+            PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu), y: []),
+            neighbors: neighbors)
         let (q, shard) = work.partition(queries: queries, rank: comm.rank, size: comm.size)
         let dims = work.normalisation.dims
         let mineCount = q.count / dims, shardCount = shard.count / dims
