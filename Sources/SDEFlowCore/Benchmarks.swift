@@ -156,8 +156,11 @@ public struct NeighbourSearchWorkload {
     /// What rank `rank` of `size` works on in the label stage, by DistributedLabels' rule: the
     /// `queries` (random data points, drawn by global id) are given out in contiguous ranges of
     /// cells balanced by count, and the rank holds the pairs of its cells plus the halo its exact
-    /// K-NN can reach (its shard, in ascending index). Returns both as normalised coordinates.
-    public func partition(queries total: Int, rank: Int, size: Int, seed: UInt64 = 1) -> (queries: [Double], shard: [Double]) {
+    /// K-NN can reach (its shard, in ascending index). Returns both as normalised coordinates and
+    /// as row indices into the data.
+    public func partition(queries total: Int, rank: Int, size: Int, seed: UInt64 = 1)
+        -> (queries: [Double], shard: [Double], queryRows: [Int], shardRows: [Int])
+    {
         let rng = CounterRNG(seed: seed), dims = normalisation.dims, g = geometry
         var counts = [Int64](repeating: 0, count: g.cellCount)
         var cells = [Int](repeating: 0, count: count)
@@ -177,10 +180,18 @@ public struct NeighbourSearchWorkload {
             let halo = g.haloRadius(aroundCell: c, counts: counts, neighbors: neighbors)
             g.forEachCell(around: g.coordinates(ofCell: c), radius: halo) { needed[$0] = true }
         }
-        var q = [Double](), shard = [Double]()
-        for j in picks where owner[cells[j]] == rank { q += points[j * dims ..< (j + 1) * dims] }
-        for j in 0..<count where needed[cells[j]] { shard += points[j * dims ..< (j + 1) * dims] }
-        return (q, shard)
+        let queryRows = picks.filter { owner[cells[$0]] == rank }
+        let shardRows = (0..<count).filter { needed[cells[$0]] }
+        return (rows(queryRows), rows(shardRows), queryRows, shardRows)
+    }
+
+    /// Normalised coordinates of the given points, D values each.
+    public func rows(_ indices: [Int]) -> [Double] {
+        let dims = normalisation.dims
+        var out = [Double]()
+        out.reserveCapacity(indices.count * dims)
+        for j in indices { out += points[j * dims ..< (j + 1) * dims] }
+        return out
     }
 
     /// The build being timed: the cell list over a shard's points (normalised, D values each).
@@ -198,6 +209,49 @@ public struct NeighbourSearchWorkload {
             }
         }
         return sum
+    }
+}
+
+// MARK: - Labeler
+
+/// The whole per-query path of the label stage on one rank (`Labeler.label`: K-NN search,
+/// filling the kernel's buffers, the label ODE) on a shard of real data.
+public struct LabelerWorkload {
+    public let labeler: Labeler
+    public let queries: QueryBlock
+
+    /// `data` holds x, μ and y; `shardRows` and `queryRows` index it (as from `partition`).
+    public init(data: PairBlock, shardRows: [Int], queryRows: [Int], geometry: GridGeometry,
+                normalisation: Normalisation, settings: LabelSettings, seed: UInt64 = 1) {
+        let d = data.d, dMu = data.dMu
+        var shard = PairBlock(d: d, dMu: dMu)
+        shard.x.reserveCapacity(shardRows.count * d); shard.y.reserveCapacity(shardRows.count * d)
+        shard.mu.reserveCapacity(shardRows.count * dMu)
+        for j in shardRows {
+            shard.x += data.x[j * d ..< (j + 1) * d]; shard.y += data.y[j * d ..< (j + 1) * d]
+            shard.mu += data.mu[j * dMu ..< (j + 1) * dMu]
+        }
+        let rng = CounterRNG(seed: seed)
+        var q = QueryBlock(d: d, dMu: dMu)
+        for (i, j) in queryRows.enumerated() {
+            q.ids.append(Int64(i))
+            q.x += data.x[j * d ..< (j + 1) * d]; q.mu += data.mu[j * dMu ..< (j + 1) * dMu]
+            for c in 0..<d { q.z.append(rng.normals(.queryNoise, id: UInt64(j), index: 0, lane: UInt32(c)).0) }
+        }
+        labeler = Labeler(data: shard, geometry: geometry, normalisation: normalisation, settings: settings)
+        queries = q
+    }
+
+    /// Labels the first `limit` queries (all by default); returns a checksum and the count.
+    public func run(limit: Int? = nil) -> (checksum: Double, queries: Int) {
+        var block = queries
+        if let limit, limit < block.count {
+            let d = block.d, dMu = block.dMu
+            block.ids = Array(block.ids.prefix(limit)); block.x = Array(block.x.prefix(limit * d))
+            block.mu = Array(block.mu.prefix(limit * dMu)); block.z = Array(block.z.prefix(limit * d))
+        }
+        let r = labeler.label(block)
+        return (r.labels.reduce(0, +), block.count)
     }
 }
 

@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
             aggregate are printed by rank 0 and, with --json, written as one JSON object. Sections: \
             label (label kernel, its roofline, and the roofline on rank 0 alone vs all ranks at once, \
             which shows whether the ranks share floating-point units), knn (grid build and exact K-NN \
-            on Example 1 data), training (data-parallel steps of the paper's 3×128 and 4×256 MLPs), \
+            on Example 1 data), labeler (the label stage's whole per-query path on that data), training (data-parallel steps of the paper's 3×128 and 4×256 MLPs), \
             memory (peak resident memory per rank); --end-to-end adds the whole `run --example bm`.
             """)
 
@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
     var trainRows: Int = 45_000
     @Option(help: "Global mini-batch size of the training section (split over ranks).")
     var batchSize: Int = 1024
-    @Option(help: "Sections to leave out, comma-separated: label, knn, training, memory.")
+    @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory (labeler needs knn's data: skipping knn skips it too).")
     var skip: String = ""
     @Option(help: "Write the results as one JSON object to this file (rank 0).")
     var json: String?
@@ -46,7 +46,7 @@ struct Bench: ParsableCommand {
     @Option(help: "With --end-to-end: samples per μ for the accuracy step (as `run`).")
     var evalSamples: Int = 100_000
 
-    static let sectionNames = ["label", "knn", "training", "memory"]
+    static let sectionNames = ["label", "knn", "labeler", "training", "memory"]
 
     func validate() throws {
         guard pairs > 0, neighbors > 0, odeSteps > 0, queries > 0, epochsToTime > 0, trainRows > 0, batchSize > 0, evalSamples > 0 else {
@@ -83,8 +83,9 @@ struct Bench: ParsableCommand {
                 if comm.isRoot { print(kernel.summary(roof)) }
             }
             if !skipped.contains("knn") {
-                report.neighbourSearch = try neighbourSearch(comm, log)
+                (report.neighbourSearch, report.labeler) = try neighbourSearch(comm, log)
                 if comm.isRoot { print(report.neighbourSearch!.summary) }
+                if comm.isRoot, let l = report.labeler { print(l.summary) }
             }
             if !skipped.contains("training") {
                 report.training = try training(comm, log)
@@ -226,7 +227,7 @@ struct Bench: ParsableCommand {
 
     // MARK: Neighbour search
 
-    func neighbourSearch(_ comm: Communicator, _ log: Log) throws -> NeighbourSearchResult {
+    func neighbourSearch(_ comm: Communicator, _ log: Log) throws -> (NeighbourSearchResult, LabelerResult?) {
         let ex = SDEExample.brownianMotion
         let sim = exampleOneSettings(pairs: pairs)
         let paths = sim.pathsPerMu * ex.observedMu.count
@@ -234,12 +235,12 @@ struct Bench: ParsableCommand {
         var t0 = monotonicSeconds()
         let part = Simulator.simulate(ex, settings: sim, observedMu: ex.observedMu,
                                       paths: batchSlice(batchSize: paths, rank: comm.rank, size: comm.size), seed: 1)
-        // Every rank gets all (x, μ) (y is not needed for the search) and cuts its own shard from them.
+        // Every rank gets all pairs and cuts its own shard from them.
+        let data = PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu),
+                             y: skipped.contains("labeler") ? [] : try comm.allgatherv(part.y))
         let simulateSeconds = monotonicSeconds() - t0
-        let work = NeighbourSearchWorkload(
-            PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu), y: []),
-            neighbors: neighbors)
-        let (q, shard) = work.partition(queries: queries, rank: comm.rank, size: comm.size)
+        let work = NeighbourSearchWorkload(data, neighbors: neighbors)
+        let (q, shard, queryRows, shardRows) = work.partition(queries: queries, rank: comm.rank, size: comm.size)
         let dims = work.normalisation.dims
         let mineCount = q.count / dims, shardCount = shard.count / dims
 
@@ -264,13 +265,47 @@ struct Bench: ParsableCommand {
         let perQuery = zip(searches, counts).map { $1 > 0 ? 1e6 * $0 / Double($1) : 0 }
         let busy = perQuery.filter { $0 > 0 }
         let wall = searches.max() ?? 0
-        return NeighbourSearchResult(
+        let labelerResult = skipped.contains("labeler") ? nil : try labeler(
+            comm, log, LabelerWorkload(data: data, shardRows: shardRows, queryRows: queryRows, geometry: work.geometry,
+                                       normalisation: work.normalisation, settings: labelSettings))
+        return (NeighbourSearchResult(
             pairs: work.count, neighbors: neighbors, gridShape: work.geometry.shape, cellSize: work.geometry.cellSize,
             simulateSeconds: try comm.allreduce(simulateSeconds, .max), shardPairsPerRank: shards, buildSecondsPerRank: builds,
             buildSeconds: builds.max() ?? 0, queries: queries, queriesPerRank: counts,
             microsecondsPerQueryPerRank: perQuery,
             microsecondsPerQuery: busy.reduce(0, +) / Double(max(busy.count, 1)),
-            aggregateQueriesPerSecond: wall > 0 ? Double(queries) / wall : 0, wallSeconds: wall)
+            aggregateQueriesPerSecond: wall > 0 ? Double(queries) / wall : 0, wallSeconds: wall), labelerResult)
+    }
+
+    /// Example 1's label settings at this run's K and ODE steps.
+    var labelSettings: LabelSettings {
+        var s = SDEExample.brownianMotion.labels
+        s.neighbors = neighbors; s.odeSteps = odeSteps
+        return s
+    }
+
+    /// `Labeler.label` on this rank's queries and shard: the label stage's whole per-query path.
+    func labeler(_ comm: Communicator, _ log: Log, _ work: LabelerWorkload) throws -> LabelerResult {
+        log.info("bench: labeler (K-NN + buffers + label ODE per query) on real data, \(queries) queries over \(comm.size) rank(s)")
+        if work.queries.count > 0 { _ = work.run(limit: 1) }  // warm-up
+        try comm.barrier()
+        let t0 = monotonicSeconds()
+        let r = work.run()
+        let local = monotonicSeconds() - t0
+        try comm.barrier()
+        blackHole(r.checksum)
+        let seconds = try comm.allgatherv([local]), counts = try comm.allgatherv([Int64(r.queries)]).map(Int.init)
+        let perQuery = zip(seconds, counts).map { $1 > 0 ? 1e3 * $0 / Double($1) : 0 }
+        let busy = perQuery.filter { $0 > 0 }
+        let wall = seconds.max() ?? 0
+        let aggregate = wall > 0 ? Double(counts.reduce(0, +)) / wall : 0
+        let paper = SDEExample.brownianMotion.labels.labels
+        return LabelerResult(
+            neighbors: neighbors, odeSteps: odeSteps, queries: queries, queriesPerRank: counts,
+            millisecondsPerQueryPerRank: perQuery, millisecondsPerQuery: busy.reduce(0, +) / Double(max(busy.count, 1)),
+            aggregateQueriesPerSecond: aggregate,
+            neighbourStepsPerSecond: aggregate * Double(neighbors) * Double(odeSteps), wallSeconds: wall,
+            paperLabels: paper, projectedPaperLabelSeconds: aggregate > 0 ? Double(paper) / aggregate : 0)
     }
 
     // MARK: Training
@@ -481,6 +516,7 @@ struct BenchReport: Encodable {
     var roofline: RooflineResult?
     var neighbourSearch: NeighbourSearchResult?
     var training: [TrainingResult]?
+    var labeler: LabelerResult?
     var projection: LabelProjection?
     var memory: MemoryResult?
     var endToEnd: EndToEndResult?
@@ -578,6 +614,27 @@ struct NeighbourSearchResult: Encodable {
           shard per rank (query cells + halo) \(shardPairsPerRank.map(String.init).joined(separator: " ")) pairs
           grid build (NearestNeighbours init over the shard, slowest rank) \(String(format: "%.3f", buildSeconds)) s
           exact K-NN  \(microsecondsPerQueryPerRank.map { String(format: "%.1f", $0) }.joined(separator: " ")) µs/query per rank (mean \(String(format: "%.1f", microsecondsPerQuery))), aggregate \(String(format: "%.0f", aggregateQueriesPerSecond)) queries/s
+        """
+    }
+}
+
+struct LabelerResult: Encodable {
+    var neighbors: Int, odeSteps: Int, queries: Int
+    var queriesPerRank: [Int]
+    var millisecondsPerQueryPerRank: [Double]
+    var millisecondsPerQuery: Double
+    var aggregateQueriesPerSecond: Double
+    var neighbourStepsPerSecond: Double
+    var wallSeconds: Double
+    var paperLabels: Int
+    /// paperLabels / aggregate rate: the label loop of the stage at the paper's label count
+    /// (without reading data, sharding and gathering).
+    var projectedPaperLabelSeconds: Double
+
+    var summary: String {
+        """
+        labeler (Labeler.label on the shard: K-NN + buffers + label ODE, K = \(neighbors), \(odeSteps) ODE steps):
+          \(millisecondsPerQueryPerRank.map { String(format: "%.2f", $0) }.joined(separator: " ")) ms/query per rank, aggregate \(String(format: "%.0f", aggregateQueriesPerSecond)) labels/s (\(String(format: "%.3g", neighbourStepsPerSecond)) neighbour-steps/s); \(paperLabels) labels would take \(String(format: "%.1f", projectedPaperLabelSeconds)) s
         """
     }
 }

@@ -139,6 +139,11 @@ struct BenchTests {
         positive(knn, ["pairs", "build_seconds", "microseconds_per_query", "aggregate_queries_per_second"], in: "neighbour_search")
         positive(knn, ["microseconds_per_query_per_rank", "build_seconds_per_rank"], in: "neighbour_search", perRank: true)
 
+        let labeler = section("labeler")
+        positive(labeler, ["milliseconds_per_query", "aggregate_queries_per_second", "projected_paper_label_seconds"], in: "labeler")
+        positive(labeler, ["milliseconds_per_query_per_rank"], in: "labeler", perRank: true)
+        positive(section("projection"), ["kernel_seconds", "neighbour_search_seconds", "label_stage_seconds"], in: "projection")
+
         let training = top["training"] as? [[String: Any]] ?? []
         #expect(training.map { $0["name"] as? String } == ["3x128", "4x256"], "training: \(top["training"] ?? "missing")")
         for net in training {
