@@ -266,7 +266,7 @@ def render(runs, out):
                 p.append(f'<tr class="{"over" if o else ""}"><td>{study}</td><td>{n}</td><td>{v:.4g}</td><td>{sp:.2f}</td>'
                          f'<td>{ef:.0%}</td><td>{"YES" if o else "no"}</td></tr>')
         p.append('</table>')
-    p.append('<h2>All runs</h2><table><tr>' + "".join(f"<th>{c}</th>" for c, _ in CSV_COLUMNS if c != "cpu_model") + '</tr>')
+    p.append('<h2>All runs</h2><div style="overflow-x:auto"><table><tr>' + "".join(f"<th>{c}</th>" for c, _ in CSV_COLUMNS if c != "cpu_model") + '</tr>')
     for r in runs:
         cells = []
         for c, g in CSV_COLUMNS:
@@ -278,7 +278,7 @@ def render(runs, out):
                 v = None
             cells.append(f"<td>{html.escape(fmt(v) if isinstance(v, float) else ('–' if v is None else str(v)))}</td>")
         p.append(f'<tr class="{"over" if get(r, "machine", "oversubscribed") else ""}">' + "".join(cells) + '</tr>')
-    p.append('</table><p>Raw data: <code>scaling.csv</code> and the <code>*.json</code>/<code>*.log</code> files next to this page.</p></body></html>')
+    p.append('</table></div><p>Raw data: <code>scaling.csv</code> and the <code>*.json</code>/<code>*.log</code> files next to this page.</p></body></html>')
     return "\n".join(p)
 
 

@@ -49,7 +49,7 @@ fi
 if [ "${SIZE:-small}" = "paper" ]; then
     : "${PAIRS:=1050000}" "${QUERIES:=256}" "${ODE_STEPS:=1000}" "${EPOCHS:=2}"
 else
-    : "${PAIRS:=210000}" "${QUERIES:=128}" "${ODE_STEPS:=1000}" "${EPOCHS:=1}"
+    : "${PAIRS:=210000}" "${QUERIES:=128}" "${ODE_STEPS:=1000}" "${EPOCHS:=2}"
 fi
 : "${NEIGHBORS:=2000}" "${TRAIN_ROWS:=45000}" "${BATCH:=1024}"
 OUT=${OUT:-runs/scaling-$(date +%Y%m%d-%H%M%S)}
