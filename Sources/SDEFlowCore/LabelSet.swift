@@ -33,6 +33,9 @@ public struct LabelSet: Sendable {
     public var label: [Double]
     public var ess: [Double]
     public var info: LabelInfo
+    /// Data pairs each rank held for its K-NN (its shard), in rank order, when the labels were
+    /// just computed; not written (labels.json is the same for any rank count).
+    public var shardPairs: [Int]? = nil
     public var count: Int { label.count / d }
 
     public init(d: Int, dMu: Int, x: [Double], mu: [Double], z: [Double], label: [Double], ess: [Double], info: LabelInfo) {

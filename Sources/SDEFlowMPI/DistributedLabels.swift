@@ -111,12 +111,13 @@ public enum DistributedLabels {
         let seconds = Date().timeIntervalSince(started)
         log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search %.1f s (%.0f µs/query)", mine.count,
                        seconds, result.searchSeconds, 1e6 * result.searchSeconds / Double(max(mine.count, 1))))
+        let shardPairs = try comm.allgatherv([Int64(shard.count)]).map(Int.init)
         let ids = try comm.allgatherv(mine.ids)
         let gathered = try [mine.x, mine.mu, mine.z, result.labels, result.ess].map { try comm.allgatherv($0) }
         return assemble(ids: ids, gathered, d: d, dMu: dMu, info: LabelInfo(
             settings: settings, seed: seed, dt: dataset.info?.dt, example: dataset.info?.example,
             observedMu: dataset.info?.observedMu, muRange: dataset.info?.muRange, dataCount: n,
-            normalisation: norm, meanEffectiveSampleSize: 0))
+            normalisation: norm, meanEffectiveSampleSize: 0), shardPairs: shardPairs)
     }
 
     /// σ_x and σ_μ from per-block sums combined in block order (the same bits for any -n).
@@ -200,13 +201,15 @@ public enum DistributedLabels {
     }
 
     /// Puts gathered per-query arrays [x, mu, z, label, ess] in query-id order.
-    static func assemble(ids: [Int64], _ g: [[Double]], d: Int, dMu: Int, info: LabelInfo) -> LabelSet {
+    static func assemble(ids: [Int64], _ g: [[Double]], d: Int, dMu: Int, info: LabelInfo, shardPairs: [Int]) -> LabelSet {
         let order = ids.indices.sorted { ids[$0] < ids[$1] }
         func take(_ a: [Double], _ w: Int) -> [Double] { order.flatMap { a[$0 * w ..< ($0 + 1) * w] } }
         var info = info
         let ess = take(g[4], 1)
         info.meanEffectiveSampleSize = ess.reduce(0, +) / Double(max(ess.count, 1))
-        return LabelSet(d: d, dMu: dMu, x: take(g[0], d), mu: take(g[1], dMu), z: take(g[2], d),
-                        label: take(g[3], d), ess: ess, info: info)
+        var set = LabelSet(d: d, dMu: dMu, x: take(g[0], d), mu: take(g[1], dMu), z: take(g[2], d),
+                           label: take(g[3], d), ess: ess, info: info)
+        set.shardPairs = shardPairs
+        return set
     }
 }

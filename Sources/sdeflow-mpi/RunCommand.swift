@@ -28,10 +28,8 @@ struct Run: ParsableCommand {
         var labelDefaults = ex.labels
         var train = try trainOptions.settings(example: ex, seed: seed.seed)
         if quick {
-            if simulation.pathsPerMu == nil { sim.pathsPerMu = 500 }
-            labelDefaults.labels = 10_000; labelDefaults.neighbors = 500; labelDefaults.odeSteps = 200
-            if trainOptions.patience == nil { train.patience = 30 }
-            train.maxEpochs = min(train.maxEpochs, 300)
+            applyQuickPreset(simulation: &sim, labels: &labelDefaults, train: &train,
+                             userSetPathsPerMu: simulation.pathsPerMu != nil, userSetPatience: trainOptions.patience != nil)
         }
         let labelSettings = try labelOptions.settings(defaults: labelDefaults)
         let dtype = try simulation.npyType()

@@ -13,7 +13,7 @@ struct SDEFlowCommand: ParsableCommand {
             with an example's exact law. Every stage runs \
             under `mpirun -n N` for any N ≥ 1, and without mpirun as a single rank.
             """,
-        subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Evaluate.self, Inspect.self])
+        subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Evaluate.self, Inspect.self, Bench.self])
 }
 
 /// Runs `body` on an initialised communicator. Any error ends the whole job: on one rank it

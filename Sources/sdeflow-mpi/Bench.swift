@@ -1,0 +1,444 @@
+import ArgumentParser
+import Foundation
+import SDEFlowCore
+import SDEFlowMPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the stages at the rank count it runs on: label kernel vs its roofline, K-NN, training, memory.",
+        discussion: """
+            Every measured part runs on all ranks at once between barriers; per-rank figures and the \
+            aggregate are printed by rank 0 and, with --json, written as one JSON object. Sections: \
+            label (label kernel, its roofline, and the roofline on rank 0 alone vs all ranks at once, \
+            which shows whether the ranks share floating-point units), knn (grid build and exact K-NN \
+            on Example 1 data), labeler (the label stage's whole per-query path on that data), training (data-parallel steps of the paper's 3×128 and 4×256 MLPs), \
+            memory (peak resident memory per rank); --end-to-end adds the whole `run --example bm`.
+            """)
+
+    @Option(help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps).")
+    var pairs: Int = 1_050_000
+    @Option(help: "K, neighbours per query (label kernel, roofline and K-NN).")
+    var neighbors: Int = 2000
+    @Option(help: "ODE steps per label in the label-kernel section.")
+    var odeSteps: Int = 1000
+    @Option(help: "Queries over all ranks (split like the label stage) for the label kernel and the K-NN search.")
+    var queries: Int = 256
+    @Option(help: "Epochs timed per network in the training section (after a few warm-up steps).")
+    var epochsToTime: Int = 2
+    @Option(help: "Training rows per epoch (the paper's 50 000 labels × 0.9).")
+    var trainRows: Int = 45_000
+    @Option(help: "Global mini-batch size of the training section (split over ranks).")
+    var batchSize: Int = 1024
+    @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory (labeler needs knn's data: skipping knn skips it too).")
+    var skip: String = ""
+    @Option(help: "Write the results as one JSON object to this file (rank 0).")
+    var json: String?
+    @Flag(help: "Also run `run --example bm` (simulate, label, train, evaluate) and time each stage: minutes at the paper's settings.")
+    var endToEnd = false
+    @Flag(help: "With --end-to-end: `run --quick`'s settings instead of the paper's.")
+    var quick = false
+    @Option(help: "With --end-to-end: the folder for the run's files (default: the system temp folder on one node, else the current folder; removed afterwards).")
+    var workDir: String?
+    @Option(help: "With --end-to-end: one-step samples per μ for the evaluation (as `run`).")
+    var evalSamples: Int = 100_000
+
+    static let sectionNames = ["label", "knn", "labeler", "training", "memory"]
+
+    func validate() throws {
+        guard pairs > 0, neighbors > 0, odeSteps > 0, queries > 0, epochsToTime > 0, trainRows > 0, batchSize > 0, evalSamples > 0 else {
+            throw ValidationError("--pairs, --neighbors, --ode-steps, --queries, --epochs-to-time, --train-rows, --batch-size and --eval-samples must be positive")
+        }
+        let unknown = skipped.subtracting(Self.sectionNames)
+        guard unknown.isEmpty else {
+            throw ValidationError("--skip: unknown section(s) \(unknown.sorted().joined(separator: ", ")); known: \(Self.sectionNames.joined(separator: ", "))")
+        }
+        if !skipped.contains("knn") {
+            let actual = exampleOneSettings(pairs: pairs).pathsPerMu * 210
+            guard neighbors <= actual else { throw ValidationError("--neighbors \(neighbors) exceeds the \(actual) pairs of --pairs \(pairs)") }
+        }
+    }
+
+    var skipped: Set<String> {
+        Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+
+    func run() throws {
+        try withMPI { comm, log in
+            let started = monotonicSeconds()
+            var report = BenchReport(
+                date: ISO8601DateFormatter().string(from: Date()),
+                command: CommandLine.arguments.joined(separator: " "),
+                machine: try machine(comm),
+                settings: .init(pairs: exampleOneSettings(pairs: pairs).pathsPerMu * 210, neighbors: neighbors, odeSteps: odeSteps,
+                                queries: queries, epochsToTime: epochsToTime, trainRows: trainRows, batchSize: batchSize,
+                                skipped: skipped.sorted(), endToEnd: endToEnd, quick: quick))
+            if comm.isRoot { print(report.machine.summary) }
+            if !skipped.contains("label") {
+                let (kernel, roof) = try labelKernel(comm, log)
+                report.labelKernel = kernel; report.roofline = roof
+                if comm.isRoot { print(kernel.summary(roof)) }
+            }
+            if !skipped.contains("knn") {
+                (report.neighbourSearch, report.labeler) = try neighbourSearch(comm, log)
+                if comm.isRoot { print(report.neighbourSearch!.summary) }
+                if comm.isRoot, let l = report.labeler { print(l.summary) }
+            }
+            if !skipped.contains("training") {
+                report.training = try training(comm, log)
+                if comm.isRoot { print(TrainingResult.summary(report.training!)) }
+            }
+            if let kernel = report.labelKernel, let knn = report.neighbourSearch {
+                report.projection = LabelProjection(kernel, knn, labels: SDEExample.brownianMotion.labels.labels)
+                if comm.isRoot { print(report.projection!.summary) }
+            }
+            if !skipped.contains("memory") {
+                report.memory = try memory(comm, after: "the benchmark sections")
+                if comm.isRoot { print(report.memory!.summary) }
+            }
+            if endToEnd {
+                report.endToEnd = try endToEndRun(comm, log)
+                if comm.isRoot { print(report.endToEnd!.summary) }
+                if !skipped.contains("memory") {
+                    report.memory = try memory(comm, after: "the end-to-end run")
+                    if comm.isRoot { print(report.memory!.summary) }
+                }
+            }
+            report.seconds = monotonicSeconds() - started
+            if comm.isRoot, let json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                try writeFileAtomically(json, contents: try encoder.encode(report))
+                log.info("bench: wrote \(json)")
+            }
+        }
+    }
+
+    // MARK: Machine
+
+    func machine(_ comm: Communicator) throws -> MachineReport {
+        let name = MachineInfo.hostname
+        let hosts = try gatherStrings(comm, name)
+        let cpus = try comm.allgatherv([Int64(MachineInfo.onlineCPUs)])
+        var perNode: [String: (ranks: Int, cpus: Int)] = [:]
+        for (h, c) in zip(hosts, cpus) { perNode[h, default: (0, Int(c))].ranks += 1 }
+        let oversubscribed = perNode.values.contains { $0.ranks > $0.cpus }
+        return MachineReport(
+            hostname: name, nproc: MachineInfo.onlineCPUs, cpuModel: MachineInfo.cpuModel, vectorIsa: MachineInfo.vectorISA,
+            ranks: comm.size, nodes: perNode.count, maxRanksPerNode: perNode.values.map(\.ranks).max() ?? 1,
+            oversubscribed: oversubscribed, hostnames: hosts, cpusAllowed: try gatherStrings(comm, MachineInfo.cpusAllowed),
+            openblasNumThreads: ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset",
+            loadAverage: loadAverage())
+    }
+
+    // MARK: Label kernel and roofline
+
+    func labelKernel(_ comm: Communicator, _ log: Log) throws -> (LabelKernelResult, RooflineResult) {
+        let mine = batchSlice(batchSize: queries, rank: comm.rank, size: comm.size)
+        log.info("bench: label kernel, K = \(neighbors), \(odeSteps) ODE steps, \(queries) queries over \(comm.size) rank(s)")
+        let work = LabelKernelWorkload(queries: mine, neighbors: neighbors, odeSteps: odeSteps)
+        _ = work.run(limit: 1)  // warm-up: pages, caches, clock
+
+        // Rank 0 alone: a few queries while the other ranks sleep (not spin in a barrier).
+        var t = monotonicSeconds()
+        _ = work.run(limit: 1)
+        let perQuery = monotonicSeconds() - t
+        let alone = min(mine.count, max(1, Int(4e7 / work.neighbourStepsPerQuery)))
+        var aloneRate = 0.0
+        try onRootAlone(comm, expectedSeconds: perQuery * Double(alone)) {
+            let t0 = monotonicSeconds()
+            let r = work.run(limit: alone)
+            aloneRate = r.neighbourSteps / (monotonicSeconds() - t0)
+            blackHole(r.checksum)
+        }
+
+        // All ranks at once, every rank its slice; the better of two rounds (by wall time).
+        var seconds: [Double] = [], steps: [Double] = [], wall = Double.infinity
+        for _ in 0..<2 {
+            try comm.barrier()
+            t = monotonicSeconds()
+            let r = work.run()
+            let local = monotonicSeconds() - t
+            try comm.barrier()
+            blackHole(r.checksum)
+            let s = try comm.allgatherv([local])
+            if (s.max() ?? 0) < wall { seconds = s; wall = s.max() ?? 0; steps = try comm.allgatherv([r.neighbourSteps]) }
+            else { _ = try comm.allgatherv([r.neighbourSteps]) }
+        }
+        let rates = zip(steps, seconds).map { $1 > 0 ? $0 / $1 : 0 }
+        let busy = rates.filter { $0 > 0 }
+
+        let roof = try roofline(comm, log)
+        let ratios = zip(rates, roof.allRanksPerRank).map { $1 > 0 ? $0 / $1 : 0 }
+        let busyRatios = ratios.filter { $0 > 0 }
+        let kernel = LabelKernelResult(
+            neighbors: neighbors, kPad: work.kPad, odeSteps: odeSteps, d: work.d, queries: queries,
+            queriesPerRank: try comm.allgatherv([Int64(mine.count)]).map(Int.init),
+            secondsPerRank: seconds, neighbourStepsPerSecondPerRank: rates,
+            meanPerRank: busy.reduce(0, +) / Double(max(busy.count, 1)),
+            aggregateNeighbourStepsPerSecond: wall > 0 ? steps.reduce(0, +) / wall : 0, wallSeconds: wall,
+            rank0AloneNeighbourStepsPerSecond: try comm.broadcast([aloneRate])[0], rank0AloneQueries: alone,
+            ratioToRooflinePerRank: ratios, ratioToRoofline: busyRatios.reduce(0, +) / Double(max(busyRatios.count, 1)))
+        return (kernel, roof)
+    }
+
+    /// `sdeflow_roofline` at K on rank 0 alone, then on all ranks at once (best of 3 each).
+    func roofline(_ comm: Communicator, _ log: Log) throws -> RooflineResult {
+        let roof = RooflineWorkload(neighbors: neighbors)
+        // Calibrate on rank 0: repeats for about 0.25 s; every rank uses the same count.
+        var repeats = 0.0
+        if comm.isRoot {
+            _ = roof.run(repeats: 50)
+            let t0 = monotonicSeconds()
+            let r = roof.run(repeats: 500)
+            let rate = r.elements / max(monotonicSeconds() - t0, 1e-9)
+            repeats = max(100, (0.25 * rate / Double(roof.kPad)).rounded())
+            blackHole(r.checksum)
+        }
+        let n = Int(try comm.broadcast([repeats])[0])
+        func timed() -> Double {
+            let t0 = monotonicSeconds()
+            let r = roof.run(repeats: n)
+            let s = monotonicSeconds() - t0
+            blackHole(r.checksum)
+            return r.elements / s
+        }
+        var alone = 0.0, all = 0.0
+        for _ in 0..<3 {
+            try onRootAlone(comm, expectedSeconds: 0.25) { alone = max(alone, timed()) }
+        }
+        for _ in 0..<3 {
+            try comm.barrier()
+            all = max(all, timed())
+            try comm.barrier()
+        }
+        let perRank = try comm.allgatherv([all])
+        let mean = perRank.reduce(0, +) / Double(perRank.count)
+        let aloneAll = try comm.broadcast([alone])[0]
+        return RooflineResult(
+            kPad: roof.kPad, repeats: n, rank0AloneElementsPerSecond: aloneAll, allRanksPerRank: perRank,
+            allRanksMeanPerRank: mean, allRanksAggregate: perRank.reduce(0, +),
+            sharingFactor: aloneAll > 0 ? mean / aloneAll : 0)
+    }
+
+    // MARK: Neighbour search
+
+    func neighbourSearch(_ comm: Communicator, _ log: Log) throws -> (NeighbourSearchResult, LabelerResult?) {
+        let ex = SDEExample.brownianMotion
+        let sim = exampleOneSettings(pairs: pairs)
+        let paths = sim.pathsPerMu * ex.observedMu.count
+        log.info("bench: K-NN, simulating \(paths * sim.stepsPerPath) pairs of Example 1 (exact transitions)")
+        var t0 = monotonicSeconds()
+        let part = Simulator.simulate(ex, settings: sim, observedMu: ex.observedMu,
+                                      paths: batchSlice(batchSize: paths, rank: comm.rank, size: comm.size), seed: 1)
+        // Every rank gets all pairs and cuts its own shard from them.
+        let data = PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu),
+                             y: skipped.contains("labeler") ? [] : try comm.allgatherv(part.y))
+        let simulateSeconds = monotonicSeconds() - t0
+        let work = NeighbourSearchWorkload(data, neighbors: neighbors)
+        let (q, shard, queryRows, shardRows) = work.partition(queries: queries, rank: comm.rank, size: comm.size)
+        let dims = work.normalisation.dims
+        let mineCount = q.count / dims, shardCount = shard.count / dims
+
+        // Grid build (the cell list over this rank's shard) on every rank at once.
+        try comm.barrier()
+        t0 = monotonicSeconds()
+        let index = work.buildIndex(shard)
+        let build = monotonicSeconds() - t0
+        try comm.barrier()
+
+        if mineCount > 0 { blackHole(Double(work.search(index, queries: Array(q.prefix(dims))))) }  // warm-up
+        try comm.barrier()
+        t0 = monotonicSeconds()
+        let check = work.search(index, queries: q)
+        let search = monotonicSeconds() - t0
+        try comm.barrier()
+        blackHole(Double(check))
+
+        let builds = try comm.allgatherv([build]), searches = try comm.allgatherv([search])
+        let counts = try comm.allgatherv([Int64(mineCount)]).map(Int.init)
+        let shards = try comm.allgatherv([Int64(shardCount)]).map(Int.init)
+        let perQuery = zip(searches, counts).map { $1 > 0 ? 1e6 * $0 / Double($1) : 0 }
+        let busy = perQuery.filter { $0 > 0 }
+        let wall = searches.max() ?? 0
+        let labelerResult = skipped.contains("labeler") ? nil : try labeler(
+            comm, log, LabelerWorkload(data: data, shardRows: shardRows, queryRows: queryRows, geometry: work.geometry,
+                                       normalisation: work.normalisation, settings: labelSettings))
+        return (NeighbourSearchResult(
+            pairs: work.count, neighbors: neighbors, gridShape: work.geometry.shape, cellSize: work.geometry.cellSize,
+            simulateSeconds: try comm.allreduce(simulateSeconds, .max), shardPairsPerRank: shards, buildSecondsPerRank: builds,
+            buildSeconds: builds.max() ?? 0, queries: queries, queriesPerRank: counts,
+            microsecondsPerQueryPerRank: perQuery,
+            microsecondsPerQuery: busy.reduce(0, +) / Double(max(busy.count, 1)),
+            aggregateQueriesPerSecond: wall > 0 ? Double(queries) / wall : 0, wallSeconds: wall), labelerResult)
+    }
+
+    /// Example 1's label settings at this run's K and ODE steps.
+    var labelSettings: LabelSettings {
+        var s = SDEExample.brownianMotion.labels
+        s.neighbors = neighbors; s.odeSteps = odeSteps
+        return s
+    }
+
+    /// `Labeler.label` on this rank's queries and shard: the label stage's whole per-query path.
+    func labeler(_ comm: Communicator, _ log: Log, _ work: LabelerWorkload) throws -> LabelerResult {
+        log.info("bench: labeler (K-NN + buffers + label ODE per query) on real data, \(queries) queries over \(comm.size) rank(s)")
+        if work.queries.count > 0 { _ = work.run(limit: 1) }  // warm-up
+        try comm.barrier()
+        let t0 = monotonicSeconds()
+        let r = work.run()
+        let local = monotonicSeconds() - t0
+        try comm.barrier()
+        blackHole(r.checksum)
+        let seconds = try comm.allgatherv([local]), counts = try comm.allgatherv([Int64(r.queries)]).map(Int.init)
+        let perQuery = zip(seconds, counts).map { $1 > 0 ? 1e3 * $0 / Double($1) : 0 }
+        let busy = perQuery.filter { $0 > 0 }
+        let wall = seconds.max() ?? 0
+        let aggregate = wall > 0 ? Double(counts.reduce(0, +)) / wall : 0
+        let paper = SDEExample.brownianMotion.labels.labels
+        return LabelerResult(
+            neighbors: neighbors, odeSteps: odeSteps, queries: queries, queriesPerRank: counts,
+            millisecondsPerQueryPerRank: perQuery, millisecondsPerQuery: busy.reduce(0, +) / Double(max(busy.count, 1)),
+            aggregateQueriesPerSecond: aggregate,
+            neighbourStepsPerSecond: aggregate * Double(neighbors) * Double(odeSteps), wallSeconds: wall,
+            paperLabels: paper, projectedPaperLabelSeconds: aggregate > 0 ? Double(paper) / aggregate : 0)
+    }
+
+    // MARK: Training
+
+    func training(_ comm: Communicator, _ log: Log) throws -> [TrainingResult] {
+        let nets: [(String, MLPShape)] = [
+            ("3x128", MLPShape(input: 3, hidden: [128, 128, 128], output: 1)),
+            ("4x256", MLPShape(input: 5, hidden: [256, 256, 256, 256], output: 2)),
+        ]
+        var out: [TrainingResult] = []
+        for (name, shape) in nets {
+            log.info("bench: training \(name) (\(shape.parameterCount) parameters), \(trainRows) rows, batch \(batchSize) over \(comm.size) rank(s), \(epochsToTime) epoch(s)")
+            var work = TrainingWorkload(shape: shape, rows: trainRows, batchSize: batchSize)
+            _ = try work.epoch(0, rank: comm.rank, size: comm.size, limit: 3) { try comm.allreduce(&$0, .sum) }  // warm-up
+            try comm.barrier()
+            let t0 = monotonicSeconds()
+            var reduce = 0.0, steps = 0, loss = 0.0
+            for e in 1...epochsToTime {
+                let r = try work.epoch(e, rank: comm.rank, size: comm.size) { try comm.allreduce(&$0, .sum) }
+                reduce += r.reduceSeconds; steps += r.steps; loss = r.loss
+            }
+            let local = monotonicSeconds() - t0
+            try comm.barrier()
+            // The same allreduce with nothing else in the loop: its own cost, without waiting for slower ranks.
+            var buffer = [Float](repeating: 1, count: shape.parameterCount + 1)
+            try comm.barrier()
+            let t1 = monotonicSeconds()
+            for _ in 0..<20 { try comm.allreduce(&buffer, .sum) }
+            let isolated = try comm.allreduce((monotonicSeconds() - t1) / 20, .max)
+            let seconds = try comm.allgatherv([local]), reduces = try comm.allgatherv([reduce / Double(max(steps, 1))])
+            let wall = seconds.max() ?? 0
+            let perStep = wall / Double(max(steps, 1))
+            let meanReduce = reduces.reduce(0, +) / Double(reduces.count)
+            out.append(TrainingResult(
+                name: name, input: shape.input, hidden: shape.hidden, output: shape.output, parameters: shape.parameterCount,
+                batchSize: batchSize, rows: trainRows, epochs: epochsToTime, stepsPerEpoch: work.stepsPerEpoch,
+                secondsPerEpoch: wall / Double(epochsToTime), samplesPerSecond: wall > 0 ? Double(trainRows * epochsToTime) / wall : 0,
+                secondsPerStep: perStep, allreduceSecondsPerStepPerRank: reduces, allreduceSecondsPerStep: meanReduce,
+                allreduceFraction: perStep > 0 ? meanReduce / perStep : 0, allreduceIsolatedSeconds: isolated,
+                finalBatchLoss: loss))
+        }
+        return out
+    }
+
+    // MARK: Memory
+
+    func memory(_ comm: Communicator, after: String) throws -> MemoryResult {
+        let peaks = try comm.allgatherv([peakMemoryMiB()])
+        return MemoryResult(after: after, peakMibPerRank: peaks, maxPeakMib: peaks.max() ?? 0, totalPeakMib: peaks.reduce(0, +))
+    }
+
+    // MARK: End to end
+
+    func endToEndRun(_ comm: Communicator, _ log: Log) throws -> EndToEndResult {
+        let ex = SDEExample.brownianMotion
+        var sim = ex.simulation
+        var labelSettings = ex.labels
+        var train = try TrainOptions.parse([]).settings(example: ex, seed: 1)
+        if quick { applyQuickPreset(simulation: &sim, labels: &labelSettings, train: &train) }
+        // A fresh folder, named by rank 0; on several nodes it must be on a shared file system.
+        var dir = ""
+        let nodes = Set(try gatherStrings(comm, MachineInfo.hostname)).count
+        if comm.isRoot {
+            let base = workDir ?? (nodes == 1 ? FileManager.default.temporaryDirectory.path : FileManager.default.currentDirectoryPath)
+            dir = path(base, "sdeflow-bench-\(getpid())-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        dir = String(decoding: try comm.broadcast(Array(dir.utf8)), as: UTF8.self)
+        defer { if comm.isRoot { try? FileManager.default.removeItem(atPath: dir) } }
+        log.info("bench: end to end (`run --example bm\(quick ? " --quick" : "")`) in \(dir)")
+
+        var stages: [String: Double] = [:]
+        var t0 = monotonicSeconds()
+        func lap(_ name: String) throws {
+            try comm.barrier()
+            let now = monotonicSeconds()
+            stages[name] = now - t0
+            t0 = now
+        }
+        try Pipeline.simulate(comm, example: ex, settings: sim, seed: 1, output: path(dir, "data"), dtype: .float64, log: log)
+        try lap("simulate")
+        let labels = try Pipeline.label(comm, data: path(dir, "data"), settings: labelSettings, seed: 1,
+                                        output: path(dir, "labels"), log: log)
+        try lap("label")
+        let model = try Pipeline.train(comm, labels: labels, settings: train, output: path(dir, "model"), log: log)
+        try lap("train")
+        let spec = EvaluationSpec(example: ex, dt: sim.dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
+                                  samples: evalSamples, pathSamples: quick ? 5000 : nil, seed: 1)
+        let evaluation = try Pipeline.evaluate(comm, model: model, spec: spec, output: path(dir, "eval"), modelPath: nil, log: log)
+        try lap("evaluate")
+        let rows = evaluation?.metrics.oneStep.rows ?? []  // rank 0 only; the others report nothing
+
+        let pairBytes = (2 * ex.d + ex.dMu) * 8
+        let shardBytes = (labels.shardPairs ?? []).map { Int64($0 * pairBytes) }
+        let total = stages.values.reduce(0, +)
+        let work = Double(labelSettings.labels) * Double(labelSettings.neighbors) * Double(labelSettings.odeSteps)
+        return EndToEndResult(
+            settings: quick ? "quick" : "paper", pairs: sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath,
+            labels: labelSettings.labels, neighbors: labelSettings.neighbors, odeSteps: labelSettings.odeSteps,
+            epochs: model.info.epochs, stageSeconds: stages, totalSeconds: total,
+            labelNeighbourStepsPerSecond: (stages["label"] ?? 0) > 0 ? work / stages["label"]! : 0,
+            shardBytesPerRank: shardBytes, datasetBytes: Int64(sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath * pairBytes),
+            maxMeanError: rows.map(\.meanError).max() ?? 0,
+            maxVarianceRelativeError: rows.map(\.varianceRelativeError).max() ?? 0,
+            peakMibPerRank: try comm.allgatherv([peakMemoryMiB()]))
+    }
+}
+
+// MARK: - Helpers
+
+/// Runs `body` on rank 0 while the other ranks sleep for about its duration (rank 0 tells them
+/// `expectedSeconds`) instead of spinning in a barrier: Open MPI busy-polls while waiting, which
+/// would compete with rank 0 for a core it may share (SMT siblings).
+func onRootAlone(_ comm: Communicator, expectedSeconds: Double, _ body: () -> Void) throws {
+    let expected = try comm.broadcast([expectedSeconds])[0]
+    try comm.barrier()
+    if comm.isRoot { body() } else { usleep(UInt32(min(1.5 * expected + 0.05, 60) * 1e6)) }
+    try comm.barrier()
+}
+
+/// Every rank's string, in rank order, on every rank.
+func gatherStrings(_ comm: Communicator, _ s: String) throws -> [String] {
+    let bytes = try comm.allgatherv(Array(s.utf8) + [0])
+    return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+}
+
+func loadAverage() -> [Double] {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return [] }
+    return text.split(separator: " ").prefix(3).compactMap { Double($0) }
+}
+
+/// Keeps a result alive so the optimiser cannot drop the work that made it.
+@inline(never) func blackHole(_ x: Double) {
+    if x.isNaN && x.sign == .minus && x.significandWidth == 12345 { print(x) }
+}
+

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// `sdeflow-mpi bench` under mpirun: the JSON has every section, with positive numbers. No timing
+// thresholds: this machine is shared, figures belong in BENCHMARKS.md, not in a pass/fail test.
+
+/// A small copy of CLITests' process runner (kept separate so the two files evolve independently).
+private enum BenchRunner {
+    struct Result {
+        let status: Int32
+        let output: String
+        let seconds: Double
+        var report: String { "exited \(status) after \(String(format: "%.1f", seconds)) s\n\(output)" }
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        let command: String
+        var description: String { "`\(command)` did not finish in time (killed)" }
+    }
+
+    static let binary: String = {
+        let besideBundle = Bundle.main.bundleURL.appendingPathComponent("sdeflow-mpi").path
+        if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/release/sdeflow-mpi").path
+    }()
+
+    static let mpirun: String = {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return dirs.map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/mpirun"
+    }()
+
+    /// No variables of an enclosing MPI job (a child mpirun inheriting them exits 1 silently).
+    static let environment: [String: String] = {
+        var env = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "OPAL_"].contains { key.hasPrefix($0) }
+        }
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        return env
+    }()
+
+    /// Runs the command with stdout and stderr in one file; kills it after `timeout` seconds.
+    static func run(_ executable: String, _ arguments: [String], timeout: Double) throws -> Result {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-bench-test-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        let started = Date()
+        // Start the child with no signal blocked (Swift Testing's threads may block SIGTERM).
+        var none = sigset_t(), saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        try process.run()
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            if finished.wait(timeout: .now() + 10) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                _ = finished.wait(timeout: .now() + 10)
+            }
+            try? handle.close()
+            throw TimedOut(command: ([executable] + arguments).joined(separator: " "))
+        }
+        process.waitUntilExit()
+        try handle.close()
+        return Result(status: process.terminationStatus,
+                      output: (try? String(contentsOf: log, encoding: .utf8)) ?? "",
+                      seconds: Date().timeIntervalSince(started))
+    }
+}
+
+@Suite(.serialized)
+struct BenchTests {
+    /// A tiny bench on 2 ranks writes JSON with every section and positive figures.
+    @Test func tinyBenchOnTwoRanksWritesEverySection() throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-bench-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let r = try BenchRunner.run(
+            BenchRunner.mpirun,
+            ["--oversubscribe", "-n", "2", BenchRunner.binary, "bench", "--pairs", "20000", "--queries", "20",
+             "--ode-steps", "50", "--json", json.path],
+            timeout: 120)
+        try #require(r.status == 0, "\(r.report)")
+        print(String(format: "BenchTests: tiny bench on 2 ranks took %.1f s", r.seconds))
+        let top = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+
+        func section(_ name: String) -> [String: Any] {
+            let s = top[name] as? [String: Any]
+            #expect(s != nil, "section \(name) missing: \(top.keys.sorted())")
+            return s ?? [:]
+        }
+        /// A positive number, or an array of positive numbers (one per rank, `ranks` long).
+        func positive(_ s: [String: Any], _ keys: [String], in name: String, perRank: Bool = false) {
+            for key in keys {
+                if perRank {
+                    let v = (s[key] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+                    #expect(v.count == 2 && v.allSatisfy { $0 > 0 && $0.isFinite }, "\(name).\(key) = \(s[key] ?? "missing")")
+                } else {
+                    let v = (s[key] as? NSNumber)?.doubleValue
+                    #expect(v != nil && v! > 0 && v!.isFinite, "\(name).\(key) = \(s[key] ?? "missing")")
+                }
+            }
+        }
+
+        let machine = section("machine")
+        #expect((machine["ranks"] as? NSNumber)?.intValue == 2)
+        #expect(machine["oversubscribed"] is Bool, "machine.oversubscribed = \(machine["oversubscribed"] ?? "missing")")
+        #expect(!((machine["cpu_model"] as? String) ?? "").isEmpty)
+        #expect(!((machine["hostname"] as? String) ?? "").isEmpty)
+        positive(machine, ["nproc"], in: "machine")
+
+        let kernel = section("label_kernel")
+        positive(kernel, ["aggregate_neighbour_steps_per_second", "mean_per_rank", "rank0_alone_neighbour_steps_per_second",
+                          "ratio_to_roofline", "wall_seconds"], in: "label_kernel")
+        positive(kernel, ["neighbour_steps_per_second_per_rank", "ratio_to_roofline_per_rank"], in: "label_kernel", perRank: true)
+
+        let roof = section("roofline")
+        positive(roof, ["rank0_alone_elements_per_second", "all_ranks_mean_per_rank", "all_ranks_aggregate", "sharing_factor"],
+                 in: "roofline")
+        positive(roof, ["all_ranks_per_rank"], in: "roofline", perRank: true)
+
+        let knn = section("neighbour_search")
+        positive(knn, ["pairs", "build_seconds", "microseconds_per_query", "aggregate_queries_per_second"], in: "neighbour_search")
+        positive(knn, ["microseconds_per_query_per_rank", "build_seconds_per_rank"], in: "neighbour_search", perRank: true)
+
+        let labeler = section("labeler")
+        positive(labeler, ["milliseconds_per_query", "aggregate_queries_per_second", "projected_paper_label_seconds"], in: "labeler")
+        positive(labeler, ["milliseconds_per_query_per_rank"], in: "labeler", perRank: true)
+        positive(section("projection"), ["kernel_seconds", "neighbour_search_seconds", "label_stage_seconds"], in: "projection")
+
+        let training = top["training"] as? [[String: Any]] ?? []
+        #expect(training.map { $0["name"] as? String } == ["3x128", "4x256"], "training: \(top["training"] ?? "missing")")
+        for net in training {
+            let name = "training.\(net["name"] ?? "?")"
+            positive(net, ["samples_per_second", "seconds_per_epoch", "seconds_per_step", "allreduce_seconds_per_step"], in: name)
+            positive(net, ["allreduce_seconds_per_step_per_rank"], in: name, perRank: true)
+        }
+
+        let memory = section("memory")
+        positive(memory, ["max_peak_mib", "total_peak_mib"], in: "memory")
+        positive(memory, ["peak_mib_per_rank"], in: "memory", perRank: true)
+        #expect(top["end_to_end"] == nil, "end_to_end is off by default")
+    }
+
+    /// An unknown section name in --skip is rejected before any work, naming it.
+    @Test func unknownSkipSectionIsRejected() throws {
+        let r = try BenchRunner.run(BenchRunner.binary, ["bench", "--skip", "label,nonsense"], timeout: 30)
+        #expect(r.status != 0, "\(r.report)")
+        #expect(r.output.contains("nonsense"), "\(r.report)")
+    }
+}
