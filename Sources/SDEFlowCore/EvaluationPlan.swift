@@ -311,37 +311,3 @@ public struct EvaluationResult: Sendable {
         }.joined(separator: "\n") + "\n"
     }
 }
-
-extension FlowModel {
-    /// Rollouts of samples `ids` (global ids), one start per sample (`starts`: ids.count × d), at
-    /// parameter mu. The noise of sample s at step n is keyed by (seed, stream, s, n). With
-    /// `keepPath` the result is ids.count × (steps + 1) × d, otherwise only the final states
-    /// (ids.count × d), which bounds memory for long rollouts. The network sees all `ids` as one
-    /// batch: callers that need rank-independent bits pass fixed blocks (`DistributedSampling`).
-    public func rollout(starts: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
-                        stream: RandomStream, keepPath: Bool) -> [Double] {
-        let d = info.d, m = ids.count
-        precondition(starts.count == m * d)
-        let rng = CounterRNG(seed: seed)
-        let kept = keepPath ? steps + 1 : 1
-        var out = [Double](repeating: 0, count: m * kept * d)
-        var x = starts
-        let mus = (0..<m).flatMap { _ in mu }
-        var z = [Double](repeating: 0, count: m * d)
-        for n in 0...steps {
-            if keepPath || n == steps {
-                let slot = keepPath ? n : 0
-                for s in 0..<m { for i in 0..<d { out[(s * kept + slot) * d + i] = x[s * d + i] } }
-            }
-            if n == steps { break }
-            z.withUnsafeMutableBufferPointer { zp in
-                for (s, id) in ids.enumerated() {
-                    rng.fillNormals(UnsafeMutableBufferPointer(rebasing: zp[s * d ..< (s + 1) * d]), stream,
-                                    id: UInt64(id), index: UInt32(n))
-                }
-            }
-            x = step(x: x, mu: mus, z: z, rows: m)
-        }
-        return out
-    }
-}

@@ -140,15 +140,30 @@ public struct FlowModel: Sendable {
 
     private func rolloutBlock(x0: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
                               stream: RandomStream) -> [Double] {
+        let starts = [[Double]](repeating: x0, count: ids.count).flatMap { $0 }
+        return rollout(starts: starts, mu: mu, steps: steps, ids: ids, seed: seed, stream: stream, keepPath: true)
+    }
+
+    /// Rollouts of samples `ids` (global ids), one start per sample (`starts`: ids.count × d), at
+    /// parameter mu. The noise of sample s at step n is keyed by (seed, stream, s, n). With
+    /// `keepPath` the result is ids.count × (steps + 1) × d, otherwise only the final states
+    /// (ids.count × d), which bounds memory for long rollouts. The network sees all `ids` as one
+    /// batch: callers that need rank-independent bits pass fixed blocks (`DistributedSampling`).
+    public func rollout(starts: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
+                        stream: RandomStream, keepPath: Bool) -> [Double] {
         let d = info.d, m = ids.count
+        precondition(starts.count == m * d)
         let rng = CounterRNG(seed: seed)
-        var out = [Double](repeating: 0, count: m * (steps + 1) * d)
-        var x = [Double](repeating: 0, count: m * d)
-        for s in 0..<m { for i in 0..<d { x[s * d + i] = x0[i] } }
+        let kept = keepPath ? steps + 1 : 1
+        var out = [Double](repeating: 0, count: m * kept * d)
+        var x = starts
         let mus = (0..<m).flatMap { _ in mu }
         var z = [Double](repeating: 0, count: m * d)
         for n in 0...steps {
-            for s in 0..<m { for i in 0..<d { out[(s * (steps + 1) + n) * d + i] = x[s * d + i] } }
+            if keepPath || n == steps {
+                let slot = keepPath ? n : 0
+                for s in 0..<m { for i in 0..<d { out[(s * kept + slot) * d + i] = x[s * d + i] } }
+            }
             if n == steps { break }
             z.withUnsafeMutableBufferPointer { zp in
                 for (s, id) in ids.enumerated() {

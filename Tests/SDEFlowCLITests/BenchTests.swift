@@ -8,92 +8,15 @@ import Glibc
 // `sdeflow-mpi bench` under mpirun: the JSON has every section, with positive numbers. No timing
 // thresholds: this machine is shared, figures belong in BENCHMARKS.md, not in a pass/fail test.
 
-/// A small copy of CLITests' process runner (kept separate so the two files evolve independently).
-private enum BenchRunner {
-    struct Result {
-        let status: Int32
-        let output: String
-        let seconds: Double
-        var report: String { "exited \(status) after \(String(format: "%.1f", seconds)) s\n\(output)" }
-    }
-
-    struct TimedOut: Error, CustomStringConvertible {
-        let command: String
-        var description: String { "`\(command)` did not finish in time (killed)" }
-    }
-
-    static let binary: String = {
-        let besideBundle = Bundle.main.bundleURL.appendingPathComponent("sdeflow-mpi").path
-        if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return root.appendingPathComponent(".build/release/sdeflow-mpi").path
-    }()
-
-    static let mpirun: String = {
-        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return dirs.map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/mpirun"
-    }()
-
-    /// No variables of an enclosing MPI job (a child mpirun inheriting them exits 1 silently).
-    static let environment: [String: String] = {
-        var env = ProcessInfo.processInfo.environment.filter { key, _ in
-            !["OMPI_", "PMIX_", "OPAL_"].contains { key.hasPrefix($0) }
-        }
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        return env
-    }()
-
-    /// Runs the command with stdout and stderr in one file; kills it after `timeout` seconds.
-    static func run(_ executable: String, _ arguments: [String], timeout: Double) throws -> Result {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-bench-test-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        let started = Date()
-        // Start the child with no signal blocked (Swift Testing's threads may block SIGTERM).
-        var none = sigset_t(), saved = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, &saved)
-        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
-        try process.run()
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            if finished.wait(timeout: .now() + 10) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                _ = finished.wait(timeout: .now() + 10)
-            }
-            try? handle.close()
-            throw TimedOut(command: ([executable] + arguments).joined(separator: " "))
-        }
-        process.waitUntilExit()
-        try handle.close()
-        return Result(status: process.terminationStatus,
-                      output: (try? String(contentsOf: log, encoding: .utf8)) ?? "",
-                      seconds: Date().timeIntervalSince(started))
-    }
-}
-
 @Suite(.serialized)
 struct BenchTests {
     /// A tiny bench on 2 ranks writes JSON with every section and positive figures.
     @Test func tinyBenchOnTwoRanksWritesEverySection() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-bench-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
-        let r = try BenchRunner.run(
-            BenchRunner.mpirun,
-            ["--oversubscribe", "-n", "2", BenchRunner.binary, "bench", "--pairs", "20000", "--queries", "20",
+        let r = try CLI.execute(
+            CLI.mpirun,
+            ["--oversubscribe", "-n", "2", CLI.binary, "bench", "--pairs", "20000", "--queries", "20",
              "--ode-steps", "50", "--json", json.path],
             timeout: 120)
         try #require(r.status == 0, "\(r.report)")
@@ -160,7 +83,7 @@ struct BenchTests {
 
     /// An unknown section name in --skip is rejected before any work, naming it.
     @Test func unknownSkipSectionIsRejected() throws {
-        let r = try BenchRunner.run(BenchRunner.binary, ["bench", "--skip", "label,nonsense"], timeout: 30)
+        let r = try CLI.execute(CLI.binary, ["bench", "--skip", "label,nonsense"], timeout: 30)
         #expect(r.status != 0, "\(r.report)")
         #expect(r.output.contains("nonsense"), "\(r.report)")
     }

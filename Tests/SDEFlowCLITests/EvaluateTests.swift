@@ -7,79 +7,7 @@ import Glibc
 #endif
 
 // End-to-end tests of `evaluate` and `inspect` on a tiny model trained for the purpose.
-// Self-contained on purpose (its own process helper and fixture), so it does not depend on
-// CLITests.swift.
-
-/// Runs the built `sdeflow-mpi` (directly, or under `mpirun --oversubscribe -n ranks`).
-private enum EvalCLI {
-    struct Result {
-        let command: String, status: Int32, stdout: String, stderr: String
-        var report: String { "`\(command)` exited \(status)\n\(stdout)\(stderr)" }
-    }
-
-    static let binary: String = {
-        let besideBundle = Bundle.main.bundleURL.appendingPathComponent("sdeflow-mpi").path
-        if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/release/sdeflow-mpi").path
-    }()
-
-    static func which(_ name: String) -> String? {
-        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// No variable of an enclosing MPI job (a child mpirun would exit 1 silently); root allowed.
-    static let environment: [String: String] = {
-        var env = ProcessInfo.processInfo.environment.filter { key, _ in !["OMPI_", "PMIX_", "OPAL_"].contains { key.hasPrefix($0) } }
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        env["OPENBLAS_NUM_THREADS"] = "1"
-        return env
-    }()
-
-    /// Output goes to files (no pipe can fill up); a child still running after `timeout` s is killed.
-    static func execute(_ executable: String, _ arguments: [String], timeout: Double = 180) throws -> Result {
-        let command = ([executable] + arguments).joined(separator: " ")
-        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-eval-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: logs) }
-        let outURL = logs.appendingPathComponent("stdout"), errURL = logs.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        // Start the child with no blocked signals (Swift Testing's threads block SIGTERM).
-        var none = sigset_t(), saved = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, &saved)
-        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
-        try process.run()
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            if finished.wait(timeout: .now() + 10) == .timedOut { kill(process.processIdentifier, SIGKILL) }
-            throw EvalTestError("`\(command)` did not finish within \(Int(timeout)) s (killed)")
-        }
-        process.waitUntilExit()
-        try out.close(); try err.close()
-        return Result(command: command, status: process.terminationStatus,
-                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-    }
-
-    static func run(_ arguments: [String], ranks: Int? = nil) throws -> Result {
-        guard let ranks else { return try execute(binary, arguments) }
-        return try execute(which("mpirun") ?? "/usr/bin/mpirun", ["--oversubscribe", "-n", String(ranks), binary] + arguments)
-    }
-}
+// Processes are run through ProcessHarness.swift's `CLI`.
 
 private struct EvalTestError: Error, CustomStringConvertible {
     let description: String
@@ -107,7 +35,7 @@ private enum TinyModel {
         for args in [["simulate", "--example", "bm", "--paths-per-mu", "100", "--output", data.path],
                      ["label", "--data", data.path, "--output", labels.path, "--labels", "1000", "--neighbors", "100", "--ode-steps", "50"],
                      ["train", "--labels", labels.path, "--output", model.path, "--hidden", "16,16", "--max-epochs", "3"]] {
-            let r = try EvalCLI.run(args)
+            let r = try CLI.run(args)
             guard r.status == 0 else { throw EvalTestError("preparing the tiny model failed: \(r.report)") }
         }
         return model
@@ -125,7 +53,7 @@ struct EvaluateTests {
         var metrics: [Data] = [], reports: [Data] = []
         for ranks in [nil, 1, 2] as [Int?] {
             let out = TinyModel.root.appendingPathComponent("eval-\(ranks.map(String.init) ?? "single")")
-            let r = try EvalCLI.run(["evaluate", "--model", model.path, "--example", "bm", "--output", out.path,
+            let r = try CLI.run(["evaluate", "--model", model.path, "--example", "bm", "--output", out.path,
                                      "--samples", "3000", "--path-samples", "1500"], ranks: ranks)
             #expect(r.status == 0, "\(r.report)")
             #expect(r.stdout.contains("headline") && r.stdout.contains("between"), "\(r.report)")
@@ -156,11 +84,11 @@ struct EvaluateTests {
     @Test func evaluateRejectsBadInputClearly() throws {
         let model = try TinyModel.get()
         let out = TinyModel.root.appendingPathComponent("bad-eval").path
-        let unknown = try EvalCLI.run(["evaluate", "--model", model.path, "--example", "nope", "--output", out])
+        let unknown = try CLI.run(["evaluate", "--model", model.path, "--example", "nope", "--output", out])
         #expect(unknown.status != 0 && unknown.stderr.contains("unknown example 'nope'"), "\(unknown.report)")
-        let wrongD = try EvalCLI.run(["evaluate", "--model", model.path, "--example", "ou2d", "--output", out])
+        let wrongD = try CLI.run(["evaluate", "--model", model.path, "--example", "ou2d", "--output", out])
         #expect(wrongD.status != 0 && wrongD.stderr.contains("d = 1") && wrongD.stderr.contains("d = 2"), "\(wrongD.report)")
-        let noModel = try EvalCLI.run(["evaluate", "--model", out + "-missing", "--output", out], ranks: 2)
+        let noModel = try CLI.run(["evaluate", "--model", out + "-missing", "--output", out], ranks: 2)
         #expect(noModel.status != 0 && noModel.stderr.contains("model.json"), "\(noModel.report)")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
@@ -171,7 +99,7 @@ struct EvaluateTests {
         var arrays: [Data] = []
         for ranks in [1, 2] {
             let stem = TinyModel.root.appendingPathComponent("inspect-\(ranks)/flow").path
-            let r = try EvalCLI.run(["inspect", "--model", model.path, "--mu", "-0.5", "--x-range", "-3:3", "--points", "7",
+            let r = try CLI.run(["inspect", "--model", model.path, "--mu", "-0.5", "--x-range", "-3:3", "--points", "7",
                                      "--samples", "2000", "--output", stem + ".npy"], ranks: ranks)
             #expect(r.status == 0, "\(r.report)")
             let (values, shape) = try NPY.read(stem + ".npy")
@@ -184,10 +112,10 @@ struct EvaluateTests {
             arrays.append(try Data(contentsOf: URL(fileURLWithPath: stem + ".npy")))
         }
         #expect(arrays[0] == arrays[1], "inspect output differs between 1 and 2 ranks")
-        let bad = try EvalCLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3..3", "--output",
+        let bad = try CLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3..3", "--output",
                                    TinyModel.root.appendingPathComponent("bad-inspect").path])
         #expect(bad.status != 0 && bad.stderr.contains("--x-range") && bad.stderr.contains("A:B"), "\(bad.report)")
-        let twoRanges = try EvalCLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3:3,0:0", "--output",
+        let twoRanges = try CLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3:3,0:0", "--output",
                                          TinyModel.root.appendingPathComponent("bad-inspect").path])
         #expect(twoRanges.status != 0 && twoRanges.stderr.contains("d = 1"), "\(twoRanges.report)")
     }

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The one way the CLI test files run the built `sdeflow-mpi` (directly, or under
+// `mpirun -n N --oversubscribe`) with Foundation `Process`. `swift test -c release` builds the
+// executable next to the test bundle.
+
+// MARK: - Running a command
+
+/// What a finished child process left behind.
+struct CommandResult {
+    let command: String
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    let seconds: Double
+    var output: String { stdout + stderr }
+    /// For `#expect` comments: the command, its status and everything it printed.
+    var report: String { "`\(command)` exited \(status) after \(String(format: "%.1f", seconds)) s\n\(output)" }
+}
+
+struct CommandTimedOut: Error, CustomStringConvertible {
+    let command: String, seconds: Double
+    var description: String { "`\(command)` did not finish within \(Int(seconds)) s (killed)" }
+}
+
+enum CLI {
+    /// The built executable: next to the test bundle (`Bundle.main.bundleURL` is the build
+    /// products folder on Linux), else `.build/release/sdeflow-mpi` of this package.
+    static let binary: String = {
+        let besideBundle = Bundle.main.bundleURL.appendingPathComponent("sdeflow-mpi").path
+        if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return packageRoot.appendingPathComponent(".build/release/sdeflow-mpi").path
+    }()
+
+    /// `mpirun` from PATH (normally /usr/bin/mpirun).
+    static let mpirun: String = which("mpirun") ?? "/usr/bin/mpirun"
+
+    static func which(_ name: String) -> String? {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// The current environment without anything of an enclosing MPI job (a child mpirun that
+    /// inherits `OMPI_*`/`PMIX_*`/`OPAL_*` exits 1 silently), plus root permission for mpirun
+    /// and one OpenBLAS thread per rank.
+    static let environment: [String: String] = {
+        var env = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "OPAL_"].contains { key.hasPrefix($0) }
+        }
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        return env
+    }()
+
+    /// Runs `executable arguments` in `directory`; stdout and stderr go to files (no pipe can
+    /// fill up and block the child). A child still running after `timeout` seconds is killed
+    /// (SIGTERM, then SIGKILL; mpirun passes the signal on to its ranks) and the call throws.
+    static func execute(_ executable: String, _ arguments: [String], in directory: URL? = nil,
+                        timeout: Double = 180) throws -> CommandResult {
+        let command = ([executable] + arguments).joined(separator: " ")
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let outURL = logs.appendingPathComponent("stdout"), errURL = logs.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = directory }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        let started = Date()
+        try withSignalsUnblocked { try process.run() }
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            if finished.wait(timeout: .now() + 10) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                _ = finished.wait(timeout: .now() + 10)
+            }
+            try? out.close(); try? err.close()
+            throw CommandTimedOut(command: command, seconds: timeout)
+        }
+        process.waitUntilExit()
+        try out.close(); try err.close()
+        return CommandResult(
+            command: command, status: process.terminationStatus,
+            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+            seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Runs `body` (which starts a child) with no signal blocked on this thread, so the child
+    /// starts with an empty signal mask as from a shell. A child inherits the mask of the thread
+    /// that starts it, and Swift Testing's threads may block nearly everything, SIGTERM
+    /// included: such a child ignores `terminate()`, and mpirun could then be stopped only by
+    /// SIGKILL, which would leave its ranks running.
+    static func withSignalsUnblocked<T>(_ body: () throws -> T) rethrows -> T {
+        var none = sigset_t(), saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        return try body()
+    }
+
+    /// `sdeflow-mpi arguments`: without mpirun (`ranks` nil, a singleton rank) or under
+    /// `mpirun --oversubscribe -n ranks`.
+    static func run(_ arguments: [String], ranks: Int? = nil, in directory: URL? = nil,
+                    timeout: Double = 180) throws -> CommandResult {
+        guard let ranks else { return try execute(binary, arguments, in: directory, timeout: timeout) }
+        return try execute(mpirun, ["--oversubscribe", "-n", String(ranks), binary] + arguments,
+                           in: directory, timeout: timeout)
+    }
+
+    /// Like `run`, and records an issue (with all output) unless it exits 0.
+    @discardableResult
+    static func succeed(_ arguments: [String], ranks: Int? = nil, in directory: URL? = nil,
+                        timeout: Double = 180, sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+        let r = try run(arguments, ranks: ranks, in: directory, timeout: timeout)
+        #expect(r.status == 0, "\(r.report)", sourceLocation: sourceLocation)
+        return r
+    }
+
+    /// `python3 -c script args...` (NumPy is needed by the interoperability checks).
+    static func python(_ script: String, _ args: [String] = []) throws -> CommandResult {
+        try execute(which("python3") ?? "/usr/bin/python3", ["-c", script] + args, timeout: 60)
+    }
+}
+
