@@ -49,18 +49,7 @@ func relativeMaxDifference(_ a: [Double], _ b: [Double]) -> Double {
 /// them (built lazily, so any test can run on its own with `--filter`).
 struct Fixture: Sendable {
     /// `<tmp>/sdeflow-cli-tests-<pid>`; folders of earlier runs whose process is gone are removed.
-    static let root: URL = {
-        let tmp = FileManager.default.temporaryDirectory
-        let prefix = "sdeflow-cli-tests-"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix(prefix) {
-            if let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
-                try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
-            }
-        }
-        let url = tmp.appendingPathComponent("\(prefix)\(getpid())", isDirectory: true)
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    static let root = perProcessScratchRoot(prefix: "sdeflow-cli-tests-")
 
     static let labelArguments = ["--labels", "1500", "--neighbors", "200", "--ode-steps", "100"]
     static let trainArguments = ["--hidden", "32,32", "--max-epochs", "5", "--patience", "100"]

@@ -17,17 +17,7 @@ private struct EvalTestError: Error, CustomStringConvertible {
 /// A tiny bm model (seconds to make), built once per test process.
 private enum TinyModel {
     /// `<tmp>/sdeflow-eval-tests-<pid>`; folders of earlier runs whose process is gone are removed.
-    static let root: URL = {
-        let tmp = FileManager.default.temporaryDirectory, prefix = "sdeflow-eval-tests-"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix(prefix) {
-            if let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
-                try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
-            }
-        }
-        let url = tmp.appendingPathComponent("\(prefix)\(getpid())", isDirectory: true)
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    static let root = perProcessScratchRoot(prefix: "sdeflow-eval-tests-")
 
     static let made: Swift.Result<URL, any Error> = Swift.Result {
         let data = root.appendingPathComponent("data"), labels = root.appendingPathComponent("labels")

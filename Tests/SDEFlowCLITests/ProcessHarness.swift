@@ -141,3 +141,16 @@ enum CLI {
     }
 }
 
+
+/// `<tmp>/<prefix><pid>`, created; folders of earlier test processes that are gone are removed.
+func perProcessScratchRoot(prefix: String) -> URL {
+    let tmp = FileManager.default.temporaryDirectory
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix(prefix) {
+        if let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+            try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+        }
+    }
+    let url = tmp.appendingPathComponent("\(prefix)\(getpid())", isDirectory: true)
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
