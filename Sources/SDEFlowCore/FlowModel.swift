@@ -115,40 +115,12 @@ public struct FlowModel: Sendable {
         return next
     }
 
-    /// Samples go through the network in blocks of this many consecutive global ids (block b
-    /// holds ids b·B ..< (b + 1)·B). BLAS rounding depends on a row's batch size and position in
-    /// the batch, so a sample is bitwise the same for any split of the ids only if every caller
-    /// evaluates whole blocks: split ids over ranks at multiples of `rolloutBlock`.
-    public static let rolloutBlock = 128
-
-    /// Trajectories of samples `ids` (global ids) from x0 at parameter mu: count × (steps + 1) × d.
-    /// The noise of sample s at step n is keyed by (seed, s, n), and the network is evaluated
-    /// on blocks of global ids (`rolloutBlock`), so a sample does not depend on which rank
-    /// computes it as long as ranks get whole blocks.
-    public func rollout(x0: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
-                        stream: RandomStream = .sampleNoise) -> [Double] {
-        var out = [Double]()
-        out.reserveCapacity(ids.count * (steps + 1) * info.d)
-        var start = ids.lowerBound
-        while start < ids.upperBound {
-            let end = Swift.min((start / Self.rolloutBlock + 1) * Self.rolloutBlock, ids.upperBound)
-            out += rolloutBlock(x0: x0, mu: mu, steps: steps, ids: start ..< end, seed: seed, stream: stream)
-            start = end
-        }
-        return out
-    }
-
-    private func rolloutBlock(x0: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
-                              stream: RandomStream) -> [Double] {
-        let starts = [[Double]](repeating: x0, count: ids.count).flatMap { $0 }
-        return rollout(starts: starts, mu: mu, steps: steps, ids: ids, seed: seed, stream: stream, keepPath: true)
-    }
-
     /// Rollouts of samples `ids` (global ids), one start per sample (`starts`: ids.count × d), at
     /// parameter mu. The noise of sample s at step n is keyed by (seed, stream, s, n). With
     /// `keepPath` the result is ids.count × (steps + 1) × d, otherwise only the final states
     /// (ids.count × d), which bounds memory for long rollouts. The network sees all `ids` as one
-    /// batch: callers that need rank-independent bits pass fixed blocks (`DistributedSampling`).
+    /// batch: callers that need rank-independent bits pass fixed blocks of ids (`DistributedSampling` in
+    /// SDEFlowMPI), since BLAS rounding depends on the batch size and a row's place in it.
     public func rollout(starts: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
                         stream: RandomStream, keepPath: Bool) -> [Double] {
         let d = info.d, m = ids.count

@@ -30,23 +30,25 @@ public enum DistributedLabels {
         let rows = min(myBlocks.lowerBound * blockRows, n) ..< min(myBlocks.upperBound * blockRows, n)
         let block = try dataset.read(rows: rows)
         let norm = try normalisation(comm, block, blockCount: myBlocks.count)
-        var lower = [Double](repeating: .infinity, count: d + dMu)
-        var upper = [Double](repeating: -.infinity, count: d + dMu)
-        var cells = [Int](repeating: 0, count: block.count)
-        var p = [Double](repeating: 0, count: d + dMu)
+        let dims = d + dMu
+        var points = [Double](repeating: 0, count: block.count * dims)  // my block, normalised
+        var lower = [Double](repeating: .infinity, count: dims)
+        var upper = [Double](repeating: -.infinity, count: dims)
+        var p = [Double](repeating: 0, count: dims)
         for j in 0..<block.count {
             point(norm, block.x, block.mu, j, into: &p)
-            for i in 0..<p.count { lower[i] = min(lower[i], p[i]); upper[i] = max(upper[i], p[i]) }
+            points.replaceSubrange(j * dims ..< (j + 1) * dims, with: p)
+            for i in 0..<dims { lower[i] = min(lower[i], p[i]); upper[i] = max(upper[i], p[i]) }
         }
         try comm.allreduce(&lower, .min)
         try comm.allreduce(&upper, .max)
         let geometry = GridGeometry(lower: lower, upper: upper, count: n, neighbors: settings.neighbors)
         var counts = [Int64](repeating: 0, count: geometry.cellCount)
-        for j in 0..<block.count {
-            point(norm, block.x, block.mu, j, into: &p)
-            cells[j] = p.withUnsafeBufferPointer { geometry.cell(of: $0.baseAddress!) }
-            counts[cells[j]] += 1
+        let cells = points.withUnsafeBufferPointer { pts in
+            (0..<block.count).map { geometry.cell(of: pts.baseAddress! + $0 * dims) }
         }
+        points = []
+        for c in cells { counts[c] += 1 }
         try comm.allreduce(&counts, .sum)
         log.info("grid: \(geometry.shape.map(String.init).joined(separator: "×")) cells of \(String(format: "%.4f", geometry.cellSize)) (normalised units), σ_x = \(String(format: "%.4g", norm.sigmaX)), σ_μ = \(String(format: "%.4g", norm.sigmaMu))")
 

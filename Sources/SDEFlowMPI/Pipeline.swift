@@ -49,14 +49,16 @@ public enum Pipeline {
         return model
     }
 
-    /// Trajectories of `count` samples, split over ranks by sample id in whole rollout blocks
-    /// (so the values are bitwise the same for any -n); gathered on rank 0 (count × (steps + 1) × d).
+    /// Trajectories of `count` samples from x0, split over ranks in `DistributedSampling`'s fixed
+    /// id blocks (so the values are bitwise the same for any -n); on rank 0 (count × (steps + 1) × d),
+    /// [] elsewhere.
     public static func sample(_ comm: Communicator, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
                               seed: UInt64, stream: RandomStream = .sampleNoise) throws -> [Double] {
-        let block = FlowModel.rolloutBlock
-        let blocks = batchSlice(batchSize: (count + block - 1) / block, rank: comm.rank, size: comm.size)
-        let mine = min(blocks.lowerBound * block, count) ..< min(blocks.upperBound * block, count)
-        let local = model.rollout(x0: x0, mu: mu, steps: steps, ids: mine, seed: seed, stream: stream)
-        return try comm.gatherv(local)
+        let d = model.info.d
+        let paths = try DistributedSampling.run(comm, counts: [count], costs: [steps], valuesPerSample: [(steps + 1) * d]) { _, ids in
+            let starts = [[Double]](repeating: x0, count: ids.count).flatMap { $0 }
+            return model.rollout(starts: starts, mu: mu, steps: steps, ids: ids, seed: seed, stream: stream, keepPath: true)
+        }
+        return paths.first ?? []
     }
 }

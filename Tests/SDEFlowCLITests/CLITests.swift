@@ -182,7 +182,7 @@ struct CLITests {
         let f = try Fixture.get()
         let dir = try scratchFolder("sample")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let count = 1000, steps = 10
+        let count = 2500, steps = 10  // three 1024-id sampling blocks, the last partial
         var files: [URL] = []
         for ranks in [1, 3] {
             let out = dir.appendingPathComponent("paths-n\(ranks).npy")
