@@ -170,16 +170,8 @@ public struct NeighbourSearchWorkload {
         let picks = (0..<total).map { Int(rng.index(below: UInt64(count), .queryChoice, id: UInt64($0), index: 0)) }
         var queryCounts = [Int](repeating: 0, count: g.cellCount)
         for j in picks { queryCounts[cells[j]] += 1 }
-        var owner = [Int](repeating: 0, count: g.cellCount), before = 0
-        for c in 0..<g.cellCount {
-            owner[c] = total == 0 ? 0 : min(size - 1, before * size / total)
-            before += queryCounts[c]
-        }
-        var needed = [Bool](repeating: false, count: g.cellCount)
-        for c in 0..<g.cellCount where queryCounts[c] > 0 && owner[c] == rank {
-            let halo = g.haloRadius(aroundCell: c, counts: counts, neighbors: neighbors)
-            g.forEachCell(around: g.coordinates(ofCell: c), radius: halo) { needed[$0] = true }
-        }
+        let partition = QueryPartition(geometry: g, queryCounts: queryCounts, counts: counts, neighbors: neighbors, ranks: size)
+        let owner = partition.owner, needed = partition.neededCells(rank: rank, geometry: g)
         let queryRows = picks.filter { owner[cells[$0]] == rank }
         let shardRows = (0..<count).filter { needed[cells[$0]] }
         return (rows(queryRows), rows(shardRows), queryRows, shardRows)
@@ -257,10 +249,8 @@ public struct LabelerWorkload {
 
 // MARK: - Training
 
-/// Data-parallel training steps as `DataParallelTrainer` takes them, on synthetic standardised
-/// data of the paper's size: per step each rank gathers its `batchSlice` of the global batch
-/// (rows in the epoch's permutation), `accumulateGradient`s it, and one reduction (the caller's
-/// allreduce) sums gradient and loss; then every rank applies the same Adam update.
+/// Data-parallel training steps as `DataParallelTrainer` takes them (the same `DataParallelStep`),
+/// on synthetic standardised data of the paper's size, batches in the epoch's permutation.
 public struct TrainingWorkload {
     public let shape: MLPShape
     public let rows: Int
@@ -269,10 +259,7 @@ public struct TrainingWorkload {
     private let ys: [Float]
     private var mlp: MLP
     private var adam: Adam
-    private var workspace = MLPWorkspace()
-    private var reduced: [Float]
-    private var batchX: [Float] = []
-    private var batchY: [Float] = []
+    private var step: DataParallelStep
     private let rng: CounterRNG
 
     public init(shape: MLPShape, rows: Int, batchSize: Int = 1024, seed: UInt64 = 1) {
@@ -292,7 +279,7 @@ public struct TrainingWorkload {
         xs = x; ys = y
         mlp = MLP(shape: shape, seed: seed)
         adam = Adam(parameterCount: shape.parameterCount)
-        reduced = [Float](repeating: 0, count: shape.parameterCount + 1)
+        step = DataParallelStep(parameterCount: shape.parameterCount)
     }
 
     public var stepsPerEpoch: Int { (rows + batchSize - 1) / batchSize }
@@ -302,31 +289,16 @@ public struct TrainingWorkload {
     /// `allreduce`, the steps taken and the mean batch loss.
     public mutating func epoch(_ epoch: Int, rank: Int, size: Int, limit: Int? = nil,
                                allreduce: (inout [Float]) throws -> Void) rethrows -> (reduceSeconds: Double, steps: Int, loss: Double) {
-        let w = shape.input, d = shape.output
         let perm = rng.permutation(rows, .batchOrder, id: UInt64(epoch))
         var reduceSeconds = 0.0, steps = 0, lossSum = 0.0
         for start in stride(from: 0, to: rows, by: batchSize) {
             if let limit, steps >= limit { break }
-            let batch = min(batchSize, rows - start)
-            let mine = batchSlice(batchSize: batch, rank: rank, size: size)
-            batchX.removeAll(keepingCapacity: true); batchY.removeAll(keepingCapacity: true)
-            for k in mine {
-                let r = perm[start + k]
-                batchX += xs[r * w ..< (r + 1) * w]; batchY += ys[r * d ..< (r + 1) * d]
+            lossSum += try step.run(&mlp, &adam, xs: xs, ys: ys, batch: perm[start ..< min(start + batchSize, rows)],
+                                    rank: rank, size: size) { buffer in
+                let t0 = monotonicSeconds()
+                try allreduce(&buffer)
+                reduceSeconds += monotonicSeconds() - t0
             }
-            for i in reduced.indices { reduced[i] = 0 }
-            let scale = 1 / Float(batch * d)
-            let loss = batchX.withUnsafeBufferPointer { bx in
-                batchY.withUnsafeBufferPointer { by in
-                    mlp.accumulateGradient(inputs: bx, targets: by, rows: mine.count, scale: scale, into: &reduced, workspace: &workspace)
-                }
-            }
-            reduced[shape.parameterCount] = Float(loss)
-            let t0 = monotonicSeconds()
-            try allreduce(&reduced)
-            reduceSeconds += monotonicSeconds() - t0
-            lossSum += Double(reduced[shape.parameterCount])
-            adam.update(&mlp.parameters, gradient: reduced)
             steps += 1
         }
         return (reduceSeconds, steps, lossSum / Double(max(steps, 1)))

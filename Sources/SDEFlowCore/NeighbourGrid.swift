@@ -113,3 +113,36 @@ public struct GridGeometry: Codable, Sendable, Equatable {
         return min(Int((Double(m + 1) * Double(dims).squareRoot()).rounded(.up)), maxRadius)
     }
 }
+
+/// How the label stage shares out work (the same rule on every rank, and in `bench`): ranks own
+/// contiguous ranges of cells in linear order, balanced by query count, and each rank holds the
+/// pairs of every cell within the halo of its cells that have queries.
+public struct QueryPartition: Sendable {
+    /// Owning rank of each cell.
+    public let owner: [Int]
+    /// Halo radius (cells) of each cell that has queries, −1 elsewhere.
+    public let halo: [Int]
+
+    /// `queryCounts` and `counts` (data pairs) per cell of `geometry`.
+    public init(geometry: GridGeometry, queryCounts: [Int], counts: [Int64], neighbors: Int, ranks: Int) {
+        let total = queryCounts.reduce(0, +)
+        var owner = [Int](repeating: 0, count: queryCounts.count), before = 0
+        for c in 0..<queryCounts.count {
+            owner[c] = total == 0 ? 0 : min(ranks - 1, before * ranks / total)
+            before += queryCounts[c]
+        }
+        self.owner = owner
+        self.halo = (0..<geometry.cellCount).map {
+            queryCounts[$0] > 0 ? geometry.haloRadius(aroundCell: $0, counts: counts, neighbors: neighbors) : -1
+        }
+    }
+
+    /// Whether rank `rank` needs the pairs of each cell (its query cells plus their halos).
+    public func neededCells(rank: Int, geometry: GridGeometry) -> [Bool] {
+        var needed = [Bool](repeating: false, count: geometry.cellCount)
+        for c in 0..<geometry.cellCount where halo[c] >= 0 && owner[c] == rank {
+            geometry.forEachCell(around: geometry.coordinates(ofCell: c), radius: halo[c]) { needed[$0] = true }
+        }
+        return needed
+    }
+}

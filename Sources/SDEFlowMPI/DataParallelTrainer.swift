@@ -37,12 +37,9 @@ public enum DataParallelTrainer {
         var mlp = MLP(shape: shape, seed: settings.seed)
         var adam = Adam(parameterCount: shape.parameterCount, learningRate: Float(settings.learningRate),
                         weightDecay: Float(settings.weightDecay))
-        var workspace = MLPWorkspace()
+        var step = DataParallelStep(parameterCount: shape.parameterCount)
         var best = (loss: Double.infinity, epoch: 0, parameters: mlp.parameters)
         var badEpochs = 0, badForLR = 0, epoch = 0
-        // One buffer: gradient, then the batch loss, so a step is one allreduce.
-        var reduced = [Float](repeating: 0, count: shape.parameterCount + 1)
-        var batchX = [Float](), batchY = [Float]()
         let started = Date()
         log.info("training: \(nTrain) train / \(nVal) validation rows, MLP \(w)→\(settings.hidden.map(String.init).joined(separator: "→"))→\(d) (\(shape.parameterCount) parameters), batch \(settings.batchSize) over \(comm.size) rank(s)")
 
@@ -51,22 +48,11 @@ public enum DataParallelTrainer {
             let perm = rng.permutation(nTrain, .batchOrder, id: UInt64(epoch))
             var trainLoss = 0.0
             for start in stride(from: 0, to: nTrain, by: settings.batchSize) {
-                let batch = min(settings.batchSize, nTrain - start)
-                let mine = batchSlice(batchSize: batch, rank: comm.rank, size: comm.size)
-                batchX.removeAll(keepingCapacity: true); batchY.removeAll(keepingCapacity: true)
-                for k in mine {
-                    let r = perm[start + k]
-                    batchX += xs[r * w ..< (r + 1) * w]; batchY += ys[r * d ..< (r + 1) * d]
+                let batch = perm[start ..< min(start + settings.batchSize, nTrain)]
+                let loss = try step.run(&mlp, &adam, xs: xs, ys: ys, batch: batch, rank: comm.rank, size: comm.size) {
+                    try comm.allreduce(&$0, .sum)
                 }
-                for i in reduced.indices { reduced[i] = 0 }
-                let scale = 1 / Float(batch * d)  // PyTorch MSELoss: mean over rows and outputs
-                let loss = batchX.withUnsafeBufferPointer { bx in batchY.withUnsafeBufferPointer { by in
-                    mlp.accumulateGradient(inputs: bx, targets: by, rows: mine.count, scale: scale, into: &reduced, workspace: &workspace)
-                } }
-                reduced[shape.parameterCount] = Float(loss)
-                try comm.allreduce(&reduced, .sum)
-                trainLoss += Double(reduced[shape.parameterCount]) * Double(batch)  // batch mean × rows
-                adam.update(&mlp.parameters, gradient: reduced)
+                trainLoss += loss * Double(batch.count)  // batch mean × rows
             }
             let valLoss = try validationLoss(comm, mlp, valX, valY, rows: nVal, d: d)
             if valLoss < best.loss {

@@ -52,43 +52,36 @@ public enum DistributedLabels {
         try comm.allreduce(&counts, .sum)
         log.info("grid: \(geometry.shape.map(String.init).joined(separator: "×")) cells of \(String(format: "%.4f", geometry.cellSize)) (normalised units), σ_x = \(String(format: "%.4g", norm.sigmaX)), σ_μ = \(String(format: "%.4g", norm.sigmaMu))")
 
-        // 2. Queries, drawn and partitioned by rank 0.
+        // 2. Queries, drawn by rank 0; every rank derives the same partition from their counts.
         var queryCounts = [Int32](repeating: 0, count: geometry.cellCount)
-        var parts = [[Double]](repeating: [], count: comm.size)
-        var partIds = [[Int64]](repeating: [], count: comm.size)
+        var all = QueryBlock(d: d, dMu: dMu), qCells: [Int] = []
         if comm.isRoot {
-            let all = try drawQueries(dataset, settings: settings, seed: seed)
-            var qCells = [Int](repeating: 0, count: all.count)
-            for q in 0..<all.count {
-                point(norm, all.x, all.mu, q, into: &p)
-                qCells[q] = p.withUnsafeBufferPointer { geometry.cell(of: $0.baseAddress!) }
-                queryCounts[qCells[q]] += 1
-            }
-            let owner = cellOwners(queryCounts, ranks: comm.size)
-            for q in 0..<all.count {
-                let r = owner[qCells[q]]
-                partIds[r].append(all.ids[q])
-                parts[r].append(contentsOf: all.x[q * d ..< (q + 1) * d])
-                parts[r].append(contentsOf: all.mu[q * dMu ..< (q + 1) * dMu])
-                parts[r].append(contentsOf: all.z[q * d ..< (q + 1) * d])
+            all = try drawQueries(dataset, settings: settings, seed: seed)
+            var q = [Double](repeating: 0, count: dims)
+            for j in 0..<all.count {
+                point(norm, all.x, all.mu, j, into: &q)
+                qCells.append(q.withUnsafeBufferPointer { geometry.cell(of: $0.baseAddress!) })
+                queryCounts[qCells[j]] += 1
             }
         }
         queryCounts = try comm.broadcast(queryCounts)
-        let owner = cellOwners(queryCounts, ranks: comm.size)
+        let partition = QueryPartition(geometry: geometry, queryCounts: queryCounts.map(Int.init), counts: counts,
+                                       neighbors: settings.neighbors, ranks: comm.size)
+        var parts = [[Double]](repeating: [], count: comm.size)
+        var partIds = [[Int64]](repeating: [], count: comm.size)
+        for j in 0..<qCells.count {  // rank 0 only
+            let r = partition.owner[qCells[j]]
+            partIds[r].append(all.ids[j])
+            parts[r].append(contentsOf: all.x[j * d ..< (j + 1) * d])
+            parts[r].append(contentsOf: all.mu[j * dMu ..< (j + 1) * dMu])
+            parts[r].append(contentsOf: all.z[j * d ..< (j + 1) * d])
+        }
         let mine = try unpackQueries(ids: comm.scatterv(partIds), values: comm.scatterv(parts), d: d, dMu: dMu)
 
         // 3. Shards: send each row of my block to every rank whose queries can need it.
-        var halo = [Int](repeating: -1, count: geometry.cellCount)
-        for c in 0..<geometry.cellCount where queryCounts[c] > 0 {
-            halo[c] = geometry.haloRadius(aroundCell: c, counts: counts, neighbors: settings.neighbors)
-        }
-        var needed = [Bool](repeating: false, count: geometry.cellCount)
         var sendValues = [[Double]](repeating: [], count: comm.size)
         for r in 0..<comm.size {
-            for i in 0..<needed.count { needed[i] = false }
-            for c in 0..<geometry.cellCount where halo[c] >= 0 && owner[c] == r {
-                geometry.forEachCell(around: geometry.coordinates(ofCell: c), radius: halo[c]) { needed[$0] = true }
-            }
+            let needed = partition.neededCells(rank: r, geometry: geometry)
             for j in 0..<block.count where needed[cells[j]] {
                 sendValues[r].append(contentsOf: block.x[j * d ..< (j + 1) * d])
                 sendValues[r].append(contentsOf: block.mu[j * dMu ..< (j + 1) * dMu])
@@ -168,17 +161,6 @@ public enum DistributedLabels {
             q.z += z
         }
         return q
-    }
-
-    /// Contiguous ranges of cells (in linear order) per rank, balanced by query count.
-    static func cellOwners(_ queryCounts: [Int32], ranks: Int) -> [Int] {
-        let total = queryCounts.reduce(0) { $0 + Int($1) }
-        var owner = [Int](repeating: 0, count: queryCounts.count), before = 0
-        for c in 0..<queryCounts.count {
-            owner[c] = total == 0 ? 0 : min(ranks - 1, before * ranks / total)
-            before += Int(queryCounts[c])
-        }
-        return owner
     }
 
     static func unpackQueries(ids: [Int64], values: [Double], d: Int, dMu: Int) -> QueryBlock {
