@@ -184,6 +184,38 @@ ALWAYS_INLINE float sdeflow_label_ode_body(int32_t d, int32_t k_pad, const float
     return ess;
 }
 
+ALWAYS_INLINE float sdeflow_label_ode_grid_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
+                        const float *restrict norm2, const float *restrict kern,
+                        float *restrict z, int32_t steps, const float *restrict tau,
+                        float *restrict scratch) {
+    // DPM-Solver++(2M) (Lu et al. 2022) in this parameterisation: alpha = 1 - tau, beta = sqrt(tau),
+    // lambda = log(alpha / beta). Over a step the ODE is linear in Z given the posterior mean
+    // D of the displacement, so Z(lo) = (beta_lo / beta_hi) Z(hi) + (alpha_lo - beta_lo alpha_hi / beta_hi) D
+    // exactly; D is the posterior mean m at tau[s] (first order: the first step, from pure noise,
+    // and the last, onto tau = 0) or its linear extrapolation from the previous step's mean.
+    float mean[SDEFLOW_MAX_DIM], prev[SDEFLOW_MAX_DIM] = {0};  // prev is read (times 0) from step 0
+    float ess = 0.0f, h_prev = 0.0f;
+    for (int32_t s = 0; s < steps; s++) {
+        const float hi = tau[s], lo = tau[s + 1];
+        const float alpha = 1.0f - hi, beta2 = hi, beta = sqrtf(hi);
+        const float alpha_lo = 1.0f - lo, beta_lo = sqrtf(lo);
+        ess = softmax_mean(d, k_pad, delta_t, norm2, kern, z, alpha / beta2,
+                           0.5f * alpha * alpha / beta2, scratch, mean);
+        // Step in lambda; infinite on the first step (from lambda = -inf) and the last (to +inf),
+        // which therefore take the first-order mean, as does the one after the first.
+        const float h = (lo > 0.0f ? logf(alpha_lo / beta_lo) : INFINITY) - (s > 0 ? logf(alpha / beta) : -INFINITY);
+        const float c2 = s >= 2 && lo > 0.0f ? 0.5f * h / h_prev : 0.0f;  // 1 / (2 r), r = h_prev / h
+        const float keep = beta_lo / beta, gain = alpha_lo - keep * alpha;
+        for (int32_t c = 0; c < d; c++) {
+            const float dd = (1.0f + c2) * mean[c] - c2 * prev[c];
+            z[c] = keep * z[c] + gain * dd;
+            prev[c] = mean[c];
+        }
+        h_prev = h;
+    }
+    return ess;
+}
+
 ALWAYS_INLINE float sdeflow_roofline_body(int32_t k_pad, const float *restrict a, const float *restrict b,
                        int32_t repeats) {
     v16 acc = splat(0.0f), acc2 = splat(0.0f);
@@ -207,6 +239,11 @@ DISPATCH(float, sdeflow_label_ode,
          (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
           const float *restrict kern, float *restrict z, int32_t steps, float *restrict scratch),
          (d, k_pad, delta_t, norm2, kern, z, steps, scratch))
+DISPATCH(float, sdeflow_label_ode_grid,
+         (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
+          const float *restrict kern, float *restrict z, int32_t steps, const float *restrict tau,
+          float *restrict scratch),
+         (d, k_pad, delta_t, norm2, kern, z, steps, tau, scratch))
 DISPATCH(float, sdeflow_roofline,
          (int32_t k_pad, const float *restrict a, const float *restrict b, int32_t repeats),
          (k_pad, a, b, repeats))

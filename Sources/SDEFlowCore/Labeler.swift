@@ -17,9 +17,10 @@ public struct QueryBlock: Sendable {
 /// Stage 1 of the method (METHOD.md §2): for each query, the exact K nearest data pairs in the
 /// normalised space, the joint (x, μ) kernel, and the probability-flow ODE from z to the label.
 ///
-/// Per query it fills K-long, float32, component-major buffers (c·(y − x), |·|², log kernel)
-/// and hands them to the C kernel, which fuses softmax, score and Euler step: no
-/// (labels × K × d) temporary ever exists.
+/// Per query it fills K-long, float32, component-major buffers (c·(y − x), |·|², log kernel) —
+/// with `.localLinear` the displacements first moved to the query (`LocalLinear.swift`) — and
+/// hands them to the C kernel, which fuses softmax, posterior mean and ODE step (`ODESolver`:
+/// the paper's Euler or the exponential integrator): no (labels × K × d) temporary ever exists.
 public struct Labeler {
     public let settings: LabelSettings
     public let normalisation: Normalisation
@@ -61,6 +62,13 @@ public struct Labeler {
         var kern = [Float](repeating: -.infinity, count: kPad)
         var scratch = [Float](repeating: 0, count: kPad)
         var z = [Float](repeating: 0, count: d)
+        // Per-neighbour values in Double before the float32 kernel buffers: c·(y − x) (K × d),
+        // offsets from the query (K × p), log kernel and weights (K).
+        let p = d + dMu
+        let tauGrid = ODESolver.tauGrid(steps: settings.odeSteps)
+        var delta = [Double](repeating: 0, count: k * d), offsets = [Double](repeating: 0, count: k * p)
+        var logKernel = [Double](repeating: 0, count: k), weights = [Double](repeating: 0, count: k)
+        var fit = LocalLinearFit(p: p, d: d)
         var q = [Double](repeating: 0, count: normalisation.dims)
         var search = NearestNeighbours.Scratch()
         var labels = [Double](repeating: 0, count: queries.count * d)
@@ -81,25 +89,43 @@ public struct Labeler {
                 }
             }
             searchNanos += DispatchTime.now().uptimeNanoseconds - searchStart
+            let kn = neighbours.count
+            var maxLogK = -Double.infinity
             for (slot, j32) in neighbours.enumerated() {
                 let j = Int(j32)
-                var n2 = 0.0, logK = 0.0
+                var logK = 0.0
                 for i in 0..<d {
-                    let delta = c * (data.y[j * d + i] - data.x[j * d + i])
-                    deltaT[i * kPad + slot] = Float(delta)
-                    n2 += Float(delta).squaredDouble
-                    let dx = queries.x[n * d + i] - data.x[j * d + i]
+                    delta[slot * d + i] = c * (data.y[j * d + i] - data.x[j * d + i])
+                    let dx = data.x[j * d + i] - queries.x[n * d + i]
+                    offsets[slot * p + i] = dx
                     logK -= dx * dx * ix
                 }
                 for i in 0..<dMu {
-                    let dm = queries.mu[n * dMu + i] - data.mu[j * dMu + i]
+                    let dm = data.mu[j * dMu + i] - queries.mu[n * dMu + i]
+                    offsets[slot * p + d + i] = dm
                     logK -= dm * dm * imu
                 }
+                logKernel[slot] = logK
+                maxLogK = max(maxLogK, logK)
+            }
+            if settings.estimator == .localLinear {
+                for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
+                fit.adjust(offsets: offsets, deltas: &delta, weights: weights, count: kn)
+            }
+            for slot in 0..<kn {
+                var n2 = 0.0
+                for i in 0..<d {
+                    let f = Float(delta[slot * d + i])
+                    deltaT[i * kPad + slot] = f
+                    n2 += f.squaredDouble
+                }
                 norm2[slot] = Float(n2)
-                kern[slot] = Float(logK)
+                kern[slot] = Float(logKernel[slot])
             }
             for i in 0..<d { z[i] = Float(queries.z[n * d + i]) }
-            let e = sdeflow_label_ode(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), &scratch)
+            let e = settings.solver == .euler
+                ? sdeflow_label_ode(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), &scratch)
+                : sdeflow_label_ode_grid(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), tauGrid, &scratch)
             for i in 0..<d { labels[n * d + i] = Double(z[i]) }
             ess[n] = Double(e)
             if (n + 1) % every == 0 { progress(n + 1) }

@@ -13,10 +13,33 @@ public struct LabelSettings: Codable, Sendable, Equatable {
     public var nuMu: Double
     /// c: labels are samples of c (y − x).
     public var scale: Double
+    /// Whether neighbours' displacements are moved to the query first (`LocalLinear.swift`).
+    /// Label sets written before this setting existed were made with `.paper`.
+    public var estimator: LabelEstimator
+    /// How the ODE is integrated (`ODESolver.swift`); older label sets used `.euler`.
+    public var solver: ODESolver
 
-    public init(labels: Int, neighbors: Int, odeSteps: Int, nuX: Double, nuMu: Double, scale: Double = 3) {
+    public init(labels: Int, neighbors: Int, odeSteps: Int, nuX: Double, nuMu: Double, scale: Double = 3,
+                estimator: LabelEstimator = .localLinear, solver: ODESolver = .exponential) {
         self.labels = labels; self.neighbors = neighbors; self.odeSteps = odeSteps
-        self.nuX = nuX; self.nuMu = nuMu; self.scale = scale
+        self.nuX = nuX; self.nuMu = nuMu; self.scale = scale; self.estimator = estimator; self.solver = solver
+    }
+
+    /// The paper's method with these settings: its estimator and its Euler solver.
+    public var paperMethod: LabelSettings {
+        var s = self
+        s.estimator = .paper; s.solver = .euler
+        return s
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        labels = try c.decode(Int.self, forKey: .labels); neighbors = try c.decode(Int.self, forKey: .neighbors)
+        odeSteps = try c.decode(Int.self, forKey: .odeSteps)
+        nuX = try c.decode(Double.self, forKey: .nuX); nuMu = try c.decode(Double.self, forKey: .nuMu)
+        scale = try c.decode(Double.self, forKey: .scale)
+        estimator = try c.decodeIfPresent(LabelEstimator.self, forKey: .estimator) ?? .paper
+        solver = try c.decodeIfPresent(ODESolver.self, forKey: .solver) ?? .euler
     }
 }
 

@@ -190,7 +190,10 @@ public enum DistributedLabels {
         func take(_ a: [Double], _ w: Int) -> [Double] { order.flatMap { a[$0 * w ..< ($0 + 1) * w] } }
         var info = info
         let ess = take(g[4], 1)
-        info.meanEffectiveSampleSize = ess.reduce(0, +) / Double(max(ess.count, 1))
+        // Over finite values: a non-finite label (reported by the label stage) must not make
+        // labels.json unwritable.
+        let finite = ess.filter(\.isFinite)
+        info.meanEffectiveSampleSize = finite.reduce(0, +) / Double(max(finite.count, 1))
         var set = LabelSet(d: d, dMu: dMu, x: take(g[0], d), mu: take(g[1], dMu), z: take(g[2], d),
                            label: take(g[3], d), ess: ess, info: info)
         set.shardPairs = shardPairs

@@ -26,13 +26,15 @@ public enum Pipeline {
     public static func label(_ comm: Communicator, data: String, settings: LabelSettings, seed: UInt64,
                              output: String, log: Log) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
-        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
+        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
         let labels = try DistributedLabels.run(comm, dataset: dataset, settings: settings, seed: seed, log: log)
         let seconds = Date().timeIntervalSince(started)
         let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
         log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",
                         seconds, work / seconds, labels.info.meanEffectiveSampleSize))
+        let nonFinite = labels.label.filter { !$0.isFinite }.count
+        if nonFinite > 0 { log.info("label: warning: \(nonFinite) non-finite label values (training drops those rows)") }
         if comm.isRoot { try labels.write(to: output); log.info("label: wrote \(output)") }
         try comm.barrier()
         return labels

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import SDEFlowCore
 
+extension LabelEstimator: ExpressibleByArgument {}
+extension ODESolver: ExpressibleByArgument {}
+
 struct SeedOption: ParsableArguments {
     @Option(help: "Seed of every random draw (draws are keyed by global ids, so results do not depend on the rank count).")
     var seed: UInt64 = 1
@@ -48,6 +51,12 @@ struct LabelOptions: ParsableArguments {
     @Option(help: "Kernel bandwidth in x.") var nuX: Double?
     @Option(help: "Kernel bandwidth in μ.") var nuMu: Double?
     @Option(help: "Displacement scale c (labels are c·(y − x)).") var scale: Double?
+    @Option(help: "Score estimator: local-linear (neighbours' displacements moved to the query by a weighted linear fit; default) or paper (the paper's, for reproduction).")
+    var estimator: LabelEstimator?
+    @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
+    var odeSolver: ODESolver?
+    @Flag(help: "The paper's method exactly: --estimator paper --ode-solver euler (the settings' numbers are the paper's by default anyway).")
+    var paperMethod = false
 
     func settings(defaults: LabelSettings) throws -> LabelSettings {
         var s = defaults
@@ -57,6 +66,9 @@ struct LabelOptions: ParsableArguments {
         if let v = nuX { s.nuX = v }
         if let v = nuMu { s.nuMu = v }
         if let v = scale { s.scale = v }
+        if paperMethod { s = s.paperMethod }
+        if let v = estimator { s.estimator = v }
+        if let v = odeSolver { s.solver = v }
         guard s.labels > 0, s.neighbors > 0, s.odeSteps > 0 else {
             throw ValidationError("--labels, --neighbors and --ode-steps must be positive")
         }
