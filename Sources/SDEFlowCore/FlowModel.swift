@@ -121,8 +121,10 @@ public struct FlowModel: Sendable {
     /// (ids.count × d), which bounds memory for long rollouts. The network sees all `ids` as one
     /// batch: callers that need rank-independent bits pass fixed blocks of ids (`DistributedSampling` in
     /// SDEFlowMPI), since BLAS rounding depends on the batch size and a row's place in it.
+    /// `antithetic`: samples 2k and 2k + 1 get noises z and −z (keyed by k), an unbiased Monte
+    /// Carlo design whose sample mean is free of the noise's own sampling error to first order.
     public func rollout(starts: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
-                        stream: RandomStream, keepPath: Bool) -> [Double] {
+                        stream: RandomStream, keepPath: Bool, antithetic: Bool = false) -> [Double] {
         let d = info.d, m = ids.count
         precondition(starts.count == m * d)
         let rng = CounterRNG(seed: seed)
@@ -139,8 +141,9 @@ public struct FlowModel: Sendable {
             if n == steps { break }
             z.withUnsafeMutableBufferPointer { zp in
                 for (s, id) in ids.enumerated() {
-                    rng.fillNormals(UnsafeMutableBufferPointer(rebasing: zp[s * d ..< (s + 1) * d]), stream,
-                                    id: UInt64(id), index: UInt32(n))
+                    let row = UnsafeMutableBufferPointer(rebasing: zp[s * d ..< (s + 1) * d])
+                    rng.fillNormals(row, stream, id: UInt64(antithetic ? id / 2 : id), index: UInt32(n))
+                    if antithetic && id % 2 == 1 { for i in row.indices { row[i] = -row[i] } }
                 }
             }
             x = step(x: x, mu: mus, z: z, rows: m)

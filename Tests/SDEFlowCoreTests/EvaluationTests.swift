@@ -218,3 +218,22 @@ private func exactResults(_ spec: EvaluationSpec) -> [[Double]] {
         #expect(p.terminationStatus == 0, "report.html is not well-formed XML")
     }
 }
+
+/// Catches: antithetic noise that is not exactly mirrored or pairs samples across the wrong ids:
+/// for a network linear in z (no hidden layer), each pair (2k, 2k + 1) of one-step samples must
+/// average to the z-free part exactly, and the two members must differ.
+@Test func antitheticRolloutMirrorsNoiseInPairs() {
+    let shape = MLPShape(input: 3, hidden: [], output: 1)
+    let weights: [Float] = [0.5, -0.25, 2.0, 0.1]  // W (1 × 3: x, μ, z), then b
+    let info = ModelInfo(shape: shape, d: 1, dMu: 1, scale: 3, dt: 0.1, example: nil, observedMu: nil, muRange: nil,
+                         training: TrainSettings(hidden: []), epochs: 0, bestEpoch: 0, bestValidationLoss: 0)
+    let model = FlowModel(info: info, mlp: MLP(shape: shape, parameters: weights),
+                          input: Standardizer(mean: [0, 0, 0], std: [1, 1, 1]), output: Standardizer(mean: [0], std: [1]))
+    let out = model.rollout(starts: [Double](repeating: 1, count: 6), mu: [0.4], steps: 1, ids: 4..<10, seed: 9,
+                            stream: .evaluationNoise, keepPath: false, antithetic: true)
+    let driftOnly = 1 + (0.5 * 1 - 0.25 * 0.4 + 0.1) / 3
+    for k in 0..<3 {
+        #expect(abs((out[2 * k] + out[2 * k + 1]) / 2 - driftOnly) < 1e-6)
+        #expect(abs(out[2 * k] - out[2 * k + 1]) > 1e-3)
+    }
+}
