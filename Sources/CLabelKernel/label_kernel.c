@@ -187,7 +187,7 @@ ALWAYS_INLINE float sdeflow_label_ode_body(int32_t d, int32_t k_pad, const float
 ALWAYS_INLINE float sdeflow_label_ode_grid_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
                         const float *restrict norm2, const float *restrict kern,
                         float *restrict z, int32_t steps, const float *restrict tau,
-                        float *restrict scratch) {
+                        const float *restrict kappa, float *restrict scratch) {
     // DPM-Solver++(2M) (Lu et al. 2022) in this parameterisation: alpha = 1 - tau, beta = sqrt(tau),
     // lambda = log(alpha / beta). Over a step the ODE is linear in Z given the posterior mean
     // D of the displacement, so Z(lo) = (beta_lo / beta_hi) Z(hi) + (alpha_lo - beta_lo alpha_hi / beta_hi) D
@@ -212,6 +212,15 @@ ALWAYS_INLINE float sdeflow_label_ode_grid_body(int32_t d, int32_t k_pad, const 
             prev[c] = mean[c];
         }
         h_prev = h;
+    }
+    const float end = tau[steps];
+    if (end > 0.0f) {
+        // Stopped at noise sigma = sqrt(end) / (1 - end) above the data: finish with the
+        // posterior mean plus kappa times the remaining noise (kappa from the caller; for a
+        // Gaussian law of spread s it makes the label variance s^2 exactly, ~1/2 for small sigma).
+        const float alpha = 1.0f - end;
+        ess = softmax_mean(d, k_pad, delta_t, norm2, kern, z, alpha / end, 0.5f * alpha * alpha / end, scratch, mean);
+        for (int32_t c = 0; c < d; c++) z[c] = mean[c] + kappa[c] * (z[c] / alpha - mean[c]);
     }
     return ess;
 }
@@ -242,8 +251,8 @@ DISPATCH(float, sdeflow_label_ode,
 DISPATCH(float, sdeflow_label_ode_grid,
          (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
           const float *restrict kern, float *restrict z, int32_t steps, const float *restrict tau,
-          float *restrict scratch),
-         (d, k_pad, delta_t, norm2, kern, z, steps, tau, scratch))
+          const float *restrict kappa, float *restrict scratch),
+         (d, k_pad, delta_t, norm2, kern, z, steps, tau, kappa, scratch))
 DISPATCH(float, sdeflow_roofline,
          (int32_t k_pad, const float *restrict a, const float *restrict b, int32_t repeats),
          (k_pad, a, b, repeats))

@@ -65,7 +65,8 @@ public struct Labeler {
         // Per-neighbour values in Double before the float32 kernel buffers: c·(y − x) (K × d),
         // offsets from the query (K × p), log kernel and weights (K).
         let p = d + dMu
-        let tauGrid = ODESolver.tauGrid(steps: settings.odeSteps)
+        var tauGrid = ODESolver.tauGrid(steps: settings.odeSteps)
+        var kappa = [Float](repeating: 0.5, count: d)
         var delta = [Double](repeating: 0, count: k * d), offsets = [Double](repeating: 0, count: k * p)
         var logKernel = [Double](repeating: 0, count: k), weights = [Double](repeating: 0, count: k)
         var fit = LocalLinearFit(p: p, d: d)
@@ -108,9 +109,15 @@ public struct Labeler {
                 logKernel[slot] = logK
                 maxLogK = max(maxLogK, logK)
             }
+            for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
             if settings.estimator == .localLinear {
-                for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
                 fit.adjust(offsets: offsets, deltas: &delta, weights: weights, count: kn)
+            }
+            if settings.solver == .exponential && settings.odeStop > 0 {
+                let spread = Self.weightedSpread(delta, weights, count: kn, d: d)
+                let sigma = settings.odeStop * (spread.reduce(0) { $0 + $1 * $1 } / Double(d)).squareRoot()
+                tauGrid = ODESolver.tauGrid(steps: settings.odeSteps, stop: sigma)
+                for i in 0..<d { kappa[i] = Float(ODESolver.kappa(spread: spread[i], sigma: sigma)) }
             }
             for slot in 0..<kn {
                 var n2 = 0.0
@@ -125,12 +132,25 @@ public struct Labeler {
             for i in 0..<d { z[i] = Float(queries.z[n * d + i]) }
             let e = settings.solver == .euler
                 ? sdeflow_label_ode(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), &scratch)
-                : sdeflow_label_ode_grid(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), tauGrid, &scratch)
+                : sdeflow_label_ode_grid(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), tauGrid, kappa, &scratch)
             for i in 0..<d { labels[n * d + i] = Double(z[i]) }
             ess[n] = Double(e)
             if (n + 1) % every == 0 { progress(n + 1) }
         }
         return (labels, ess, Double(searchNanos) * 1e-9)
+    }
+}
+
+extension Labeler {
+    /// Per component, the weighted standard deviation of the displacements (K × d).
+    static func weightedSpread(_ delta: [Double], _ w: [Double], count k: Int, d: Int) -> [Double] {
+        (0..<d).map { i in
+            var sw = 0.0, s1 = 0.0, s2 = 0.0
+            for j in 0..<k { sw += w[j]; s1 += w[j] * delta[j * d + i] }
+            let m = s1 / sw
+            for j in 0..<k { s2 += w[j] * (delta[j * d + i] - m) * (delta[j * d + i] - m) }
+            return (s2 / sw).squareRoot()
+        }
     }
 }
 

@@ -19,20 +19,29 @@ public enum ODESolver: String, Codable, Sendable, CaseIterable {
     /// Spacing exponent of the grid (Karras et al. 2022, ρ = 7): most steps at small σ.
     public static let rho = 7.0
 
-    /// The exponential solver's grid, τ[0] = 1 > τ[1] > … > τ[steps] = 0 (steps + 1 values):
-    /// after the first step from pure noise, steps − 1 values of σ spaced uniformly in σ^{1/ρ}
-    /// from `sigmaMax` to `sigmaMin`, then 0.
-    public static func tauGrid(steps: Int) -> [Float] {
+    /// The exponential solver's grid, τ[0] = 1 > τ[1] > … > τ[steps] (steps + 1 values): after
+    /// the first step from pure noise, σ spaced uniformly in σ^{1/ρ} from `sigmaMax` down to
+    /// `sigmaMin` and then τ = 0 — or, with `stop` > 0, down to σ = stop, where the solver
+    /// finishes with its posterior-mean step instead (`LabelSettings.odeStop`).
+    public static func tauGrid(steps: Int, stop: Double = 0) -> [Float] {
         precondition(steps >= 1)
+        let last = stop > 0 ? min(stop, sigmaMax / 2) : sigmaMin
+        let inner = stop > 0 ? steps : steps - 1
         var tau: [Float] = [1]
-        let inner = steps - 1
         for i in 0..<inner {
             let f = inner == 1 ? 1 : Double(i) / Double(inner - 1)
-            let root = pow(sigmaMax, 1 / rho) + f * (pow(sigmaMin, 1 / rho) - pow(sigmaMax, 1 / rho))
+            let root = pow(sigmaMax, 1 / rho) + f * (pow(last, 1 / rho) - pow(sigmaMax, 1 / rho))
             tau.append(Float(tauOf(sigma: pow(root, rho))))
         }
-        tau.append(0)
+        if stop <= 0 { tau.append(0) }
         return tau
+    }
+
+    /// Per component, the κ that gives a Gaussian law of spread s its variance back when the
+    /// solver stops at noise σ: κ = (s√(s² + σ²) − s²)/σ² (→ ½ as σ/s → 0).
+    public static func kappa(spread s: Double, sigma: Double) -> Double {
+        guard sigma > 0, s > 0 else { return 0.5 }
+        return (s * (s * s + sigma * sigma).squareRoot() - s * s) / (sigma * sigma)
     }
 
     /// τ with √τ/(1 − τ) = σ: √τ is the positive root of σu² + u − σ = 0.

@@ -18,11 +18,19 @@ public struct LabelSettings: Codable, Sendable, Equatable {
     public var estimator: LabelEstimator
     /// How the ODE is integrated (`ODESolver.swift`); older label sets used `.euler`.
     public var solver: ODESolver
+    /// Exponential solver only: stop at noise σ = odeStop × the neighbours' displacement spread
+    /// and finish with the posterior mean plus κ times the remaining noise, instead of running
+    /// onto the data. In d > 1 the flow's last stretch sends nearby z to different, scattered
+    /// data points, and which ones changes from query to query: label noise that the network
+    /// averages away as lost variance. Stopping above the data spacing keeps the z → label map
+    /// smooth; κ keeps the variance of a locally Gaussian law exact. 0: run onto the data.
+    public var odeStop: Double
 
     public init(labels: Int, neighbors: Int, odeSteps: Int, nuX: Double, nuMu: Double, scale: Double = 3,
-                estimator: LabelEstimator = .localLinear, solver: ODESolver = .exponential) {
+                estimator: LabelEstimator = .localLinear, solver: ODESolver = .exponential, odeStop: Double = 0) {
         self.labels = labels; self.neighbors = neighbors; self.odeSteps = odeSteps
         self.nuX = nuX; self.nuMu = nuMu; self.scale = scale; self.estimator = estimator; self.solver = solver
+        self.odeStop = odeStop
     }
 
     /// The paper's method with these settings: its estimator and its Euler solver.
@@ -40,6 +48,7 @@ public struct LabelSettings: Codable, Sendable, Equatable {
         scale = try c.decode(Double.self, forKey: .scale)
         estimator = try c.decodeIfPresent(LabelEstimator.self, forKey: .estimator) ?? .paper
         solver = try c.decodeIfPresent(ODESolver.self, forKey: .solver) ?? .euler
+        odeStop = try c.decodeIfPresent(Double.self, forKey: .odeStop) ?? 0
     }
 }
 

@@ -55,6 +55,8 @@ struct LabelOptions: ParsableArguments {
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?
+    @Option(help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step (0: run onto the data).")
+    var odeStop: Double?
     @Flag(help: "The paper's method exactly: --estimator paper --ode-solver euler (the settings' numbers are the paper's by default anyway).")
     var paperMethod = false
 
@@ -69,6 +71,8 @@ struct LabelOptions: ParsableArguments {
         if paperMethod { s = s.paperMethod }
         if let v = estimator { s.estimator = v }
         if let v = odeSolver { s.solver = v }
+        if let v = odeStop { s.odeStop = v }
+        guard s.odeStop >= 0 && s.odeStop < 1 else { throw ValidationError("--ode-stop must be in [0, 1)") }
         guard s.labels > 0, s.neighbors > 0, s.odeSteps > 0 else {
             throw ValidationError("--labels, --neighbors and --ode-steps must be positive")
         }

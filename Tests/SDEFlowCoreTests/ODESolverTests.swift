@@ -21,7 +21,7 @@ import Testing
 /// the exact flow is a monotone transport of N(0, 1) onto the atoms, so the labels must sit on
 /// atoms and have the atoms' variance. Returns that variance ratio and the mean distance from
 /// a label to its nearest atom (atoms are ~0.005 apart).
-private func atomLabels(solver: ODESolver, steps: Int, q: Int = 4000) -> (varRatio: Double, offAtom: Double) {
+private func atomLabels(solver: ODESolver, steps: Int, stop: Double = 0, q: Int = 4000) -> (varRatio: Double, offAtom: Double) {
     let k = 200, kPad = 208, s = 0.46
     let rng = CounterRNG(seed: 17)
     var deltaT = [Float](repeating: 0, count: kPad), norm2 = [Float](repeating: 0, count: kPad)
@@ -31,13 +31,14 @@ private func atomLabels(solver: ODESolver, steps: Int, q: Int = 4000) -> (varRat
         norm2[j] = deltaT[j] * deltaT[j]; kern[j] = 0
     }
     let atoms = deltaT[0..<k].map(Double.init)
-    let grid = ODESolver.tauGrid(steps: steps)
+    let grid = ODESolver.tauGrid(steps: steps, stop: stop * s)
+    let kappa = [Float(ODESolver.kappa(spread: s, sigma: stop * s))]
     var scratch = [Float](repeating: 0, count: kPad), labels = [Double]()
     for i in 0..<q {
         var z = [Float(StandardNormal.quantile((Double(i) + 0.5) / Double(q)))]
         _ = solver == .euler
             ? sdeflow_label_ode(1, Int32(kPad), deltaT, norm2, kern, &z, Int32(steps), &scratch)
-            : sdeflow_label_ode_grid(1, Int32(kPad), deltaT, norm2, kern, &z, Int32(steps), grid, &scratch)
+            : sdeflow_label_ode_grid(1, Int32(kPad), deltaT, norm2, kern, &z, Int32(steps), grid, kappa, &scratch)
         labels.append(Double(z[0]))
     }
     func variance(_ v: [Double]) -> Double {
@@ -59,4 +60,16 @@ private func atomLabels(solver: ODESolver, steps: Int, q: Int = 4000) -> (varRat
     #expect(abs(exp500.varRatio - 1) < 0.005, "label/atom variance \(exp500.varRatio) at 500 steps")
     let euler100 = atomLabels(solver: .euler, steps: 100)
     print("label/atom variance − 1 at 100 steps: exponential \(exp100.varRatio - 1), Euler \(euler100.varRatio - 1); 500 exponential \(exp500.varRatio - 1)")
+}
+
+/// Catches: a wrong final step when the solver stops above the data (`odeStop`): the
+/// posterior mean plus κ·(remaining noise) must keep the variance of the (near-Gaussian) atoms
+/// to 1 %, while the labels now lie between atoms (a smooth map of z).
+@Test func stoppedSolverKeepsTheVariance() {
+    let stopped = atomLabels(solver: .exponential, steps: 100, stop: 0.2)
+    #expect(abs(stopped.varRatio - 1) < 0.01, "label/atom variance \(stopped.varRatio)")
+    #expect(stopped.offAtom > 1e-3)
+    #expect(abs(ODESolver.kappa(spread: 1, sigma: 1e-3) - 0.5) < 1e-3)
+    let grid = ODESolver.tauGrid(steps: 20, stop: 0.1)
+    #expect(grid.count == 21 && abs(Double(grid[20]).squareRoot() / (1 - Double(grid[20])) - 0.1) < 1e-4)
 }

@@ -19,13 +19,15 @@
 float sdeflow_label_ode(int32_t d, int32_t k_pad, const float *delta_t, const float *norm2,
                         const float *kern, float *z, int32_t steps, float *scratch);
 
-/// The same ODE on a given grid tau[0] = 1 > tau[1] > ... > tau[steps] = 0 (steps + 1 values)
-/// with the first-order exponential integrator (DDIM): per step the posterior mean m of the
-/// displacement at tau[s] is held fixed and Z = alpha m + beta eps solved exactly, so the last
-/// step lands on m at tau[steps - 1]. Same layouts and return value as above.
+/// The same ODE on a given grid tau[0] = 1 > tau[1] > ... > tau[steps] >= 0 (steps + 1 values)
+/// with DPM-Solver++(2M), an exponential integrator: per step the posterior mean of the
+/// displacement is held fixed (or extrapolated from the previous step) and the linear rest of
+/// the ODE solved exactly; a grid ending at 0 lands on the posterior mean at tau[steps - 1].
+/// A grid ending above 0 finishes with mean + kappa[c] (Z/alpha - mean) per component (kappa:
+/// d values; unused otherwise). Same layouts and return value as above.
 float sdeflow_label_ode_grid(int32_t d, int32_t k_pad, const float *delta_t, const float *norm2,
                              const float *kern, float *z, int32_t steps, const float *tau,
-                             float *scratch);
+                             const float *kappa, float *scratch);
 
 /// The kernel-weighted score S(z, tau) = -(z - alpha sum_j omega_j delta_j) / beta2 at one
 /// (alpha, beta2), same layouts as above; `score` gets d values. The ODE uses the same code.
