@@ -5,25 +5,44 @@ import Foundation
 ///
 /// Points are kept in the order they were given (ascending global id), and ties in distance are
 /// broken by that order, so the neighbour set of a query is the same on any number of ranks.
+///
+/// A search never sorts or quickselects its candidates: the cell counts and per-cell bounding
+/// boxes give an upper bound of the k-th squared distance, only points within that bound are
+/// kept, and a histogram of their squared distances finds the k-th exactly.
 public struct NearestNeighbours: Sendable {
     public let geometry: GridGeometry
     public let count: Int
-    /// Normalised coordinates (count × D) sorted by cell, so each row of cells along
-    /// dimension 0 is one contiguous run; `original[s]` is the given index of sorted point s.
+    /// Normalised coordinates sorted by cell, dimension-major (D × count: coordinate i of sorted
+    /// point s is `sorted[i * count + s]`), so each row of cells along dimension 0 is one
+    /// contiguous run per coordinate; `original[s]` is the given index of sorted point s.
     private let sorted: [Double]
     private let original: [Int32]
     /// Cell list: the points of cell c are sorted slots cellStart[c] ..< cellStart[c + 1].
     private let cellStart: [Int32]
+    /// Bounding box of each cell's points, 2D values per cell (lower corner, then upper; +∞ and
+    /// −∞ for an empty cell). Tighter than the cell itself, and it holds the points that
+    /// `cell(of:)` clamps into edge cells or rounds across a face, so distance bounds from it
+    /// need no margin. On data with few distinct μ (the examples) it is flat along μ.
+    private let boxes: [Double]
 
     public init(points: [Double], geometry: GridGeometry) {
         let dims = geometry.dims, n = points.count / max(dims, 1)
         precondition(n < Int(Int32.max), "a shard is limited to 2^31 pairs")
         var cells = [Int](repeating: 0, count: n)
         var start = [Int32](repeating: 0, count: geometry.cellCount + 1)
+        var boxes = [Double](repeating: 0, count: geometry.cellCount * 2 * dims)
+        for c in 0..<geometry.cellCount {
+            for i in 0..<dims { boxes[(2 * c) * dims + i] = .infinity; boxes[(2 * c + 1) * dims + i] = -.infinity }
+        }
         points.withUnsafeBufferPointer { p in
             for j in 0..<n {
-                cells[j] = geometry.cell(of: p.baseAddress! + j * dims)
-                start[cells[j] + 1] += 1
+                let c = geometry.cell(of: p.baseAddress! + j * dims)
+                cells[j] = c
+                start[c + 1] += 1
+                for i in 0..<dims {
+                    boxes[2 * c * dims + i] = min(boxes[2 * c * dims + i], p[j * dims + i])
+                    boxes[(2 * c + 1) * dims + i] = max(boxes[(2 * c + 1) * dims + i], p[j * dims + i])
+                }
             }
         }
         for c in 0..<geometry.cellCount { start[c + 1] += start[c] }
@@ -32,162 +51,210 @@ public struct NearestNeighbours: Sendable {
         for j in 0..<n {  // ascending j within each cell: ties keep the given order
             let slot = Int(fill[cells[j]])
             original[slot] = Int32(j)
-            for i in 0..<dims { sorted[slot * dims + i] = points[j * dims + i] }
+            for i in 0..<dims { sorted[i * n + slot] = points[j * dims + i] }
             fill[cells[j]] += 1
         }
         self.geometry = geometry; self.count = n
-        self.sorted = sorted; self.original = original; self.cellStart = start
+        self.sorted = sorted; self.original = original; self.cellStart = start; self.boxes = boxes
     }
 
-    /// Reusable buffers for one search, so a label loop allocates nothing per query.
+    /// Reusable buffers for one search, so a label loop allocates nothing but its result.
     public struct Scratch {
-        /// Candidates in collection order, and the runs of sorted slots they came from.
-        var candidates: [Candidate] = []
-        var runs: [(slot: Int32, offset: Int32, count: Int32)] = []
-        var distances: [Double] = []
-        var ties: [Int32] = []
-        var center: [Int] = []
-        var odometer: [Int] = []
+        /// Query cell and block bounds (D cell coordinates each).
+        var center: [Int] = [], lo: [Int] = [], hi: [Int] = []
+        /// (squared distance to the far corner, point count) of the cells around the query.
+        var far: [(Double, Int32)] = []
+        /// Runs of sorted slots to scan: [from, to).
+        var runs: [(Int32, Int32)] = []
+        /// Kept candidates in slot order: squared distance and point index (capacity: the
+        /// scanned points + 1, since every point is written before it is kept or not).
+        var dist2: [Double] = []
+        var index: [Int32] = []
+        /// Counts of kept squared distances in `bins` equal bins over [0, bound], plus one
+        /// bin for the points beyond the bound.
+        var histogram: [Int32] = []
+        /// The candidates in the bin of the k-th distance.
+        var boundary: [(Double, Int32)] = []
         public init() {}
     }
 
-    @usableFromInline struct Candidate {
-        var dist2: Double
-        var index: Int32
-    }
+    static let bins = 1024
 
     /// The exact `k` nearest points to normalised query `q` (D values) — ties in distance go to
     /// the smaller point index — as point indices in (cell, index) order: a canonical order that
-    /// needs no sort and is the same for any shard holding the query's halo. Searches shells
-    /// of cells outwards until the k-th distance found is smaller than the distance from q to
-    /// any cell not yet searched.
+    /// needs no sort and is the same for any shard holding the query's halo.
     public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
+        if k <= 0 { return [] }
+        let bound = upperBound(q, k: k, scratch: &scratch)
+        let kept = collect(q, bound: bound, scratch: &scratch)
+        return select(k, kept: kept, bound: bound, scratch: &scratch)
+    }
+
+    /// An upper bound of the k-th smallest squared distance from the cell list alone: the
+    /// smallest f such that the cells whose far corner lies within √f of q hold ≥ k points.
+    /// Cells come from the Chebyshev rings around q's cell out to one ring beyond the first
+    /// block holding k points (a closer-cornered cell can sit in that next ring).
+    private func upperBound(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> Double {
         let g = geometry, dims = g.dims
-        scratch.center = (0..<dims).map { g.coordinate(q[$0], $0) }
+        if scratch.center.count != dims {
+            scratch.center = Array(repeating: 0, count: dims); scratch.lo = scratch.center
+            scratch.hi = scratch.center
+        }
+        for i in 0..<dims { scratch.center[i] = g.coordinate(q[i], i) }
+        scratch.far.removeAll(keepingCapacity: true)
         let maxRadius = g.shape.max()!
-        scratch.candidates.removeAll(keepingCapacity: true)
-        scratch.runs.removeAll(keepingCapacity: true)
-        var radius = 0, kth = Double.infinity
+        var total = 0, radius = 0, last = maxRadius
         while true {
-            collectShell(q, radius: radius, scratch: &scratch)
-            if scratch.candidates.count >= k {
-                scratch.distances.removeAll(keepingCapacity: true)
-                scratch.distances.append(contentsOf: scratch.candidates.lazy.map(\.dist2))
-                kth = Self.select(&scratch.distances, k)
-                // Distance from q to the outside of the searched block (infinite where the
-                // block already reaches the grid's edge).
-                var gap = Double.infinity
-                for i in 0..<dims {
-                    let c = scratch.center[i]
-                    if c - radius > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(c - radius) * g.cellSize)) }
-                    if c + radius < g.shape[i] - 1 {
-                        gap = min(gap, g.lower[i] + Double(c + radius + 1) * g.cellSize - q[i])
-                    }
-                }
-                // Strictly closer than anything unsearched: a point at exactly the gap (on
-                // the next cell's face) ties with the k-th and may have a smaller index, so
-                // equality must search on. The 1e-9-cell margin covers rounding in `cell(of:)`.
-                let safe = gap - 1e-9 * g.cellSize
-                if gap == .infinity || (safe > 0 && kth < safe * safe) { break }
+            for i in 0..<dims {
+                scratch.lo[i] = max(scratch.center[i] - radius, 0); scratch.hi[i] = min(scratch.center[i] + radius, g.shape[i] - 1)
             }
-            if radius >= maxRadius { break }
+            forEachRow(scratch.lo, scratch.hi) { row, odometer in
+                var onShell = radius == 0
+                for i in 1..<max(dims, 1) where abs(odometer[i] - scratch.center[i]) == radius { onShell = true }
+                let first = scratch.center[0] - radius, lastCell = scratch.center[0] + radius
+                for c in scratch.lo[0]...scratch.hi[0] where onShell || c == first || c == lastCell {
+                    let n = cellStart[row + c + 1] - cellStart[row + c]
+                    if n > 0 { scratch.far.append((boxDistance2(row + c, q, far: true), n)); total += Int(n) }
+                }
+            }
+            if total >= k && last == maxRadius { last = radius + 1 }
+            if radius >= last { break }
             radius += 1
         }
-        return emit(k: k, kth: kth, scratch: &scratch)
+        scratch.far.sort { $0.0 < $1.0 }
+        var reached = 0
+        for (f, n) in scratch.far {
+            reached += Int(n)
+            if reached >= k { return f }
+        }
+        preconditionFailure("the grid holds fewer than k points")
     }
 
-    /// The k nearest in (cell, index) order: runs in ascending slot order, within a run the
-    /// candidates strictly closer than the k-th distance, plus the smallest indices among those
-    /// exactly at it.
-    private func emit(k: Int, kth: Double, scratch: inout Scratch) -> [Int32] {
-        var closer = 0
-        scratch.ties.removeAll(keepingCapacity: true)
-        for c in scratch.candidates {
-            if c.dist2 < kth { closer += 1 } else if c.dist2 == kth { scratch.ties.append(c.index) }
+    /// Keeps every point within squared distance `bound` of q (with its squared distance, in
+    /// slot order) and counts them in the histogram; returns how many were kept.
+    private func collect(_ q: UnsafePointer<Double>, bound: Double, scratch: inout Scratch) -> Int {
+        let g = geometry, dims = g.dims, n = count
+        // Cells a kept point can be in: those within √bound of q, one more for rounding.
+        let r = bound.squareRoot() * (1 + 1e-9)
+        for i in 0..<dims {
+            scratch.lo[i] = max(g.coordinate(q[i] - r, i) - 1, 0)
+            scratch.hi[i] = min(g.coordinate(q[i] + r, i) + 1, g.shape[i] - 1)
         }
-        scratch.ties.sort()
-        let tieLimit = scratch.ties.count > k - closer ? scratch.ties[k - closer - 1] : Int32.max
-        scratch.runs.sort { $0.slot < $1.slot }
-        var result = [Int32]()
-        result.reserveCapacity(k)
-        for run in scratch.runs {
-            for c in scratch.candidates[Int(run.offset) ..< Int(run.offset + run.count)]
-            where c.dist2 < kth || (c.dist2 == kth && c.index <= tieLimit) {
-                result.append(c.index)
+        scratch.runs.removeAll(keepingCapacity: true)
+        var scanned = 0
+        forEachRow(scratch.lo, scratch.hi) { row, _ in
+            for c in (row + scratch.lo[0])...(row + scratch.hi[0]) {
+                let from = cellStart[c], to = cellStart[c + 1]
+                if from == to || boxDistance2(c, q, far: false) > bound { continue }
+                if let end = scratch.runs.last?.1, end == from { scratch.runs[scratch.runs.count - 1].1 = to }
+                else { scratch.runs.append((from, to)) }
+                scanned += Int(to - from)
             }
         }
-        return result
-    }
-
-    /// Appends the points of every cell at Chebyshev distance exactly `radius` from the query's
-    /// cell. Cells are visited as rows along dimension 0: a row whose other coordinates touch
-    /// the shell is taken whole (one contiguous run of sorted points), any other row only at
-    /// its two ends.
-    private func collectShell(_ q: UnsafePointer<Double>, radius: Int, scratch: inout Scratch) {
-        let g = geometry, dims = g.dims, center = scratch.center
-        let lo0 = max(center[0] - radius, 0), hi0 = min(center[0] + radius, g.shape[0] - 1)
-        scratch.odometer = (0..<dims).map { max(center[$0] - radius, 0) }
+        if scratch.dist2.count <= scanned {
+            scratch.dist2 = Array(repeating: 0, count: scanned + 1); scratch.index = Array(repeating: 0, count: scanned + 1)
+        }
+        if scratch.histogram.count != Self.bins + 2 { scratch.histogram = Array(repeating: 0, count: Self.bins + 2) }
+        let scale = Self.scale(bound), beyond = Self.bins + 1, runs = scratch.runs
+        var kept = 0
         sorted.withUnsafeBufferPointer { pts in
-            cellStart.withUnsafeBufferPointer { start in
-                func take(_ firstCell: Int, _ lastCell: Int) {
-                    let from = Int(start[firstCell]), to = Int(start[lastCell + 1])
-                    if from == to { return }
-                    scratch.runs.append((Int32(from), Int32(scratch.candidates.count), Int32(to - from)))
-                    for s in from ..< to {
-                        let p = pts.baseAddress! + s * dims
-                        var d2 = 0.0
-                        for i in 0..<dims { let t = p[i] - q[i]; d2 += t * t }
-                        scratch.candidates.append(Candidate(dist2: d2, index: original[s]))
+            original.withUnsafeBufferPointer { original in
+                scratch.histogram.withUnsafeMutableBufferPointer { hist in
+                    hist.update(repeating: 0)
+                    scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
+                        scratch.index.withUnsafeMutableBufferPointer { index in
+                            for (from, to) in runs {
+                                for s in Int(from)..<Int(to) {
+                                    // The same sum, in the same order, as the brute-force definition.
+                                    var d2 = 0.0
+                                    for i in 0..<dims { let t = pts[i * n + s] - q[i]; d2 += t * t }
+                                    let keep = d2 <= bound
+                                    dist2[kept] = d2
+                                    index[kept] = original[s]
+                                    hist[keep ? Int(d2 * scale) : beyond] += 1
+                                    kept += keep ? 1 : 0
+                                }
+                            }
+                        }
                     }
                 }
-                while true {
-                    var rowBase = 0, onShell = radius == 0
-                    for i in stride(from: dims - 1, through: 1, by: -1) {
-                        rowBase = rowBase * g.shape[i] + scratch.odometer[i]
-                        if abs(scratch.odometer[i] - center[i]) == radius { onShell = true }
+            }
+        }
+        return kept
+    }
+
+    /// Bins per unit of squared distance: `bins` over [0, bound] (everything in bin 0 if the
+    /// bound is 0 or too small to divide by).
+    private static func scale(_ bound: Double) -> Double {
+        let s = Double(bins) / bound
+        return s.isFinite ? s : 0
+    }
+
+    /// The k nearest of the kept candidates, in their (slot) order: from the histogram the bin
+    /// holding the k-th, whose few candidates are sorted by (distance², index) to find the
+    /// last one taken; then every candidate up to it in that order.
+    private func select(_ k: Int, kept: Int, bound: Double, scratch: inout Scratch) -> [Int32] {
+        var below = 0, bin = 0
+        while below + Int(scratch.histogram[bin]) < k { below += Int(scratch.histogram[bin]); bin += 1 }
+        let scale = Self.scale(bound)
+        scratch.boundary.removeAll(keepingCapacity: true)
+        for j in 0..<kept where Int(scratch.dist2[j] * scale) == bin {
+            scratch.boundary.append((scratch.dist2[j], scratch.index[j]))
+        }
+        scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+        let (kth, tieLimit) = scratch.boundary[k - below - 1]
+        return scratch.dist2.withUnsafeBufferPointer { dist2 in
+            scratch.index.withUnsafeBufferPointer { index in
+                // k + 1 slots: every candidate is written, then kept or overwritten.
+                Array(unsafeUninitializedCapacity: k + 1) { out, n in
+                    var taken = 0
+                    for j in 0..<kept {
+                        out[taken] = index[j]
+                        let d = dist2[j]
+                        taken += d < kth || (d == kth && index[j] <= tieLimit) ? 1 : 0
+                        if taken == k { break }
                     }
-                    rowBase *= g.shape[0]
-                    if onShell {
-                        take(rowBase + lo0, rowBase + hi0)
-                    } else {
-                        if center[0] - radius >= 0 { take(rowBase + center[0] - radius, rowBase + center[0] - radius) }
-                        if center[0] + radius < g.shape[0] { take(rowBase + center[0] + radius, rowBase + center[0] + radius) }
-                    }
-                    // Next row: advance dimensions 1 ..< dims like an odometer.
-                    var i = 1
-                    while i < dims {
-                        if scratch.odometer[i] < min(center[i] + radius, g.shape[i] - 1) { scratch.odometer[i] += 1; break }
-                        scratch.odometer[i] = max(center[i] - radius, 0)
-                        i += 1
-                    }
-                    if i >= dims { return }
+                    n = taken
                 }
             }
         }
     }
 
-    /// Quickselect: the k-th smallest value (k ≥ 1), reordering `a`.
-    static func select(_ a: inout [Double], _ k: Int) -> Double {
-        var lo = 0, hi = a.count - 1
-        let target = k - 1
-        a.withUnsafeMutableBufferPointer { a in
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2
-                // Median of three as pivot.
-                if a[mid] < a[lo] { a.swapAt(mid, lo) }
-                if a[hi] < a[lo] { a.swapAt(hi, lo) }
-                if a[hi] < a[mid] { a.swapAt(hi, mid) }
-                let pivot = a[mid]
-                var i = lo, j = hi
-                while i <= j {
-                    while a[i] < pivot { i += 1 }
-                    while pivot < a[j] { j -= 1 }
-                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+    /// Squared distance from q to the near (or far) corner of cell c's bounding box, computed
+    /// so it is ≤ (≥) the squared distance `collect` computes for any point in the box.
+    @inline(__always)
+    private func boxDistance2(_ c: Int, _ q: UnsafePointer<Double>, far: Bool) -> Double {
+        let dims = geometry.dims
+        var s = 0.0
+        for i in 0..<dims {
+            let below = boxes[2 * c * dims + i] - q[i], above = boxes[(2 * c + 1) * dims + i] - q[i]
+            let t = far ? max(-below, above) : max(below, -above, 0)
+            s += t * t
+        }
+        return s
+    }
+
+    /// Calls `body(row, odometer)` for every row of cells along dimension 0 in the block
+    /// lo ... hi (cell coordinates), in ascending cell order: `row` is the linear index of the
+    /// row's cell 0 and `odometer` its coordinates (dimension 0 unused).
+    private func forEachRow(_ lo: [Int], _ hi: [Int], _ body: (Int, UnsafeMutablePointer<Int>) -> Void) {
+        let g = geometry, dims = g.dims
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: dims) { odometer in
+            let odometer = odometer.baseAddress!
+            for i in 0..<dims { odometer[i] = lo[i] }
+            while true {
+                var row = 0
+                for i in stride(from: dims - 1, through: 1, by: -1) { row = row * g.shape[i] + odometer[i] }
+                body(row * g.shape[0], odometer)
+                var i = 1
+                while i < dims {
+                    if odometer[i] < hi[i] { odometer[i] += 1; break }
+                    odometer[i] = lo[i]
+                    i += 1
                 }
-                if target <= j { hi = j } else if target >= i { lo = i } else { break }
+                if i >= dims { return }
             }
         }
-        return a[target]
     }
 }
