@@ -66,14 +66,12 @@ public struct NearestNeighbours: Sendable {
         var far: [(Double, Int32)] = []
         /// Runs of sorted slots to scan: [from, to).
         var runs: [(Int32, Int32)] = []
-        /// Kept candidates in slot order: squared distance and point index (capacity: the
-        /// scanned points + 1, since every point is written before it is kept or not).
+        /// Squared distances of the scanned points, in slot order (the runs one after another).
         var dist2: [Double] = []
-        var index: [Int32] = []
-        /// Counts of kept squared distances in `bins` equal bins over [0, bound], plus one
-        /// bin for the points beyond the bound.
+        /// Counts of the squared distances in `bins` equal bins over [0, bound], plus one for
+        /// exactly the bound and one for the points beyond it.
         var histogram: [Int32] = []
-        /// The candidates in the bin of the k-th distance.
+        /// (squared distance, index) of the points in the bin of the k-th distance.
         var boundary: [(Double, Int32)] = []
         public init() {}
     }
@@ -87,8 +85,8 @@ public struct NearestNeighbours: Sendable {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
         if k <= 0 { return [] }
         let bound = upperBound(q, k: k, scratch: &scratch)
-        let kept = collect(q, bound: bound, scratch: &scratch)
-        return select(k, kept: kept, bound: bound, scratch: &scratch)
+        collect(q, bound: bound, scratch: &scratch)
+        return select(k, bound: bound, scratch: &scratch)
     }
 
     /// An upper bound of the k-th smallest squared distance from the cell list alone: the
@@ -131,9 +129,9 @@ public struct NearestNeighbours: Sendable {
         preconditionFailure("the grid holds fewer than k points")
     }
 
-    /// Keeps every point within squared distance `bound` of q (with its squared distance, in
-    /// slot order) and counts them in the histogram; returns how many were kept.
-    private func collect(_ q: UnsafePointer<Double>, bound: Double, scratch: inout Scratch) -> Int {
+    /// The squared distances of the points in every cell whose box comes within `bound` of q
+    /// (into scratch.dist2, in slot order, run after run) and their histogram.
+    private func collect(_ q: UnsafePointer<Double>, bound: Double, scratch: inout Scratch) {
         let g = geometry, dims = g.dims, n = count
         // Cells a kept point can be in: those within √bound of q, one more for rounding.
         let r = bound.squareRoot() * (1 + 1e-9)
@@ -152,36 +150,31 @@ public struct NearestNeighbours: Sendable {
                 scanned += Int(to - from)
             }
         }
-        if scratch.dist2.count <= scanned {
-            scratch.dist2 = Array(repeating: 0, count: scanned + 1); scratch.index = Array(repeating: 0, count: scanned + 1)
-        }
+        if scratch.dist2.count < scanned { scratch.dist2 = Array(repeating: 0, count: scanned) }
         if scratch.histogram.count != Self.bins + 2 { scratch.histogram = Array(repeating: 0, count: Self.bins + 2) }
-        let scale = Self.scale(bound), beyond = Self.bins + 1, runs = scratch.runs
-        var kept = 0
+        let scale = Self.scale(bound), runs = scratch.runs
         sorted.withUnsafeBufferPointer { pts in
-            original.withUnsafeBufferPointer { original in
-                scratch.histogram.withUnsafeMutableBufferPointer { hist in
-                    hist.update(repeating: 0)
-                    scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
-                        scratch.index.withUnsafeMutableBufferPointer { index in
-                            for (from, to) in runs {
-                                for s in Int(from)..<Int(to) {
-                                    // The same sum, in the same order, as the brute-force definition.
-                                    var d2 = 0.0
-                                    for i in 0..<dims { let t = pts[i * n + s] - q[i]; d2 += t * t }
-                                    let keep = d2 <= bound
-                                    dist2[kept] = d2
-                                    index[kept] = original[s]
-                                    hist[keep ? Int(d2 * scale) : beyond] += 1
-                                    kept += keep ? 1 : 0
-                                }
-                            }
-                        }
+            scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
+                // Coordinate by coordinate over each run: the same sum, in the same order, as
+                // the brute-force definition, in loops the compiler vectorises.
+                var at = 0
+                for (from, to) in runs {
+                    let w = dist2.baseAddress! + at, len = Int(to - from)
+                    for i in 0..<dims {
+                        let p = pts.baseAddress! + i * n + Int(from), qi = q[i]
+                        if i == 0 { for j in 0..<len { let t = p[j] - qi; w[j] = t * t } }
+                        else { for j in 0..<len { let t = p[j] - qi; w[j] += t * t } }
                     }
+                    at += len
                 }
             }
         }
-        return kept
+        scratch.dist2.withUnsafeBufferPointer { dist2 in
+            scratch.histogram.withUnsafeMutableBufferPointer { hist in
+                hist.update(repeating: 0)
+                for j in 0..<scanned { hist[Self.bin(dist2[j], scale)] &+= 1 }
+            }
+        }
     }
 
     /// Bins per unit of squared distance: `bins` over [0, bound] (everything in bin 0 if the
@@ -191,31 +184,53 @@ public struct NearestNeighbours: Sendable {
         return s.isFinite ? s : 0
     }
 
-    /// The k nearest of the kept candidates, in their (slot) order: from the histogram the bin
-    /// holding the k-th, whose few candidates are sorted by (distance², index) to find the
-    /// last one taken; then every candidate up to it in that order.
-    private func select(_ k: Int, kept: Int, bound: Double, scratch: inout Scratch) -> [Int32] {
+    /// The histogram bin of squared distance d2: monotone in d2, so a lower bin holds only
+    /// strictly smaller distances. Points beyond the bound land in bins `bins` and `bins` + 1.
+    @inline(__always)
+    private static func bin(_ d2: Double, _ scale: Double) -> Int { Int(min(d2 * scale, Double(bins + 1))) }
+
+    /// The k nearest of the scanned points, in (slot) order: from the histogram the bin holding
+    /// the k-th, whose few points are sorted by (distance², index) to find the last one taken;
+    /// then every point up to it in that order.
+    private func select(_ k: Int, bound: Double, scratch: inout Scratch) -> [Int32] {
         var below = 0, bin = 0
         while below + Int(scratch.histogram[bin]) < k { below += Int(scratch.histogram[bin]); bin += 1 }
-        let scale = Self.scale(bound)
+        let scale = Self.scale(bound), runs = scratch.runs
         scratch.boundary.removeAll(keepingCapacity: true)
-        for j in 0..<kept where Int(scratch.dist2[j] * scale) == bin {
-            scratch.boundary.append((scratch.dist2[j], scratch.index[j]))
-        }
-        scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-        let (kth, tieLimit) = scratch.boundary[k - below - 1]
-        return scratch.dist2.withUnsafeBufferPointer { dist2 in
-            scratch.index.withUnsafeBufferPointer { index in
-                // k + 1 slots: every candidate is written, then kept or overwritten.
-                Array(unsafeUninitializedCapacity: k + 1) { out, n in
-                    var taken = 0
-                    for j in 0..<kept {
-                        out[taken] = index[j]
-                        let d = dist2[j]
-                        taken += d < kth || (d == kth && index[j] <= tieLimit) ? 1 : 0
-                        if taken == k { break }
+        return original.withUnsafeBufferPointer { original in
+            scratch.dist2.withUnsafeBufferPointer { dist2 in
+                // The points of `bin`, by the histogram's own binning.
+                var at = 0
+                for (from, to) in runs {
+                    for s in Int(from)..<Int(to) {
+                        if Self.bin(dist2[at], scale) == bin { scratch.boundary.append((dist2[at], original[s])) }
+                        at &+= 1
                     }
-                    n = taken
+                }
+                scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+                let last = k - below - 1, (kth, tieLimit) = scratch.boundary[last]
+                // Whether some point at exactly the k-th distance is left out (by its index).
+                let splitTie = last + 1 < scratch.boundary.count && scratch.boundary[last + 1].0 == kth
+                // k + 1 slots: every point is written, then kept or overwritten.
+                return Array(unsafeUninitializedCapacity: k + 1) { out, taken in
+                    var m = 0, at = 0
+                    for (from, to) in runs {
+                        if splitTie {
+                            for s in Int(from)..<Int(to) {
+                                let d = dist2[at]
+                                if d < kth || (d == kth && original[s] <= tieLimit) { out[m] = original[s]; m += 1 }
+                                at += 1
+                            }
+                        } else {
+                            for s in Int(from)..<Int(to) {
+                                out[m] = original[s]
+                                m &+= dist2[at] <= kth ? 1 : 0
+                                at &+= 1
+                            }
+                        }
+                    }
+                    assert(m == k)
+                    taken = k
                 }
             }
         }
