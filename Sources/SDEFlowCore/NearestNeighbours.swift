@@ -6,9 +6,10 @@ import Foundation
 /// Points are kept in the order they were given (ascending global id), and ties in distance are
 /// broken by that order, so the neighbour set of a query is the same on any number of ranks.
 ///
-/// A search never sorts or quickselects its candidates: the cell counts and per-cell bounding
-/// boxes give an upper bound of the k-th squared distance, only points within that bound are
-/// kept, and a histogram of their squared distances finds the k-th exactly.
+/// A search never sorts or quickselects its candidates. The cell counts and per-cell bounding
+/// boxes bracket the k-th squared distance in [lower, upper]: cells entirely within `lower` are
+/// taken whole, cells entirely beyond `upper` are skipped, and only the points of the cells in
+/// between get a distance; a histogram of those finds the k-th exactly.
 public struct NearestNeighbours: Sendable {
     public let geometry: GridGeometry
     public let count: Int
@@ -62,21 +63,23 @@ public struct NearestNeighbours: Sendable {
     public struct Scratch {
         /// Query cell and block bounds (D cell coordinates each).
         var center: [Int] = [], lo: [Int] = [], hi: [Int] = []
-        /// (squared distance to the far corner, point count) of the cells around the query.
-        var far: [(Double, Int32)] = []
-        /// Runs of sorted slots to scan: [from, to).
-        var runs: [(Int32, Int32)] = []
-        /// Squared distances of the scanned points, in slot order (the runs one after another).
+        /// (near², far², point count) of the non-empty cells around the query.
+        var cells: [(near: Double, far: Double, count: Int32)] = []
+        /// Their point counts by near² and by far² (`cellBins` + 1 bins over [0, largest far²]),
+        /// with the smallest near² and the largest far² in each bin.
+        var nearCount: [Int] = [], farCount: [Int] = [], nearMin: [Double] = [], farMax: [Double] = []
+        /// Runs of sorted slots [from, to) to visit, in slot order; `whole`: every point taken.
+        var runs: [(from: Int32, to: Int32, whole: Bool)] = []
+        /// Squared distances of the points of the runs not taken whole, one run after another.
         var dist2: [Double] = []
-        /// Counts of the squared distances in `bins` equal bins over [0, bound], plus one for
-        /// exactly the bound and one for the points beyond it.
+        /// Their counts in `pointBins` + 2 bins over [lower, upper] (see `bin`).
         var histogram: [Int32] = []
         /// (squared distance, index) of the points in the bin of the k-th distance.
         var boundary: [(Double, Int32)] = []
         public init() {}
     }
 
-    static let bins = 1024
+    static let cellBins = 128, pointBins = 512
 
     /// The exact `k` nearest points to normalised query `q` (D values) — ties in distance go to
     /// the smaller point index — as point indices in (cell, index) order: a canonical order that
@@ -84,25 +87,25 @@ public struct NearestNeighbours: Sendable {
     public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
         if k <= 0 { return [] }
-        let bound = upperBound(q, k: k, scratch: &scratch)
-        collect(q, bound: bound, scratch: &scratch)
-        return select(k, bound: bound, scratch: &scratch)
+        let (lower, upper) = bracket(q, k: k, scratch: &scratch)
+        let whole = collect(q, lower: lower, upper: upper, scratch: &scratch)
+        return select(k, whole: whole, lower: lower, upper: upper, scratch: &scratch)
     }
 
-    /// An upper bound of the k-th smallest squared distance from the cell list alone: the
-    /// smallest f such that the cells whose far corner lies within √f of q hold ≥ k points.
-    /// Cells come from the Chebyshev rings around q's cell out to one ring beyond the first
-    /// block holding k points (a closer-cornered cell can sit in that next ring).
-    private func upperBound(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> Double {
+    /// Bounds of the k-th smallest squared distance from the cell list alone, from the cells
+    /// in the Chebyshev rings around q's cell out to one ring beyond the first block holding k
+    /// points: `upper`, the largest far² among cells of ≥ k points in all (every point is within
+    /// its cell's far corner); `lower`, a value below which fewer than k points can lie (the
+    /// near² of too few cells, and no nearer than the rings not searched).
+    private func bracket(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> (Double, Double) {
         let g = geometry, dims = g.dims
         if scratch.center.count != dims {
-            scratch.center = Array(repeating: 0, count: dims); scratch.lo = scratch.center
-            scratch.hi = scratch.center
+            scratch.center = Array(repeating: 0, count: dims); scratch.lo = scratch.center; scratch.hi = scratch.center
         }
         for i in 0..<dims { scratch.center[i] = g.coordinate(q[i], i) }
-        scratch.far.removeAll(keepingCapacity: true)
+        scratch.cells.removeAll(keepingCapacity: true)
         let maxRadius = g.shape.max()!
-        var total = 0, radius = 0, last = maxRadius
+        var total = 0, radius = 0, last = maxRadius, largest = 0.0
         while true {
             for i in 0..<dims {
                 scratch.lo[i] = max(scratch.center[i] - radius, 0); scratch.hi[i] = min(scratch.center[i] + radius, g.shape[i] - 1)
@@ -113,52 +116,88 @@ public struct NearestNeighbours: Sendable {
                 let first = scratch.center[0] - radius, lastCell = scratch.center[0] + radius
                 for c in scratch.lo[0]...scratch.hi[0] where onShell || c == first || c == lastCell {
                     let n = cellStart[row + c + 1] - cellStart[row + c]
-                    if n > 0 { scratch.far.append((boxDistance2(row + c, q, far: true), n)); total += Int(n) }
+                    if n == 0 { continue }
+                    let (near, far) = boxDistances(row + c, q)
+                    scratch.cells.append((near, far, n))
+                    total += Int(n); largest = max(largest, far)
                 }
             }
-            if total >= k && last == maxRadius { last = radius + 1 }
+            if total >= k && last == maxRadius { last = min(radius + 1, maxRadius) }
             if radius >= last { break }
             radius += 1
         }
-        scratch.far.sort { $0.0 < $1.0 }
-        var reached = 0
-        for (f, n) in scratch.far {
-            reached += Int(n)
-            if reached >= k { return f }
+        // Count the cells by near² and far² in bins: no sort of the cells needed.
+        let bins = Self.cellBins, scale = Self.scale(largest, bins)
+        if scratch.nearCount.count != bins + 1 {
+            scratch.nearCount = Array(repeating: 0, count: bins + 1); scratch.farCount = scratch.nearCount
+            scratch.nearMin = Array(repeating: 0, count: bins + 1); scratch.farMax = scratch.nearMin
         }
-        preconditionFailure("the grid holds fewer than k points")
+        for b in 0...bins { scratch.nearCount[b] = 0; scratch.farCount[b] = 0; scratch.nearMin[b] = .infinity; scratch.farMax[b] = 0 }
+        for (near, far, n) in scratch.cells {
+            let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
+            scratch.nearCount[bn] += Int(n); scratch.nearMin[bn] = min(scratch.nearMin[bn], near)
+            scratch.farCount[bf] += Int(n); scratch.farMax[bf] = max(scratch.farMax[bf], far)
+        }
+        // Bins are monotone: the cells of bins ≤ b hold every near² (far²) below bin b + 1's.
+        var upper = largest, lower = 0.0, reached = 0
+        for b in 0...bins {
+            reached += scratch.farCount[b]
+            if reached >= k { upper = scratch.farMax[b]; break }
+        }
+        reached = 0
+        for b in 0...bins {
+            reached += scratch.nearCount[b]
+            if reached >= k { lower = scratch.nearMin[b]; break }
+        }
+        // Points outside the searched block are at least `gap` away (the block reaches the
+        // grid's edge where there is no face); the 1e-9-cell margin covers rounding in `cell(of:)`.
+        var gap = Double.infinity
+        for i in 0..<dims {
+            let c = scratch.center[i]
+            if c - last > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(c - last) * g.cellSize)) }
+            if c + last < g.shape[i] - 1 { gap = min(gap, g.lower[i] + Double(c + last + 1) * g.cellSize - q[i]) }
+        }
+        let safe = max(gap - 1e-9 * g.cellSize, 0)
+        return (min(lower, safe * safe, upper), upper)
     }
 
-    /// The squared distances of the points in every cell whose box comes within `bound` of q
-    /// (into scratch.dist2, in slot order, run after run) and their histogram.
-    private func collect(_ q: UnsafePointer<Double>, bound: Double, scratch: inout Scratch) {
+    /// Visits the cells whose box comes within `upper` of q: the runs of cells entirely within
+    /// `lower` are taken whole, the points of the others get their squared distance (into
+    /// scratch.dist2) and are counted in the histogram. Returns the number taken whole.
+    private func collect(_ q: UnsafePointer<Double>, lower: Double, upper: Double, scratch: inout Scratch) -> Int {
         let g = geometry, dims = g.dims, n = count
-        // Cells a kept point can be in: those within √bound of q, one more for rounding.
-        let r = bound.squareRoot() * (1 + 1e-9)
+        // Cells a point within `upper` can be in: those within √upper of q, one more for rounding.
+        let r = upper.squareRoot() * (1 + 1e-9)
         for i in 0..<dims {
             scratch.lo[i] = max(g.coordinate(q[i] - r, i) - 1, 0)
             scratch.hi[i] = min(g.coordinate(q[i] + r, i) + 1, g.shape[i] - 1)
         }
         scratch.runs.removeAll(keepingCapacity: true)
-        var scanned = 0
+        var whole = 0, scanned = 0
         forEachRow(scratch.lo, scratch.hi) { row, _ in
             for c in (row + scratch.lo[0])...(row + scratch.hi[0]) {
                 let from = cellStart[c], to = cellStart[c + 1]
-                if from == to || boxDistance2(c, q, far: false) > bound { continue }
-                if let end = scratch.runs.last?.1, end == from { scratch.runs[scratch.runs.count - 1].1 = to }
-                else { scratch.runs.append((from, to)) }
-                scanned += Int(to - from)
+                if from == to { continue }
+                let (near, far) = boxDistances(c, q)
+                if near > upper { continue }
+                let inside = far < lower  // strictly closer than the k-th: taken, no tie possible
+                if let last = scratch.runs.last, last.to == from, last.whole == inside {
+                    scratch.runs[scratch.runs.count - 1].to = to
+                } else {
+                    scratch.runs.append((from, to, inside))
+                }
+                if inside { whole += Int(to - from) } else { scanned += Int(to - from) }
             }
         }
         if scratch.dist2.count < scanned { scratch.dist2 = Array(repeating: 0, count: scanned) }
-        if scratch.histogram.count != Self.bins + 2 { scratch.histogram = Array(repeating: 0, count: Self.bins + 2) }
-        let scale = Self.scale(bound), runs = scratch.runs
+        if scratch.histogram.count != Self.pointBins + 2 { scratch.histogram = Array(repeating: 0, count: Self.pointBins + 2) }
+        let runs = scratch.runs
         sorted.withUnsafeBufferPointer { pts in
             scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
                 // Coordinate by coordinate over each run: the same sum, in the same order, as
                 // the brute-force definition, in loops the compiler vectorises.
                 var at = 0
-                for (from, to) in runs {
+                for (from, to, inside) in runs where !inside {
                     let w = dist2.baseAddress! + at, len = Int(to - from)
                     for i in 0..<dims {
                         let p = pts.baseAddress! + i * n + Int(from), qi = q[i]
@@ -169,85 +208,95 @@ public struct NearestNeighbours: Sendable {
                 }
             }
         }
+        let scale = Self.scale(upper - lower, Self.pointBins), bins = Self.pointBins + 1
         scratch.dist2.withUnsafeBufferPointer { dist2 in
             scratch.histogram.withUnsafeMutableBufferPointer { hist in
                 hist.update(repeating: 0)
-                for j in 0..<scanned { hist[Self.bin(dist2[j], scale)] &+= 1 }
+                for j in 0..<scanned { hist[Self.bin(dist2[j], lower, scale, bins)] &+= 1 }
             }
         }
+        return whole
     }
 
-    /// Bins per unit of squared distance: `bins` over [0, bound] (everything in bin 0 if the
-    /// bound is 0 or too small to divide by).
-    private static func scale(_ bound: Double) -> Double {
-        let s = Double(bins) / bound
+    /// `bins` per `width` of squared distance, or 0 (one bin for everything) if the width is 0
+    /// or too small to divide by.
+    private static func scale(_ width: Double, _ bins: Int) -> Double {
+        let s = Double(bins) / width
         return s.isFinite ? s : 0
     }
 
-    /// The histogram bin of squared distance d2: monotone in d2, so a lower bin holds only
-    /// strictly smaller distances. Points beyond the bound land in bins `bins` and `bins` + 1.
+    /// The bin of squared distance d2 among `last` + 1 bins from `origin` on: monotone in d2, so a
+    /// lower bin holds only strictly smaller distances; values outside go to the end bins.
     @inline(__always)
-    private static func bin(_ d2: Double, _ scale: Double) -> Int { Int(min(d2 * scale, Double(bins + 1))) }
+    private static func bin(_ d2: Double, _ origin: Double, _ scale: Double, _ last: Int) -> Int {
+        Int(min(max((d2 - origin) * scale, 0), Double(last)))
+    }
 
-    /// The k nearest of the scanned points, in (slot) order: from the histogram the bin holding
-    /// the k-th, whose few points are sorted by (distance², index) to find the last one taken;
-    /// then every point up to it in that order.
-    private func select(_ k: Int, bound: Double, scratch: inout Scratch) -> [Int32] {
+    /// The k nearest points in slot order, `whole` of them in the whole runs: from the histogram
+    /// the bin of the (k − whole)-th nearest scanned point, whose few points are sorted by
+    /// (distance², index) to find the last one taken; then the whole runs, and every scanned
+    /// point up to that one in (distance², index) order.
+    private func select(_ k: Int, whole: Int, lower: Double, upper: Double, scratch: inout Scratch) -> [Int32] {
+        let need = k - whole
         var below = 0, bin = 0
-        while below + Int(scratch.histogram[bin]) < k { below += Int(scratch.histogram[bin]); bin += 1 }
-        let scale = Self.scale(bound), runs = scratch.runs
+        while below + Int(scratch.histogram[bin]) < need { below += Int(scratch.histogram[bin]); bin += 1 }
+        let scale = Self.scale(upper - lower, Self.pointBins), bins = Self.pointBins + 1, runs = scratch.runs
         scratch.boundary.removeAll(keepingCapacity: true)
         return original.withUnsafeBufferPointer { original in
             scratch.dist2.withUnsafeBufferPointer { dist2 in
-                // The points of `bin`, by the histogram's own binning.
                 var at = 0
-                for (from, to) in runs {
+                for (from, to, inside) in runs where !inside {
                     for s in Int(from)..<Int(to) {
-                        if Self.bin(dist2[at], scale) == bin { scratch.boundary.append((dist2[at], original[s])) }
+                        if Self.bin(dist2[at], lower, scale, bins) == bin { scratch.boundary.append((dist2[at], original[s])) }
                         at &+= 1
                     }
                 }
                 scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-                let last = k - below - 1, (kth, tieLimit) = scratch.boundary[last]
+                let last = need - below - 1, (kth, tieLimit) = scratch.boundary[last]
                 // Whether some point at exactly the k-th distance is left out (by its index).
                 let splitTie = last + 1 < scratch.boundary.count && scratch.boundary[last + 1].0 == kth
-                // k + 1 slots: every point is written, then kept or overwritten.
-                return Array(unsafeUninitializedCapacity: k + 1) { out, taken in
-                    var m = 0, at = 0
-                    for (from, to) in runs {
-                        if splitTie {
+                var taken = 0
+                // One slot spare: every scanned point is written, then kept or overwritten.
+                let result = [Int32](unsafeUninitializedCapacity: k + 1) { out, count in
+                    at = 0
+                    for (from, to, inside) in runs {
+                        if inside {
+                            (out.baseAddress! + taken).update(from: original.baseAddress! + Int(from), count: Int(to - from))
+                            taken += Int(to - from)
+                        } else if splitTie {
                             for s in Int(from)..<Int(to) {
                                 let d = dist2[at]
-                                if d < kth || (d == kth && original[s] <= tieLimit) { out[m] = original[s]; m += 1 }
+                                if d < kth || (d == kth && original[s] <= tieLimit) { out[taken] = original[s]; taken += 1 }
                                 at += 1
                             }
                         } else {
                             for s in Int(from)..<Int(to) {
-                                out[m] = original[s]
-                                m &+= dist2[at] <= kth ? 1 : 0
+                                out[taken] = original[s]
+                                taken &+= dist2[at] <= kth ? 1 : 0
                                 at &+= 1
                             }
                         }
                     }
-                    assert(m == k)
-                    taken = k
+                    count = taken
                 }
+                assert(taken == k)
+                return result
             }
         }
     }
 
-    /// Squared distance from q to the near (or far) corner of cell c's bounding box, computed
-    /// so it is ≤ (≥) the squared distance `collect` computes for any point in the box.
+    /// Squared distances from q to the nearest and farthest points of cell c's bounding box,
+    /// computed so they are ≤ and ≥ the squared distance `collect` computes for any point in it.
     @inline(__always)
-    private func boxDistance2(_ c: Int, _ q: UnsafePointer<Double>, far: Bool) -> Double {
+    private func boxDistances(_ c: Int, _ q: UnsafePointer<Double>) -> (near: Double, far: Double) {
         let dims = geometry.dims
-        var s = 0.0
+        var near = 0.0, far = 0.0
         for i in 0..<dims {
             let below = boxes[2 * c * dims + i] - q[i], above = boxes[(2 * c + 1) * dims + i] - q[i]
-            let t = far ? max(-below, above) : max(below, -above, 0)
-            s += t * t
+            let tn = max(below, -above, 0), tf = max(-below, above)
+            near += tn * tn; far += tf * tf
         }
-        return s
+        return (near, far)
     }
 
     /// Calls `body(row, odometer)` for every row of cells along dimension 0 in the block
