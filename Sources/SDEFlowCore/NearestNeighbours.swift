@@ -59,17 +59,18 @@ public struct NearestNeighbours: Sendable {
         self.sorted = sorted; self.original = original; self.cellStart = start; self.boxes = boxes
     }
 
-    /// Reusable buffers for one search, so a label loop allocates nothing but its result.
+    /// Reusable buffers for one search, so a label loop allocates nothing but its result. Each
+    /// step sizes the buffers it fills before it starts, then works on raw pointers.
     public struct Scratch {
-        /// Query cell and block bounds (D cell coordinates each).
-        var center: [Int] = [], lo: [Int] = [], hi: [Int] = []
         /// (near², far², point count) of the non-empty cells around the query.
         var cells: [(near: Double, far: Double, count: Int32)] = []
-        /// Their point counts by near² and by far² (`cellBins` + 1 bins over [0, largest far²]),
-        /// with the smallest near² and the largest far² in each bin.
+        /// Their point counts by near² and by far² in `cellBins` + 1 bins over [0, largest
+        /// far²], with the smallest near² and the largest far² in each bin.
         var nearCount: [Int] = [], farCount: [Int] = [], nearMin: [Double] = [], farMax: [Double] = []
-        /// Runs of sorted slots [from, to) to visit, in slot order; `whole`: every point taken.
+        /// Runs of sorted slots [from, to) to visit, in slot order, the first `runCount` of
+        /// `runs`; `whole`: every point taken.
         var runs: [(from: Int32, to: Int32, whole: Bool)] = []
+        var runCount = 0
         /// Squared distances of the points of the runs not taken whole, one run after another.
         var dist2: [Double] = []
         /// Their counts in `pointBins` + 2 bins over [lower, upper] (see `bin`).
@@ -87,75 +88,96 @@ public struct NearestNeighbours: Sendable {
     public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
         if k <= 0 { return [] }
-        let (lower, upper) = bracket(q, k: k, scratch: &scratch)
-        let whole = collect(q, lower: lower, upper: upper, scratch: &scratch)
-        return select(k, whole: whole, lower: lower, upper: upper, scratch: &scratch)
+        let dims = geometry.dims
+        // Query cell, and the lower and upper corners of a block of cells.
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * dims) { cells in
+            let center = cells.baseAddress!, lo = center + dims, hi = lo + dims
+            for i in 0..<dims { center[i] = geometry.coordinate(q[i], i) }
+            let (lower, upper) = bracket(q, k: k, center: center, lo: lo, hi: hi, scratch: &scratch)
+            let whole = collect(q, lower: lower, upper: upper, lo: lo, hi: hi, scratch: &scratch)
+            return select(k, whole: whole, lower: lower, upper: upper, scratch: &scratch)
+        }
     }
 
     /// Bounds of the k-th smallest squared distance from the cell list alone, from the cells
-    /// in the Chebyshev rings around q's cell out to one ring beyond the first block holding k
+    /// of the Chebyshev block around q's cell one ring larger than the first one holding k
     /// points: `upper`, the largest far² among cells of ≥ k points in all (every point is within
     /// its cell's far corner); `lower`, a value below which fewer than k points can lie (the
-    /// near² of too few cells, and no nearer than the rings not searched).
-    private func bracket(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> (Double, Double) {
-        let g = geometry, dims = g.dims
-        if scratch.center.count != dims {
-            scratch.center = Array(repeating: 0, count: dims); scratch.lo = scratch.center; scratch.hi = scratch.center
-        }
-        for i in 0..<dims { scratch.center[i] = g.coordinate(q[i], i) }
-        scratch.cells.removeAll(keepingCapacity: true)
-        let maxRadius = g.shape.max()!
-        var total = 0, radius = 0, last = maxRadius, largest = 0.0
-        while true {
+    /// near² of too few cells, and no farther than the cells outside the block).
+    private func bracket(_ q: UnsafePointer<Double>, k: Int, center: UnsafePointer<Int>, lo: UnsafeMutablePointer<Int>,
+                         hi: UnsafeMutablePointer<Int>, scratch: inout Scratch) -> (lower: Double, upper: Double) {
+        let g = geometry, dims = g.dims, maxRadius = g.shape.max()!
+        func block(_ radius: Int) -> Int {
+            var cells = 1
             for i in 0..<dims {
-                scratch.lo[i] = max(scratch.center[i] - radius, 0); scratch.hi[i] = min(scratch.center[i] + radius, g.shape[i] - 1)
+                lo[i] = max(center[i] - radius, 0); hi[i] = min(center[i] + radius, g.shape[i] - 1)
+                cells *= hi[i] - lo[i] + 1
             }
-            forEachRow(scratch.lo, scratch.hi) { row, odometer in
-                var onShell = radius == 0
-                for i in 1..<max(dims, 1) where abs(odometer[i] - scratch.center[i]) == radius { onShell = true }
-                let first = scratch.center[0] - radius, lastCell = scratch.center[0] + radius
-                for c in scratch.lo[0]...scratch.hi[0] where onShell || c == first || c == lastCell {
-                    let n = cellStart[row + c + 1] - cellStart[row + c]
-                    if n == 0 { continue }
-                    let (near, far) = boxDistances(row + c, q)
-                    scratch.cells.append((near, far, n))
-                    total += Int(n); largest = max(largest, far)
-                }
-            }
-            if total >= k && last == maxRadius { last = min(radius + 1, maxRadius) }
-            if radius >= last { break }
-            radius += 1
+            return cells
         }
-        // Count the cells by near² and far² in bins: no sort of the cells needed.
-        let bins = Self.cellBins, scale = Self.scale(largest, bins)
+        var radius = 0
+        cellStart.withUnsafeBufferPointer { start in
+            while radius < maxRadius {
+                _ = block(radius)
+                var total = 0
+                forEachRow(lo, hi) { row in total += Int(start[row + hi[0] + 1] - start[row + lo[0]]) }
+                if total >= k { break }
+                radius += 1
+            }
+        }
+        let last = min(radius + 1, maxRadius)
+        let blockCells = block(last)
+        if scratch.cells.count < blockCells { scratch.cells = Array(repeating: (0, 0, 0), count: blockCells) }
+        let bins = Self.cellBins
         if scratch.nearCount.count != bins + 1 {
             scratch.nearCount = Array(repeating: 0, count: bins + 1); scratch.farCount = scratch.nearCount
             scratch.nearMin = Array(repeating: 0, count: bins + 1); scratch.farMax = scratch.nearMin
         }
-        for b in 0...bins { scratch.nearCount[b] = 0; scratch.farCount[b] = 0; scratch.nearMin[b] = .infinity; scratch.farMax[b] = 0 }
-        for (near, far, n) in scratch.cells {
-            let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
-            scratch.nearCount[bn] += Int(n); scratch.nearMin[bn] = min(scratch.nearMin[bn], near)
-            scratch.farCount[bf] += Int(n); scratch.farMax[bf] = max(scratch.farMax[bf], far)
+        var lower = 0.0, upper = 0.0
+        cellStart.withUnsafeBufferPointer { start in
+            scratch.cells.withUnsafeMutableBufferPointer { cells in
+                var n = 0, largest = 0.0
+                forEachRow(lo, hi) { row in
+                    for c in (row + lo[0])...(row + hi[0]) where start[c + 1] > start[c] {
+                        let (near, far) = boxDistances(c, q)
+                        cells[n] = (near, far, start[c + 1] - start[c]); n += 1
+                        largest = max(largest, far)
+                    }
+                }
+                // Point counts binned by near² and far², so no sort of the cells is needed.
+                scratch.nearCount.withUnsafeMutableBufferPointer { nearCount in
+                scratch.farCount.withUnsafeMutableBufferPointer { farCount in
+                scratch.nearMin.withUnsafeMutableBufferPointer { nearMin in
+                scratch.farMax.withUnsafeMutableBufferPointer { farMax in
+                    nearCount.update(repeating: 0); farCount.update(repeating: 0)
+                    nearMin.update(repeating: .infinity); farMax.update(repeating: 0)
+                    let scale = Self.scale(largest, bins)
+                    for (near, far, count) in cells[0..<n] {
+                        let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
+                        nearCount[bn] += Int(count); nearMin[bn] = min(nearMin[bn], near)
+                        farCount[bf] += Int(count); farMax[bf] = max(farMax[bf], far)
+                    }
+                    // Bins are monotone: bins ≤ b hold every near² (far²) below bin b + 1's.
+                    var reached = 0
+                    upper = largest
+                    for b in 0...bins {
+                        reached += farCount[b]
+                        if reached >= k { upper = farMax[b]; break }
+                    }
+                    reached = 0
+                    for b in 0...bins {
+                        reached += nearCount[b]
+                        if reached >= k { lower = nearMin[b]; break }
+                    }
+                }}}}
+            }
         }
-        // Bins are monotone: the cells of bins ≤ b hold every near² (far²) below bin b + 1's.
-        var upper = largest, lower = 0.0, reached = 0
-        for b in 0...bins {
-            reached += scratch.farCount[b]
-            if reached >= k { upper = scratch.farMax[b]; break }
-        }
-        reached = 0
-        for b in 0...bins {
-            reached += scratch.nearCount[b]
-            if reached >= k { lower = scratch.nearMin[b]; break }
-        }
-        // Points outside the searched block are at least `gap` away (the block reaches the
-        // grid's edge where there is no face); the 1e-9-cell margin covers rounding in `cell(of:)`.
+        // Points outside the block are at least `gap` away (the block reaches the grid's edge
+        // where it has no face); the 1e-9-cell margin covers rounding in `cell(of:)`.
         var gap = Double.infinity
         for i in 0..<dims {
-            let c = scratch.center[i]
-            if c - last > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(c - last) * g.cellSize)) }
-            if c + last < g.shape[i] - 1 { gap = min(gap, g.lower[i] + Double(c + last + 1) * g.cellSize - q[i]) }
+            if lo[i] > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(lo[i]) * g.cellSize)) }
+            if hi[i] < g.shape[i] - 1 { gap = min(gap, g.lower[i] + Double(hi[i] + 1) * g.cellSize - q[i]) }
         }
         let safe = max(gap - 1e-9 * g.cellSize, 0)
         return (min(lower, safe * safe, upper), upper)
@@ -164,55 +186,62 @@ public struct NearestNeighbours: Sendable {
     /// Visits the cells whose box comes within `upper` of q: the runs of cells entirely within
     /// `lower` are taken whole, the points of the others get their squared distance (into
     /// scratch.dist2) and are counted in the histogram. Returns the number taken whole.
-    private func collect(_ q: UnsafePointer<Double>, lower: Double, upper: Double, scratch: inout Scratch) -> Int {
+    private func collect(_ q: UnsafePointer<Double>, lower: Double, upper: Double, lo: UnsafeMutablePointer<Int>,
+                         hi: UnsafeMutablePointer<Int>, scratch: inout Scratch) -> Int {
         let g = geometry, dims = g.dims, n = count
         // Cells a point within `upper` can be in: those within √upper of q, one more for rounding.
         let r = upper.squareRoot() * (1 + 1e-9)
+        var blockCells = 1
         for i in 0..<dims {
-            scratch.lo[i] = max(g.coordinate(q[i] - r, i) - 1, 0)
-            scratch.hi[i] = min(g.coordinate(q[i] + r, i) + 1, g.shape[i] - 1)
+            lo[i] = max(g.coordinate(q[i] - r, i) - 1, 0)
+            hi[i] = min(g.coordinate(q[i] + r, i) + 1, g.shape[i] - 1)
+            blockCells *= hi[i] - lo[i] + 1
         }
-        scratch.runs.removeAll(keepingCapacity: true)
-        var whole = 0, scanned = 0
-        forEachRow(scratch.lo, scratch.hi) { row, _ in
-            for c in (row + scratch.lo[0])...(row + scratch.hi[0]) {
-                let from = cellStart[c], to = cellStart[c + 1]
-                if from == to { continue }
-                let (near, far) = boxDistances(c, q)
-                if near > upper { continue }
-                let inside = far < lower  // strictly closer than the k-th: taken, no tie possible
-                if let last = scratch.runs.last, last.to == from, last.whole == inside {
-                    scratch.runs[scratch.runs.count - 1].to = to
-                } else {
-                    scratch.runs.append((from, to, inside))
+        if scratch.runs.count < blockCells { scratch.runs = Array(repeating: (0, 0, false), count: blockCells) }
+        var whole = 0, scanned = 0, runCount = 0
+        cellStart.withUnsafeBufferPointer { start in
+            scratch.runs.withUnsafeMutableBufferPointer { runs in
+                forEachRow(lo, hi) { row in
+                    for c in (row + lo[0])...(row + hi[0]) where start[c + 1] > start[c] {
+                        let from = start[c], to = start[c + 1]
+                        let (near, far) = boxDistances(c, q)
+                        if near > upper { continue }
+                        let inside = far < lower  // strictly closer than the k-th: taken, no tie possible
+                        if runCount > 0 && runs[runCount - 1].to == from && runs[runCount - 1].whole == inside {
+                            runs[runCount - 1].to = to
+                        } else {
+                            runs[runCount] = (from, to, inside); runCount += 1
+                        }
+                        if inside { whole += Int(to - from) } else { scanned += Int(to - from) }
+                    }
                 }
-                if inside { whole += Int(to - from) } else { scanned += Int(to - from) }
             }
         }
+        scratch.runCount = runCount
         if scratch.dist2.count < scanned { scratch.dist2 = Array(repeating: 0, count: scanned) }
         if scratch.histogram.count != Self.pointBins + 2 { scratch.histogram = Array(repeating: 0, count: Self.pointBins + 2) }
-        let runs = scratch.runs
+        let scale = Self.scale(upper - lower, Self.pointBins), last = Self.pointBins + 1
         sorted.withUnsafeBufferPointer { pts in
-            scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
-                // Coordinate by coordinate over each run: the same sum, in the same order, as
-                // the brute-force definition, in loops the compiler vectorises.
-                var at = 0
-                for (from, to, inside) in runs where !inside {
-                    let w = dist2.baseAddress! + at, len = Int(to - from)
-                    for i in 0..<dims {
-                        let p = pts.baseAddress! + i * n + Int(from), qi = q[i]
-                        if i == 0 { for j in 0..<len { let t = p[j] - qi; w[j] = t * t } }
-                        else { for j in 0..<len { let t = p[j] - qi; w[j] += t * t } }
+            scratch.runs.withUnsafeBufferPointer { runs in
+                let runs = runs[0..<runCount]
+                scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
+                    // Coordinate by coordinate over each run: the same sum, in the same order,
+                    // as the brute-force definition, in loops the compiler vectorises.
+                    var at = 0
+                    for (from, to, inside) in runs where !inside {
+                        let w = dist2.baseAddress! + at, len = Int(to - from)
+                        for i in 0..<dims {
+                            let p = pts.baseAddress! + i * n + Int(from), qi = q[i]
+                            if i == 0 { for j in 0..<len { let t = p[j] - qi; w[j] = t * t } }
+                            else { for j in 0..<len { let t = p[j] - qi; w[j] += t * t } }
+                        }
+                        at += len
                     }
-                    at += len
+                    scratch.histogram.withUnsafeMutableBufferPointer { hist in
+                        hist.update(repeating: 0)
+                        for j in 0..<scanned { hist[Self.bin(dist2[j], lower, scale, last)] &+= 1 }
+                    }
                 }
-            }
-        }
-        let scale = Self.scale(upper - lower, Self.pointBins), bins = Self.pointBins + 1
-        scratch.dist2.withUnsafeBufferPointer { dist2 in
-            scratch.histogram.withUnsafeMutableBufferPointer { hist in
-                hist.update(repeating: 0)
-                for j in 0..<scanned { hist[Self.bin(dist2[j], lower, scale, bins)] &+= 1 }
             }
         }
         return whole
@@ -240,47 +269,49 @@ public struct NearestNeighbours: Sendable {
         let need = k - whole
         var below = 0, bin = 0
         while below + Int(scratch.histogram[bin]) < need { below += Int(scratch.histogram[bin]); bin += 1 }
-        let scale = Self.scale(upper - lower, Self.pointBins), bins = Self.pointBins + 1, runs = scratch.runs
+        let scale = Self.scale(upper - lower, Self.pointBins), last = Self.pointBins + 1
         scratch.boundary.removeAll(keepingCapacity: true)
         return original.withUnsafeBufferPointer { original in
-            scratch.dist2.withUnsafeBufferPointer { dist2 in
-                var at = 0
-                for (from, to, inside) in runs where !inside {
-                    for s in Int(from)..<Int(to) {
-                        if Self.bin(dist2[at], lower, scale, bins) == bin { scratch.boundary.append((dist2[at], original[s])) }
-                        at &+= 1
-                    }
-                }
-                scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-                let last = need - below - 1, (kth, tieLimit) = scratch.boundary[last]
-                // Whether some point at exactly the k-th distance is left out (by its index).
-                let splitTie = last + 1 < scratch.boundary.count && scratch.boundary[last + 1].0 == kth
-                var taken = 0
-                // One slot spare: every scanned point is written, then kept or overwritten.
-                let result = [Int32](unsafeUninitializedCapacity: k + 1) { out, count in
-                    at = 0
-                    for (from, to, inside) in runs {
-                        if inside {
-                            (out.baseAddress! + taken).update(from: original.baseAddress! + Int(from), count: Int(to - from))
-                            taken += Int(to - from)
-                        } else if splitTie {
-                            for s in Int(from)..<Int(to) {
-                                let d = dist2[at]
-                                if d < kth || (d == kth && original[s] <= tieLimit) { out[taken] = original[s]; taken += 1 }
-                                at += 1
-                            }
-                        } else {
-                            for s in Int(from)..<Int(to) {
-                                out[taken] = original[s]
-                                taken &+= dist2[at] <= kth ? 1 : 0
-                                at &+= 1
-                            }
+            scratch.runs.withUnsafeBufferPointer { runs in
+                let runs = runs[0..<scratch.runCount]
+                return scratch.dist2.withUnsafeBufferPointer { dist2 in
+                    var at = 0
+                    for (from, to, inside) in runs where !inside {
+                        for s in Int(from)..<Int(to) {
+                            if Self.bin(dist2[at], lower, scale, last) == bin { scratch.boundary.append((dist2[at], original[s])) }
+                            at &+= 1
                         }
                     }
-                    count = taken
+                    scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+                    let (kth, tieLimit) = scratch.boundary[need - below - 1]
+                    // Whether some point at exactly the k-th distance is left out (by its index).
+                    let splitTie = need - below < scratch.boundary.count && scratch.boundary[need - below].0 == kth
+                    // One slot spare: every scanned point is written, then kept or overwritten.
+                    return [Int32](unsafeUninitializedCapacity: k + 1) { out, taken in
+                        var m = 0
+                        at = 0
+                        for (from, to, inside) in runs {
+                            if inside {
+                                (out.baseAddress! + m).update(from: original.baseAddress! + Int(from), count: Int(to - from))
+                                m += Int(to - from)
+                            } else if splitTie {
+                                for s in Int(from)..<Int(to) {
+                                    let d = dist2[at]
+                                    if d < kth || (d == kth && original[s] <= tieLimit) { out[m] = original[s]; m += 1 }
+                                    at += 1
+                                }
+                            } else {
+                                for s in Int(from)..<Int(to) {
+                                    out[m] = original[s]
+                                    m &+= dist2[at] <= kth ? 1 : 0
+                                    at &+= 1
+                                }
+                            }
+                        }
+                        assert(m == k)
+                        taken = k
+                    }
                 }
-                assert(taken == k)
-                return result
             }
         }
     }
@@ -290,19 +321,22 @@ public struct NearestNeighbours: Sendable {
     @inline(__always)
     private func boxDistances(_ c: Int, _ q: UnsafePointer<Double>) -> (near: Double, far: Double) {
         let dims = geometry.dims
-        var near = 0.0, far = 0.0
-        for i in 0..<dims {
-            let below = boxes[2 * c * dims + i] - q[i], above = boxes[(2 * c + 1) * dims + i] - q[i]
-            let tn = max(below, -above, 0), tf = max(-below, above)
-            near += tn * tn; far += tf * tf
+        return boxes.withUnsafeBufferPointer { boxes in
+            let box = boxes.baseAddress! + 2 * c * dims
+            var near = 0.0, far = 0.0
+            for i in 0..<dims {
+                let below = box[i] - q[i], above = box[dims + i] - q[i]
+                let tn = max(below, -above, 0), tf = max(-below, above)
+                near += tn * tn; far += tf * tf
+            }
+            return (near, far)
         }
-        return (near, far)
     }
 
-    /// Calls `body(row, odometer)` for every row of cells along dimension 0 in the block
-    /// lo ... hi (cell coordinates), in ascending cell order: `row` is the linear index of the
-    /// row's cell 0 and `odometer` its coordinates (dimension 0 unused).
-    private func forEachRow(_ lo: [Int], _ hi: [Int], _ body: (Int, UnsafeMutablePointer<Int>) -> Void) {
+    /// Calls `body(row)` for every row of cells along dimension 0 in the block lo ... hi (cell
+    /// coordinates), in ascending cell order; `row` is the linear index of the row's cell 0.
+    @inline(__always)
+    private func forEachRow(_ lo: UnsafePointer<Int>, _ hi: UnsafePointer<Int>, _ body: (Int) -> Void) {
         let g = geometry, dims = g.dims
         withUnsafeTemporaryAllocation(of: Int.self, capacity: dims) { odometer in
             let odometer = odometer.baseAddress!
@@ -310,7 +344,7 @@ public struct NearestNeighbours: Sendable {
             while true {
                 var row = 0
                 for i in stride(from: dims - 1, through: 1, by: -1) { row = row * g.shape[i] + odometer[i] }
-                body(row * g.shape[0], odometer)
+                body(row * g.shape[0])
                 var i = 1
                 while i < dims {
                     if odometer[i] < hi[i] { odometer[i] += 1; break }
