@@ -73,7 +73,8 @@ public struct NearestNeighbours: Sendable {
         var runCount = 0
         /// Squared distances of the points of the runs not taken whole, one run after another.
         var dist2: [Double] = []
-        /// Their counts in `pointBins` + 2 bins over [lower, upper] (see `bin`).
+        /// Their bins (`pointBins` + 2 over [lower, upper], see `bin`), and the bins' counts.
+        var binOf: [UInt16] = []
         var histogram: [Int32] = []
         /// (squared distance, index) of the points in the bin of the k-th distance.
         var boundary: [(Double, Int32)] = []
@@ -95,7 +96,7 @@ public struct NearestNeighbours: Sendable {
             for i in 0..<dims { center[i] = geometry.coordinate(q[i], i) }
             let (lower, upper) = bracket(q, k: k, center: center, lo: lo, hi: hi, scratch: &scratch)
             let whole = collect(q, lower: lower, upper: upper, lo: lo, hi: hi, scratch: &scratch)
-            return select(k, whole: whole, lower: lower, upper: upper, scratch: &scratch)
+            return select(k, whole: whole, scratch: &scratch)
         }
     }
 
@@ -218,9 +219,11 @@ public struct NearestNeighbours: Sendable {
             }
         }
         scratch.runCount = runCount
-        if scratch.dist2.count < scanned { scratch.dist2 = Array(repeating: 0, count: scanned) }
-        if scratch.histogram.count != Self.pointBins + 2 { scratch.histogram = Array(repeating: 0, count: Self.pointBins + 2) }
-        let scale = Self.scale(upper - lower, Self.pointBins), last = Self.pointBins + 1
+        if scratch.dist2.count < scanned {
+            scratch.dist2 = Array(repeating: 0, count: scanned); scratch.binOf = Array(repeating: 0, count: scanned)
+        }
+        let last = Self.pointBins + 1, scale = Self.scale(upper - lower, Self.pointBins)
+        if scratch.histogram.count != last + 1 { scratch.histogram = Array(repeating: 0, count: last + 1) }
         sorted.withUnsafeBufferPointer { pts in
             scratch.runs.withUnsafeBufferPointer { runs in
                 let runs = runs[0..<runCount]
@@ -238,8 +241,11 @@ public struct NearestNeighbours: Sendable {
                         at += len
                     }
                     scratch.histogram.withUnsafeMutableBufferPointer { hist in
-                        hist.update(repeating: 0)
-                        for j in 0..<scanned { hist[Self.bin(dist2[j], lower, scale, last)] &+= 1 }
+                        scratch.binOf.withUnsafeMutableBufferPointer { binOf in
+                            hist.update(repeating: 0)
+                            for j in 0..<scanned { binOf[j] = UInt16(truncatingIfNeeded: Self.bin(dist2[j], lower, scale, last)) }
+                            for j in 0..<scanned { hist[Int(binOf[j])] &+= 1 }
+                        }
                     }
                 }
             }
@@ -254,32 +260,36 @@ public struct NearestNeighbours: Sendable {
         return s.isFinite ? s : 0
     }
 
-    /// The bin of squared distance d2 among `last` + 1 bins from `origin` on: monotone in d2, so a
-    /// lower bin holds only strictly smaller distances; values outside go to the end bins.
+    /// The bin of squared distance d2 among bins 0 ... `last` from `origin` on: (d2 − origin) ·
+    /// scale rounded, values outside going to the end bins. Monotone in d2, so a lower bin holds
+    /// only strictly smaller distances. Adding 1.5 · 2^52 rounds a value in [0, 2^31) to the
+    /// integer in the low bits of its representation: no conversion check, so loops vectorise.
     @inline(__always)
     private static func bin(_ d2: Double, _ origin: Double, _ scale: Double, _ last: Int) -> Int {
-        Int(min(max((d2 - origin) * scale, 0), Double(last)))
+        let x = min(max((d2 - origin) * scale, 0), Double(last)) + 6_755_399_441_055_744
+        return Int(truncatingIfNeeded: x.bitPattern & 0xFFFF_FFFF)
     }
 
     /// The k nearest points in slot order, `whole` of them in the whole runs: from the histogram
     /// the bin of the (k − whole)-th nearest scanned point, whose few points are sorted by
     /// (distance², index) to find the last one taken; then the whole runs, and every scanned
     /// point up to that one in (distance², index) order.
-    private func select(_ k: Int, whole: Int, lower: Double, upper: Double, scratch: inout Scratch) -> [Int32] {
+    private func select(_ k: Int, whole: Int, scratch: inout Scratch) -> [Int32] {
         let need = k - whole
-        var below = 0, bin = 0
-        while below + Int(scratch.histogram[bin]) < need { below += Int(scratch.histogram[bin]); bin += 1 }
-        let scale = Self.scale(upper - lower, Self.pointBins), last = Self.pointBins + 1
+        var below = 0, bin: UInt16 = 0
+        while below + Int(scratch.histogram[Int(bin)]) < need { below += Int(scratch.histogram[Int(bin)]); bin += 1 }
         scratch.boundary.removeAll(keepingCapacity: true)
         return original.withUnsafeBufferPointer { original in
             scratch.runs.withUnsafeBufferPointer { runs in
                 let runs = runs[0..<scratch.runCount]
                 return scratch.dist2.withUnsafeBufferPointer { dist2 in
                     var at = 0
-                    for (from, to, inside) in runs where !inside {
-                        for s in Int(from)..<Int(to) {
-                            if Self.bin(dist2[at], lower, scale, last) == bin { scratch.boundary.append((dist2[at], original[s])) }
-                            at &+= 1
+                    scratch.binOf.withUnsafeBufferPointer { binOf in
+                        for (from, to, inside) in runs where !inside {
+                            for s in Int(from)..<Int(to) {
+                                if binOf[at] == bin { scratch.boundary.append((dist2[at], original[s])) }
+                                at &+= 1
+                            }
                         }
                     }
                     scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
@@ -356,3 +366,4 @@ public struct NearestNeighbours: Sendable {
         }
     }
 }
+
