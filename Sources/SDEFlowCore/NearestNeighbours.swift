@@ -318,7 +318,7 @@ public struct NearestNeighbours: Sendable {
                                 }
                             }
                         }
-                        assert(m == k)
+                        precondition(m == k, "the k-th distance was bracketed wrongly")
                         taken = k
                     }
                 }
