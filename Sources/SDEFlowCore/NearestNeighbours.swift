@@ -66,7 +66,7 @@ public struct NearestNeighbours: Sendable {
         var cells: [(near: Double, far: Double, count: Int32)] = []
         /// Their point counts by near² and by far² in `cellBins` + 1 bins over [0, largest
         /// far²], with the smallest near² and the largest far² in each bin.
-        var nearCount: [Int] = [], farCount: [Int] = [], nearMin: [Double] = [], farMax: [Double] = []
+        var cellHistogram: [(nearCount: Int, nearMin: Double, farCount: Int, farMax: Double)] = []
         /// Runs of sorted slots [from, to) to visit, in slot order, the first `runCount` of
         /// `runs`; `whole`: every point taken.
         var runs: [(from: Int32, to: Int32, whole: Bool)] = []
@@ -81,6 +81,8 @@ public struct NearestNeighbours: Sendable {
         public init() {}
     }
 
+    /// Histogram resolutions: a bin of the cell histogram is a small fraction of the bracket's
+    /// width, and the point histogram leaves a handful of points in the k-th distance's bin.
     static let cellBins = 128, pointBins = 512
 
     /// The exact `k` nearest points to normalised query `q` (D values) — ties in distance go to
@@ -130,10 +132,7 @@ public struct NearestNeighbours: Sendable {
         let blockCells = block(last)
         if scratch.cells.count < blockCells { scratch.cells = Array(repeating: (0, 0, 0), count: blockCells) }
         let bins = Self.cellBins
-        if scratch.nearCount.count != bins + 1 {
-            scratch.nearCount = Array(repeating: 0, count: bins + 1); scratch.farCount = scratch.nearCount
-            scratch.nearMin = Array(repeating: 0, count: bins + 1); scratch.farMax = scratch.nearMin
-        }
+        if scratch.cellHistogram.count != bins + 1 { scratch.cellHistogram = Array(repeating: (0, 0, 0, 0), count: bins + 1) }
         var lower = 0.0, upper = 0.0
         cellStart.withUnsafeBufferPointer { start in
             scratch.cells.withUnsafeMutableBufferPointer { cells in
@@ -146,31 +145,27 @@ public struct NearestNeighbours: Sendable {
                     }
                 }
                 // Point counts binned by near² and far², so no sort of the cells is needed.
-                scratch.nearCount.withUnsafeMutableBufferPointer { nearCount in
-                scratch.farCount.withUnsafeMutableBufferPointer { farCount in
-                scratch.nearMin.withUnsafeMutableBufferPointer { nearMin in
-                scratch.farMax.withUnsafeMutableBufferPointer { farMax in
-                    nearCount.update(repeating: 0); farCount.update(repeating: 0)
-                    nearMin.update(repeating: .infinity); farMax.update(repeating: 0)
+                scratch.cellHistogram.withUnsafeMutableBufferPointer { hist in
+                    hist.update(repeating: (0, .infinity, 0, 0))
                     let scale = Self.scale(largest, bins)
                     for (near, far, count) in cells[0..<n] {
                         let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
-                        nearCount[bn] += Int(count); nearMin[bn] = min(nearMin[bn], near)
-                        farCount[bf] += Int(count); farMax[bf] = max(farMax[bf], far)
+                        hist[bn].nearCount += Int(count); hist[bn].nearMin = min(hist[bn].nearMin, near)
+                        hist[bf].farCount += Int(count); hist[bf].farMax = max(hist[bf].farMax, far)
                     }
                     // Bins are monotone: bins ≤ b hold every near² (far²) below bin b + 1's.
                     var reached = 0
                     upper = largest
                     for b in 0...bins {
-                        reached += farCount[b]
-                        if reached >= k { upper = farMax[b]; break }
+                        reached += hist[b].farCount
+                        if reached >= k { upper = hist[b].farMax; break }
                     }
                     reached = 0
                     for b in 0...bins {
-                        reached += nearCount[b]
-                        if reached >= k { lower = nearMin[b]; break }
+                        reached += hist[b].nearCount
+                        if reached >= k { lower = hist[b].nearMin; break }
                     }
-                }}}}
+                }
             }
         }
         // Points outside the block are at least `gap` away (the block reaches the grid's edge
@@ -302,17 +297,18 @@ public struct NearestNeighbours: Sendable {
                         at = 0
                         for (from, to, inside) in runs {
                             if inside {
+                                precondition(m + Int(to - from) <= k, "the k-th distance was bracketed wrongly")
                                 (out.baseAddress! + m).update(from: original.baseAddress! + Int(from), count: Int(to - from))
                                 m += Int(to - from)
                             } else if splitTie {
                                 for s in Int(from)..<Int(to) {
                                     let d = dist2[at]
-                                    if d < kth || (d == kth && original[s] <= tieLimit) { out[m] = original[s]; m += 1 }
+                                    if d < kth || (d == kth && original[s] <= tieLimit) { out[min(m, k)] = original[s]; m += 1 }
                                     at += 1
                                 }
                             } else {
                                 for s in Int(from)..<Int(to) {
-                                    out[m] = original[s]
+                                    out[min(m, k)] = original[s]  // (min: memory-safe even if m overshot)
                                     m &+= dist2[at] <= kth ? 1 : 0
                                     at &+= 1
                                 }
