@@ -20,10 +20,12 @@ public struct NearestNeighbours: Sendable {
     private let original: [Int32]
     /// Cell list: the points of cell c are sorted slots cellStart[c] ..< cellStart[c + 1].
     private let cellStart: [Int32]
-    /// Bounding box of each cell's points, 2D values per cell (lower corner, then upper; +∞ and
-    /// −∞ for an empty cell). Tighter than the cell itself, and it holds the points that
+    /// Bounding box of each non-empty cell's points, 2D values (lower corner, then upper) from
+    /// `boxes[2D · boxOf[c]]`: only non-empty cells have one, so the memory follows the points
+    /// even on a grid of many cells. Tighter than the cell itself, and it holds the points that
     /// `cell(of:)` clamps into edge cells or rounds across a face, so distance bounds from it
     /// need no margin. On data with few distinct μ (the examples) it is flat along μ.
+    private let boxOf: [Int32]
     private let boxes: [Double]
 
     public init(points: [Double], geometry: GridGeometry) {
@@ -31,19 +33,23 @@ public struct NearestNeighbours: Sendable {
         precondition(n < Int(Int32.max), "a shard is limited to 2^31 pairs")
         var cells = [Int](repeating: 0, count: n)
         var start = [Int32](repeating: 0, count: geometry.cellCount + 1)
-        var boxes = [Double](repeating: 0, count: geometry.cellCount * 2 * dims)
-        for c in 0..<geometry.cellCount {
-            for i in 0..<dims { boxes[(2 * c) * dims + i] = .infinity; boxes[(2 * c + 1) * dims + i] = -.infinity }
-        }
         points.withUnsafeBufferPointer { p in
             for j in 0..<n {
-                let c = geometry.cell(of: p.baseAddress! + j * dims)
-                cells[j] = c
-                start[c + 1] += 1
-                for i in 0..<dims {
-                    boxes[2 * c * dims + i] = min(boxes[2 * c * dims + i], p[j * dims + i])
-                    boxes[(2 * c + 1) * dims + i] = max(boxes[(2 * c + 1) * dims + i], p[j * dims + i])
-                }
+                cells[j] = geometry.cell(of: p.baseAddress! + j * dims)
+                start[cells[j] + 1] += 1
+            }
+        }
+        var boxOf = [Int32](repeating: -1, count: geometry.cellCount), nonEmpty: Int32 = 0
+        for c in 0..<geometry.cellCount where start[c + 1] > 0 { boxOf[c] = nonEmpty; nonEmpty += 1 }
+        var boxes = [Double](repeating: 0, count: Int(nonEmpty) * 2 * dims)
+        for b in 0..<Int(nonEmpty) {
+            for i in 0..<dims { boxes[2 * b * dims + i] = .infinity; boxes[(2 * b + 1) * dims + i] = -.infinity }
+        }
+        for j in 0..<n {
+            let b = Int(boxOf[cells[j]])
+            for i in 0..<dims {
+                boxes[2 * b * dims + i] = min(boxes[2 * b * dims + i], points[j * dims + i])
+                boxes[(2 * b + 1) * dims + i] = max(boxes[(2 * b + 1) * dims + i], points[j * dims + i])
             }
         }
         for c in 0..<geometry.cellCount { start[c + 1] += start[c] }
@@ -56,7 +62,8 @@ public struct NearestNeighbours: Sendable {
             fill[cells[j]] += 1
         }
         self.geometry = geometry; self.count = n
-        self.sorted = sorted; self.original = original; self.cellStart = start; self.boxes = boxes
+        self.sorted = sorted; self.original = original; self.cellStart = start
+        self.boxOf = boxOf; self.boxes = boxes
     }
 
     /// Reusable buffers for one search, so a label loop allocates nothing but its result. Each
@@ -322,13 +329,14 @@ public struct NearestNeighbours: Sendable {
         }
     }
 
-    /// Squared distances from q to the nearest and farthest points of cell c's bounding box,
-    /// computed so they are ≤ and ≥ the squared distance `collect` computes for any point in it.
+    /// Squared distances from q to the nearest and farthest points of non-empty cell c's
+    /// bounding box, computed so they are ≤ and ≥ the squared distance `collect` computes for
+    /// any point in it.
     @inline(__always)
     private func boxDistances(_ c: Int, _ q: UnsafePointer<Double>) -> (near: Double, far: Double) {
         let dims = geometry.dims
         return boxes.withUnsafeBufferPointer { boxes in
-            let box = boxes.baseAddress! + 2 * c * dims
+            let box = boxes.baseAddress! + 2 * Int(boxOf[c]) * dims
             var near = 0.0, far = 0.0
             for i in 0..<dims {
                 let below = box[i] - q[i], above = box[dims + i] - q[i]
