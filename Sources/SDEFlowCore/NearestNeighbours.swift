@@ -5,15 +5,28 @@ import Foundation
 ///
 /// Points are kept in the order they were given (ascending global id), and ties in distance are
 /// broken by that order, so the neighbour set of a query is the same on any number of ranks.
+///
+/// A search never sorts or quickselects its candidates. The cell counts and per-cell bounding
+/// boxes bracket the k-th squared distance in [lower, upper]: cells entirely within `lower` are
+/// taken whole, cells entirely beyond `upper` are skipped, and only the points of the cells in
+/// between get a distance; a histogram of those finds the k-th exactly.
 public struct NearestNeighbours: Sendable {
     public let geometry: GridGeometry
     public let count: Int
-    /// Normalised coordinates (count × D) sorted by cell, so each row of cells along
-    /// dimension 0 is one contiguous run; `original[s]` is the given index of sorted point s.
+    /// Normalised coordinates sorted by cell, dimension-major (D × count: coordinate i of sorted
+    /// point s is `sorted[i * count + s]`), so each row of cells along dimension 0 is one
+    /// contiguous run per coordinate; `original[s]` is the given index of sorted point s.
     private let sorted: [Double]
     private let original: [Int32]
     /// Cell list: the points of cell c are sorted slots cellStart[c] ..< cellStart[c + 1].
     private let cellStart: [Int32]
+    /// Bounding box of each non-empty cell's points, 2D values (lower corner, then upper) from
+    /// `boxes[2D · boxOf[c]]`: only non-empty cells have one, so the memory follows the points
+    /// even on a grid of many cells. Tighter than the cell itself, and it holds the points that
+    /// `cell(of:)` clamps into edge cells or rounds across a face, so distance bounds from it
+    /// need no margin. On data with few distinct μ (the examples) it is flat along μ.
+    private let boxOf: [Int32]
+    private let boxes: [Double]
 
     public init(points: [Double], geometry: GridGeometry) {
         let dims = geometry.dims, n = points.count / max(dims, 1)
@@ -26,168 +39,335 @@ public struct NearestNeighbours: Sendable {
                 start[cells[j] + 1] += 1
             }
         }
+        var boxOf = [Int32](repeating: -1, count: geometry.cellCount), nonEmpty: Int32 = 0
+        for c in 0..<geometry.cellCount where start[c + 1] > 0 { boxOf[c] = nonEmpty; nonEmpty += 1 }
+        var boxes = [Double](repeating: 0, count: Int(nonEmpty) * 2 * dims)
+        for b in 0..<Int(nonEmpty) {
+            for i in 0..<dims { boxes[2 * b * dims + i] = .infinity; boxes[(2 * b + 1) * dims + i] = -.infinity }
+        }
+        for j in 0..<n {
+            let b = Int(boxOf[cells[j]])
+            for i in 0..<dims {
+                boxes[2 * b * dims + i] = min(boxes[2 * b * dims + i], points[j * dims + i])
+                boxes[(2 * b + 1) * dims + i] = max(boxes[(2 * b + 1) * dims + i], points[j * dims + i])
+            }
+        }
         for c in 0..<geometry.cellCount { start[c + 1] += start[c] }
         var fill = start
         var original = [Int32](repeating: 0, count: n), sorted = [Double](repeating: 0, count: n * dims)
         for j in 0..<n {  // ascending j within each cell: ties keep the given order
             let slot = Int(fill[cells[j]])
             original[slot] = Int32(j)
-            for i in 0..<dims { sorted[slot * dims + i] = points[j * dims + i] }
+            for i in 0..<dims { sorted[i * n + slot] = points[j * dims + i] }
             fill[cells[j]] += 1
         }
         self.geometry = geometry; self.count = n
         self.sorted = sorted; self.original = original; self.cellStart = start
+        self.boxOf = boxOf; self.boxes = boxes
     }
 
-    /// Reusable buffers for one search, so a label loop allocates nothing per query.
+    /// Reusable buffers for one search, so a label loop allocates nothing but its result. Each
+    /// step sizes the buffers it fills before it starts, then works on raw pointers.
     public struct Scratch {
-        /// Candidates in collection order, and the runs of sorted slots they came from.
-        var candidates: [Candidate] = []
-        var runs: [(slot: Int32, offset: Int32, count: Int32)] = []
-        var distances: [Double] = []
-        var ties: [Int32] = []
-        var center: [Int] = []
-        var odometer: [Int] = []
+        /// (near², far², point count) of the non-empty cells around the query.
+        var cells: [(near: Double, far: Double, count: Int32)] = []
+        /// Their point counts by near² and by far² in `cellBins` + 1 bins over [0, largest
+        /// far²], with the smallest near² and the largest far² in each bin.
+        var cellHistogram: [(nearCount: Int, nearMin: Double, farCount: Int, farMax: Double)] = []
+        /// Runs of sorted slots [from, to) to visit, in slot order, the first `runCount` of
+        /// `runs`; `whole`: every point taken.
+        var runs: [(from: Int32, to: Int32, whole: Bool)] = []
+        var runCount = 0
+        /// Squared distances of the points of the runs not taken whole, one run after another.
+        var dist2: [Double] = []
+        /// Their bins (`pointBins` + 2 over [lower, upper], see `bin`), and the bins' counts.
+        var binOf: [UInt16] = []
+        var histogram: [Int32] = []
+        /// (squared distance, index) of the points in the bin of the k-th distance.
+        var boundary: [(Double, Int32)] = []
         public init() {}
     }
 
-    @usableFromInline struct Candidate {
-        var dist2: Double
-        var index: Int32
-    }
+    /// Histogram resolutions: a bin of the cell histogram is a small fraction of the bracket's
+    /// width, and the point histogram leaves a handful of points in the k-th distance's bin.
+    static let cellBins = 128, pointBins = 512
 
     /// The exact `k` nearest points to normalised query `q` (D values) — ties in distance go to
     /// the smaller point index — as point indices in (cell, index) order: a canonical order that
-    /// needs no sort and is the same for any shard holding the query's halo. Searches shells
-    /// of cells outwards until the k-th distance found is smaller than the distance from q to
-    /// any cell not yet searched.
+    /// needs no sort and is the same for any shard holding the query's halo.
     public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
-        let g = geometry, dims = g.dims
-        scratch.center = (0..<dims).map { g.coordinate(q[$0], $0) }
-        let maxRadius = g.shape.max()!
-        scratch.candidates.removeAll(keepingCapacity: true)
-        scratch.runs.removeAll(keepingCapacity: true)
-        var radius = 0, kth = Double.infinity
-        while true {
-            collectShell(q, radius: radius, scratch: &scratch)
-            if scratch.candidates.count >= k {
-                scratch.distances.removeAll(keepingCapacity: true)
-                scratch.distances.append(contentsOf: scratch.candidates.lazy.map(\.dist2))
-                kth = Self.select(&scratch.distances, k)
-                // Distance from q to the outside of the searched block (infinite where the
-                // block already reaches the grid's edge).
-                var gap = Double.infinity
-                for i in 0..<dims {
-                    let c = scratch.center[i]
-                    if c - radius > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(c - radius) * g.cellSize)) }
-                    if c + radius < g.shape[i] - 1 {
-                        gap = min(gap, g.lower[i] + Double(c + radius + 1) * g.cellSize - q[i])
+        if k <= 0 { return [] }
+        let dims = geometry.dims
+        // Query cell, and the lower and upper corners of a block of cells.
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * dims) { cells in
+            let center = cells.baseAddress!, lo = center + dims, hi = lo + dims
+            for i in 0..<dims { center[i] = geometry.coordinate(q[i], i) }
+            let (lower, upper) = bracket(q, k: k, center: center, lo: lo, hi: hi, scratch: &scratch)
+            let whole = collect(q, lower: lower, upper: upper, lo: lo, hi: hi, scratch: &scratch)
+            return select(k, whole: whole, scratch: &scratch)
+        }
+    }
+
+    /// Bounds of the k-th smallest squared distance from the cell list alone, from the cells
+    /// of the Chebyshev block around q's cell one ring larger than the first one holding k
+    /// points: `upper`, the largest far² among cells of ≥ k points in all (every point is within
+    /// its cell's far corner); `lower`, a value below which fewer than k points can lie (the
+    /// near² of too few cells, and no farther than the cells outside the block).
+    private func bracket(_ q: UnsafePointer<Double>, k: Int, center: UnsafePointer<Int>, lo: UnsafeMutablePointer<Int>,
+                         hi: UnsafeMutablePointer<Int>, scratch: inout Scratch) -> (lower: Double, upper: Double) {
+        let g = geometry, dims = g.dims, maxRadius = g.shape.max()!
+        func block(_ radius: Int) -> Int {
+            var cells = 1
+            for i in 0..<dims {
+                lo[i] = max(center[i] - radius, 0); hi[i] = min(center[i] + radius, g.shape[i] - 1)
+                cells *= hi[i] - lo[i] + 1
+            }
+            return cells
+        }
+        var radius = 0
+        cellStart.withUnsafeBufferPointer { start in
+            while radius < maxRadius {
+                _ = block(radius)
+                var total = 0
+                forEachRow(lo, hi) { row in total += Int(start[row + hi[0] + 1] - start[row + lo[0]]) }
+                if total >= k { break }
+                radius += 1
+            }
+        }
+        let last = min(radius + 1, maxRadius)
+        let blockCells = block(last)
+        if scratch.cells.count < blockCells { scratch.cells = Array(repeating: (0, 0, 0), count: blockCells) }
+        let bins = Self.cellBins
+        if scratch.cellHistogram.count != bins + 1 { scratch.cellHistogram = Array(repeating: (0, 0, 0, 0), count: bins + 1) }
+        var lower = 0.0, upper = 0.0
+        cellStart.withUnsafeBufferPointer { start in
+            scratch.cells.withUnsafeMutableBufferPointer { cells in
+                var n = 0, largest = 0.0
+                forEachRow(lo, hi) { row in
+                    for c in (row + lo[0])...(row + hi[0]) where start[c + 1] > start[c] {
+                        let (near, far) = boxDistances(c, q)
+                        cells[n] = (near, far, start[c + 1] - start[c]); n += 1
+                        largest = max(largest, far)
                     }
                 }
-                // Strictly closer than anything unsearched: a point at exactly the gap (on
-                // the next cell's face) ties with the k-th and may have a smaller index, so
-                // equality must search on. The 1e-9-cell margin covers rounding in `cell(of:)`.
-                let safe = gap - 1e-9 * g.cellSize
-                if gap == .infinity || (safe > 0 && kth < safe * safe) { break }
-            }
-            if radius >= maxRadius { break }
-            radius += 1
-        }
-        return emit(k: k, kth: kth, scratch: &scratch)
-    }
-
-    /// The k nearest in (cell, index) order: runs in ascending slot order, within a run the
-    /// candidates strictly closer than the k-th distance, plus the smallest indices among those
-    /// exactly at it.
-    private func emit(k: Int, kth: Double, scratch: inout Scratch) -> [Int32] {
-        var closer = 0
-        scratch.ties.removeAll(keepingCapacity: true)
-        for c in scratch.candidates {
-            if c.dist2 < kth { closer += 1 } else if c.dist2 == kth { scratch.ties.append(c.index) }
-        }
-        scratch.ties.sort()
-        let tieLimit = scratch.ties.count > k - closer ? scratch.ties[k - closer - 1] : Int32.max
-        scratch.runs.sort { $0.slot < $1.slot }
-        var result = [Int32]()
-        result.reserveCapacity(k)
-        for run in scratch.runs {
-            for c in scratch.candidates[Int(run.offset) ..< Int(run.offset + run.count)]
-            where c.dist2 < kth || (c.dist2 == kth && c.index <= tieLimit) {
-                result.append(c.index)
+                // Point counts binned by near² and far², so no sort of the cells is needed.
+                scratch.cellHistogram.withUnsafeMutableBufferPointer { hist in
+                    hist.update(repeating: (0, .infinity, 0, 0))
+                    let scale = Self.scale(largest, bins)
+                    for (near, far, count) in cells[0..<n] {
+                        let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
+                        hist[bn].nearCount += Int(count); hist[bn].nearMin = min(hist[bn].nearMin, near)
+                        hist[bf].farCount += Int(count); hist[bf].farMax = max(hist[bf].farMax, far)
+                    }
+                    // Bins are monotone: bins ≤ b hold every near² (far²) below bin b + 1's.
+                    var reached = 0
+                    upper = largest
+                    for b in 0...bins {
+                        reached += hist[b].farCount
+                        if reached >= k { upper = hist[b].farMax; break }
+                    }
+                    reached = 0
+                    for b in 0...bins {
+                        reached += hist[b].nearCount
+                        if reached >= k { lower = hist[b].nearMin; break }
+                    }
+                }
             }
         }
-        return result
+        // Points outside the block are at least `gap` away (the block reaches the grid's edge
+        // where it has no face); the 1e-9-cell margin covers rounding in `cell(of:)`.
+        var gap = Double.infinity
+        for i in 0..<dims {
+            if lo[i] > 0 { gap = min(gap, q[i] - (g.lower[i] + Double(lo[i]) * g.cellSize)) }
+            if hi[i] < g.shape[i] - 1 { gap = min(gap, g.lower[i] + Double(hi[i] + 1) * g.cellSize - q[i]) }
+        }
+        let safe = max(gap - 1e-9 * g.cellSize, 0)
+        return (min(lower, safe * safe, upper), upper)
     }
 
-    /// Appends the points of every cell at Chebyshev distance exactly `radius` from the query's
-    /// cell. Cells are visited as rows along dimension 0: a row whose other coordinates touch
-    /// the shell is taken whole (one contiguous run of sorted points), any other row only at
-    /// its two ends.
-    private func collectShell(_ q: UnsafePointer<Double>, radius: Int, scratch: inout Scratch) {
-        let g = geometry, dims = g.dims, center = scratch.center
-        let lo0 = max(center[0] - radius, 0), hi0 = min(center[0] + radius, g.shape[0] - 1)
-        scratch.odometer = (0..<dims).map { max(center[$0] - radius, 0) }
+    /// Visits the cells whose box comes within `upper` of q: the runs of cells entirely within
+    /// `lower` are taken whole, the points of the others get their squared distance (into
+    /// scratch.dist2) and are counted in the histogram. Returns the number taken whole.
+    private func collect(_ q: UnsafePointer<Double>, lower: Double, upper: Double, lo: UnsafeMutablePointer<Int>,
+                         hi: UnsafeMutablePointer<Int>, scratch: inout Scratch) -> Int {
+        let g = geometry, dims = g.dims, n = count
+        // Cells a point within `upper` can be in: those within √upper of q, one more for rounding.
+        let r = upper.squareRoot() * (1 + 1e-9)
+        var blockCells = 1
+        for i in 0..<dims {
+            lo[i] = max(g.coordinate(q[i] - r, i) - 1, 0)
+            hi[i] = min(g.coordinate(q[i] + r, i) + 1, g.shape[i] - 1)
+            blockCells *= hi[i] - lo[i] + 1
+        }
+        if scratch.runs.count < blockCells { scratch.runs = Array(repeating: (0, 0, false), count: blockCells) }
+        var whole = 0, scanned = 0, runCount = 0
+        cellStart.withUnsafeBufferPointer { start in
+            scratch.runs.withUnsafeMutableBufferPointer { runs in
+                forEachRow(lo, hi) { row in
+                    for c in (row + lo[0])...(row + hi[0]) where start[c + 1] > start[c] {
+                        let from = start[c], to = start[c + 1]
+                        let (near, far) = boxDistances(c, q)
+                        if near > upper { continue }
+                        let inside = far < lower  // strictly closer than the k-th: taken, no tie possible
+                        if runCount > 0 && runs[runCount - 1].to == from && runs[runCount - 1].whole == inside {
+                            runs[runCount - 1].to = to
+                        } else {
+                            runs[runCount] = (from, to, inside); runCount += 1
+                        }
+                        if inside { whole += Int(to - from) } else { scanned += Int(to - from) }
+                    }
+                }
+            }
+        }
+        scratch.runCount = runCount
+        if scratch.dist2.count < scanned {
+            scratch.dist2 = Array(repeating: 0, count: scanned); scratch.binOf = Array(repeating: 0, count: scanned)
+        }
+        let last = Self.pointBins + 1, scale = Self.scale(upper - lower, Self.pointBins)
+        if scratch.histogram.count != last + 1 { scratch.histogram = Array(repeating: 0, count: last + 1) }
         sorted.withUnsafeBufferPointer { pts in
-            cellStart.withUnsafeBufferPointer { start in
-                func take(_ firstCell: Int, _ lastCell: Int) {
-                    let from = Int(start[firstCell]), to = Int(start[lastCell + 1])
-                    if from == to { return }
-                    scratch.runs.append((Int32(from), Int32(scratch.candidates.count), Int32(to - from)))
-                    for s in from ..< to {
-                        let p = pts.baseAddress! + s * dims
-                        var d2 = 0.0
-                        for i in 0..<dims { let t = p[i] - q[i]; d2 += t * t }
-                        scratch.candidates.append(Candidate(dist2: d2, index: original[s]))
+            scratch.runs.withUnsafeBufferPointer { runs in
+                let runs = runs[0..<runCount]
+                scratch.dist2.withUnsafeMutableBufferPointer { dist2 in
+                    // Coordinate by coordinate over each run: the same sum, in the same order,
+                    // as the brute-force definition, in loops the compiler vectorises.
+                    var at = 0
+                    for (from, to, inside) in runs where !inside {
+                        let w = dist2.baseAddress! + at, len = Int(to - from)
+                        for i in 0..<dims {
+                            let p = pts.baseAddress! + i * n + Int(from), qi = q[i]
+                            if i == 0 { for j in 0..<len { let t = p[j] - qi; w[j] = t * t } }
+                            else { for j in 0..<len { let t = p[j] - qi; w[j] += t * t } }
+                        }
+                        at += len
+                    }
+                    scratch.histogram.withUnsafeMutableBufferPointer { hist in
+                        scratch.binOf.withUnsafeMutableBufferPointer { binOf in
+                            hist.update(repeating: 0)
+                            for j in 0..<scanned { binOf[j] = UInt16(truncatingIfNeeded: Self.bin(dist2[j], lower, scale, last)) }
+                            for j in 0..<scanned { hist[Int(binOf[j])] &+= 1 }
+                        }
                     }
                 }
-                while true {
-                    var rowBase = 0, onShell = radius == 0
-                    for i in stride(from: dims - 1, through: 1, by: -1) {
-                        rowBase = rowBase * g.shape[i] + scratch.odometer[i]
-                        if abs(scratch.odometer[i] - center[i]) == radius { onShell = true }
+            }
+        }
+        return whole
+    }
+
+    /// `bins` per `width` of squared distance, or 0 (one bin for everything) if the width is 0
+    /// or too small to divide by.
+    private static func scale(_ width: Double, _ bins: Int) -> Double {
+        let s = Double(bins) / width
+        return s.isFinite ? s : 0
+    }
+
+    /// The bin of squared distance d2 among bins 0 ... `last` from `origin` on: (d2 − origin) ·
+    /// scale rounded, values outside going to the end bins. Monotone in d2, so a lower bin holds
+    /// only strictly smaller distances. Adding 1.5 · 2^52 rounds a value in [0, 2^31) to the
+    /// integer in the low bits of its representation: no conversion check, so loops vectorise.
+    @inline(__always)
+    private static func bin(_ d2: Double, _ origin: Double, _ scale: Double, _ last: Int) -> Int {
+        let x = min(max((d2 - origin) * scale, 0), Double(last)) + 6_755_399_441_055_744
+        return Int(truncatingIfNeeded: x.bitPattern & 0xFFFF_FFFF)
+    }
+
+    /// The k nearest points in slot order, `whole` of them in the whole runs: from the histogram
+    /// the bin of the (k − whole)-th nearest scanned point, whose few points are sorted by
+    /// (distance², index) to find the last one taken; then the whole runs, and every scanned
+    /// point up to that one in (distance², index) order.
+    private func select(_ k: Int, whole: Int, scratch: inout Scratch) -> [Int32] {
+        let need = k - whole
+        var below = 0, bin: UInt16 = 0
+        while below + Int(scratch.histogram[Int(bin)]) < need { below += Int(scratch.histogram[Int(bin)]); bin += 1 }
+        scratch.boundary.removeAll(keepingCapacity: true)
+        return original.withUnsafeBufferPointer { original in
+            scratch.runs.withUnsafeBufferPointer { runs in
+                let runs = runs[0..<scratch.runCount]
+                return scratch.dist2.withUnsafeBufferPointer { dist2 in
+                    var at = 0
+                    scratch.binOf.withUnsafeBufferPointer { binOf in
+                        for (from, to, inside) in runs where !inside {
+                            for s in Int(from)..<Int(to) {
+                                if binOf[at] == bin { scratch.boundary.append((dist2[at], original[s])) }
+                                at &+= 1
+                            }
+                        }
                     }
-                    rowBase *= g.shape[0]
-                    if onShell {
-                        take(rowBase + lo0, rowBase + hi0)
-                    } else {
-                        if center[0] - radius >= 0 { take(rowBase + center[0] - radius, rowBase + center[0] - radius) }
-                        if center[0] + radius < g.shape[0] { take(rowBase + center[0] + radius, rowBase + center[0] + radius) }
+                    scratch.boundary.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+                    let (kth, tieLimit) = scratch.boundary[need - below - 1]
+                    // Whether some point at exactly the k-th distance is left out (by its index).
+                    let splitTie = need - below < scratch.boundary.count && scratch.boundary[need - below].0 == kth
+                    // One slot spare: every scanned point is written, then kept or overwritten.
+                    return [Int32](unsafeUninitializedCapacity: k + 1) { out, taken in
+                        var m = 0
+                        at = 0
+                        for (from, to, inside) in runs {
+                            if inside {
+                                precondition(m + Int(to - from) <= k, "the k-th distance was bracketed wrongly")
+                                (out.baseAddress! + m).update(from: original.baseAddress! + Int(from), count: Int(to - from))
+                                m += Int(to - from)
+                            } else if splitTie {
+                                for s in Int(from)..<Int(to) {
+                                    let d = dist2[at]
+                                    if d < kth || (d == kth && original[s] <= tieLimit) { out[min(m, k)] = original[s]; m += 1 }
+                                    at += 1
+                                }
+                            } else {
+                                for s in Int(from)..<Int(to) {
+                                    out[min(m, k)] = original[s]  // (min: memory-safe even if m overshot)
+                                    m &+= dist2[at] <= kth ? 1 : 0
+                                    at &+= 1
+                                }
+                            }
+                        }
+                        precondition(m == k, "the k-th distance was bracketed wrongly")
+                        taken = k
                     }
-                    // Next row: advance dimensions 1 ..< dims like an odometer.
-                    var i = 1
-                    while i < dims {
-                        if scratch.odometer[i] < min(center[i] + radius, g.shape[i] - 1) { scratch.odometer[i] += 1; break }
-                        scratch.odometer[i] = max(center[i] - radius, 0)
-                        i += 1
-                    }
-                    if i >= dims { return }
                 }
             }
         }
     }
 
-    /// Quickselect: the k-th smallest value (k ≥ 1), reordering `a`.
-    static func select(_ a: inout [Double], _ k: Int) -> Double {
-        var lo = 0, hi = a.count - 1
-        let target = k - 1
-        a.withUnsafeMutableBufferPointer { a in
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2
-                // Median of three as pivot.
-                if a[mid] < a[lo] { a.swapAt(mid, lo) }
-                if a[hi] < a[lo] { a.swapAt(hi, lo) }
-                if a[hi] < a[mid] { a.swapAt(hi, mid) }
-                let pivot = a[mid]
-                var i = lo, j = hi
-                while i <= j {
-                    while a[i] < pivot { i += 1 }
-                    while pivot < a[j] { j -= 1 }
-                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+    /// Squared distances from q to the nearest and farthest points of non-empty cell c's
+    /// bounding box, computed so they are ≤ and ≥ the squared distance `collect` computes for
+    /// any point in it.
+    @inline(__always)
+    private func boxDistances(_ c: Int, _ q: UnsafePointer<Double>) -> (near: Double, far: Double) {
+        let dims = geometry.dims
+        return boxes.withUnsafeBufferPointer { boxes in
+            let box = boxes.baseAddress! + 2 * Int(boxOf[c]) * dims
+            var near = 0.0, far = 0.0
+            for i in 0..<dims {
+                let below = box[i] - q[i], above = box[dims + i] - q[i]
+                let tn = max(below, -above, 0), tf = max(-below, above)
+                near += tn * tn; far += tf * tf
+            }
+            return (near, far)
+        }
+    }
+
+    /// Calls `body(row)` for every row of cells along dimension 0 in the block lo ... hi (cell
+    /// coordinates), in ascending cell order; `row` is the linear index of the row's cell 0.
+    @inline(__always)
+    private func forEachRow(_ lo: UnsafePointer<Int>, _ hi: UnsafePointer<Int>, _ body: (Int) -> Void) {
+        let g = geometry, dims = g.dims
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: dims) { odometer in
+            let odometer = odometer.baseAddress!
+            for i in 0..<dims { odometer[i] = lo[i] }
+            while true {
+                var row = 0
+                for i in stride(from: dims - 1, through: 1, by: -1) { row = row * g.shape[i] + odometer[i] }
+                body(row * g.shape[0])
+                var i = 1
+                while i < dims {
+                    if odometer[i] < hi[i] { odometer[i] += 1; break }
+                    odometer[i] = lo[i]
+                    i += 1
                 }
-                if target <= j { hi = j } else if target >= i { lo = i } else { break }
+                if i >= dims { return }
             }
         }
-        return a[target]
     }
 }
+

@@ -127,6 +127,26 @@ func nearestEqualsBruteForce(dims: Int) {
     #expect(checked > 1000)
 }
 
+/// Catches: a wrong k-th distance at the scale of the label stage, where the search takes cells
+/// whole inside the k-th distance and many points share a histogram bin: every result must
+/// equal brute force, and come in (cell, index) order.
+@Test func nearestEqualsBruteForceAtScale() {
+    for kind in [Cloud.muSlices, .duplicates] {
+        let points = cloud(kind, n: 20000, dims: 2, seed: 5)
+        let (lo, hi) = boundingBox(points, dims: 2)
+        let g = GridGeometry(lower: lo, upper: hi, count: 20000, neighbors: 500)
+        let nn = NearestNeighbours(points: points, geometry: g)
+        var scratch = NearestNeighbours.Scratch()
+        for q in queries(points, dims: 2, seed: 8) {
+            let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: 500, scratch: &scratch) }
+            let want = bruteForceOrder(points, dims: 2, q).prefix(500)
+            let cellOf = { (j: Int32) in points.withUnsafeBufferPointer { g.cell(of: $0.baseAddress! + 2 * Int(j)) } }
+            #expect(got.sorted() == want.sorted(), "\(kind) query \(q)")
+            #expect(got == want.sorted { (cellOf($0), $0) < (cellOf($1), $1) }, "\(kind) query \(q): not in (cell, index) order")
+        }
+    }
+}
+
 /// Catches: k = count (every point must come back once) and k = 1 on a single point.
 @Test func nearestWithKEqualToCount() {
     let points = cloud(.duplicates, n: 200, dims: 2, seed: 4)
