@@ -74,29 +74,23 @@ typedef int32_t v8i __attribute__((ext_vector_type(8), aligned(4)));
         (out) = SELECT(ax_ < splat(0.0004f), x0_, r_);                              \
     } while (0)
 
-ALWAYS_INLINE void sdeflow_mlp_bias_tanh_body(float *restrict z, const float *restrict b,
-                                              int64_t rows, int64_t cols) {
-    const int64_t full = cols / LANES * LANES;
-    for (int64_t r = 0; r < rows; r++) {
-        float *restrict row = z + r * cols;
-        for (int64_t j = 0; j < full; j += LANES) {
-            v8 t;
-            TANH8(t, load(row + j) + load(b + j));
-            store(row + j, t);
-        }
-        if (full < cols) {
-            float buf[LANES] = {0}, bias[LANES] = {0};
-            memcpy(buf, row + full, (size_t)(cols - full) * sizeof(float));
-            memcpy(bias, b + full, (size_t)(cols - full) * sizeof(float));
-            v8 t;
-            TANH8(t, load(buf) + load(bias));
-            store(buf, t);
-            memcpy(row + full, buf, (size_t)(cols - full) * sizeof(float));
-        }
+ALWAYS_INLINE void sdeflow_mlp_tanh_body(float *restrict z, int64_t count) {
+    const int64_t full = count / LANES * LANES;
+    for (int64_t i = 0; i < full; i += LANES) {
+        v8 t;
+        TANH8(t, load(z + i));
+        store(z + i, t);
+    }
+    if (full < count) {
+        float buf[LANES] = {0};
+        memcpy(buf, z + full, (size_t)(count - full) * sizeof(float));
+        v8 t;
+        TANH8(t, load(buf));
+        store(buf, t);
+        memcpy(z + full, buf, (size_t)(count - full) * sizeof(float));
     }
 }
-DISPATCH(sdeflow_mlp_bias_tanh, (float *restrict z, const float *restrict b, int64_t rows, int64_t cols),
-         (z, b, rows, cols))
+DISPATCH(sdeflow_mlp_tanh, (float *restrict z, int64_t count), (z, count))
 
 // One Adam step on 8 lanes, operations in the order of the documented formula.
 #define ADAM8(p, g, m, v, s)                                                        \

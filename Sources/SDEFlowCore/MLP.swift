@@ -159,11 +159,12 @@ public struct MLP: Sendable {
             let dIn = sizes[l], dOut = sizes[l + 1]
             let z = B + n * activationColumns[l]
             let w = P + weightOffsets[l]
-            // Z = A Wᵀ  (n × in)(in × out)
+            // Z = 1 bᵀ + A Wᵀ  (n × in)(in × out): rows start as the bias and sgemm adds (beta = 1).
+            fillRows(z, with: w + dOut * dIn, n, dOut)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(dOut), Int32(dIn),
-                1, a, Int32(dIn), w, Int32(dIn), 0, z, Int32(dOut))
-            addBias(z, P + weightOffsets[l] + dOut * dIn, n, dOut, tanh: l < L - 1)
+                1, a, Int32(dIn), w, Int32(dIn), 1, z, Int32(dOut))
+            if l < L - 1 { sdeflow_mlp_tanh(z, Int64(n * dOut)) }
             a = UnsafePointer(z)
         }
         return B + n * activationColumns[L - 1]
@@ -248,10 +249,12 @@ public struct MLP: Sendable {
                 1, delta, Int32(dOut), a, Int32(dIn), 1, G + weightOffsets[l], Int32(dIn))
             addColumnSums(delta, n, dOut, into: G + weightOffsets[l] + dOut * dIn)
             if l == 0 { break }
-            // δ_prev (n × in) = δ (n × out) · W (out × in), then ⊙ tanh' = 1 − a².
+            // δ_prev (n × in) = δ (n × out) · W (out × in), then ⊙ tanh' = 1 − a². Zeroed here and
+            // beta = 1, like the forward pass (see `fillRows`).
+            other.update(repeating: 0, count: n * dIn)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dIn), Int32(dOut),
-                1, delta, Int32(dOut), w, Int32(dIn), 0, other, Int32(dIn))
+                1, delta, Int32(dOut), w, Int32(dIn), 1, other, Int32(dIn))
             for i in 0..<(n * dIn) { other[i] *= 1 - a[i] * a[i] }
             swap(&delta, &other)
         }
@@ -273,17 +276,12 @@ public struct MLP: Sendable {
     }
 }
 
-/// z[r, j] += b[j] for an n × m row-major block, then optionally z = tanh(z) (fused: one pass,
-/// in CMLPKernel: vectorised with AVX2/FMA where the CPU has it; see `sdeflow_mlp_bias_tanh`).
+/// Every row of the n × m row-major block z set to b (m values): the starting value of a layer's
+/// output, to which sgemm then adds A Wᵀ with beta = 1. With beta = 0 OpenBLAS 0.3.21 first
+/// zeroes C with scalar stores (one float per cycle: 5 % of a 4×256 step); a copy is ~8× faster.
 @inline(__always)
-private func addBias(
-    _ z: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int, _ m: Int, tanh: Bool
-) {
-    if tanh { return sdeflow_mlp_bias_tanh(z, b, Int64(n), Int64(m)) }
-    for r in 0..<n {
-        let row = z + r * m
-        for j in 0..<m { row[j] += b[j] }
-    }
+private func fillRows(_ z: UnsafeMutablePointer<Float>, with b: UnsafePointer<Float>, _ n: Int, _ m: Int) {
+    for r in 0..<n { (z + r * m).update(from: b, count: m) }
 }
 
 /// g[j] += Σ_r d[r, j] for an n × m row-major block (bias gradient).

@@ -85,11 +85,10 @@ private func randomFloats(_ count: Int, id: UInt64) -> [Float] {
     #expect(maxErr < 1e-5)
 }
 
-/// tanh of each value by the MLP's activation kernel (zero bias, one row).
+/// tanh of each value by the MLP's activation kernel.
 private func kernelTanh(_ x: [Float]) -> [Float] {
     var z = x
-    let zero = [Float](repeating: 0, count: x.count)
-    sdeflow_mlp_bias_tanh(&z, zero, 1, Int64(x.count))
+    sdeflow_mlp_tanh(&z, Int64(z.count))
     return z
 }
 

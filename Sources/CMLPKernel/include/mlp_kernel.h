@@ -1,13 +1,12 @@
 #pragma once
 #include <stdint.h>
 
-/// Hidden-layer activation of the MLP, in place: z[r*cols + j] = tanh(z[r*cols + j] + b[j]) for a
-/// rows x cols row-major block (float32). tanh is a [13/6] rational minimax approximation (Eigen's
+/// Hidden-layer activation of the MLP, in place: z[i] = tanh(z[i]) for `count` float32 values. tanh is a [13/6] rational minimax approximation (Eigen's
 /// `generic_fast_tanh_float` coefficients and input clamp at +-7.9053, where 1 - tanh < 3e-7),
 /// and the identity below |x| < 4e-4. Max |error| vs double tanh over every float in [-12, 12]:
 /// 2.9e-7 with AVX2+FMA (3.9e-7 without FMA); beyond the clamp it returns +-0.99999976 (FMA) or
 /// +-1. Tested in MLPTests.fastTanhAccuracy.
-void sdeflow_mlp_bias_tanh(float *z, const float *b, int64_t rows, int64_t cols);
+void sdeflow_mlp_tanh(float *z, int64_t count);
 
 /// Scalars of one Adam step (all float32, derived by the caller from beta1, beta2, lr and t).
 typedef struct {
