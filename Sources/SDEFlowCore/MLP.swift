@@ -62,6 +62,10 @@ public struct MLP: Sendable {
     /// Rows processed per pass; bounds workspace memory at `chunkRows × Σ widths` floats.
     public static let chunkRows = 4096
 
+    /// Which compilation of the tanh and Adam kernels (CMLPKernel) runs here: "avx512",
+    /// "avx2+fma" or "baseline".
+    public static var kernelISA: String { String(cString: sdeflow_mlp_kernel_isa()) }
+
     /// `layerSizes`, layer weight offsets, activation column offsets (Σ of earlier output
     /// widths), and floats per row of workspace. Cached so hot paths allocate nothing.
     private let sizes: [Int]
