@@ -2,8 +2,8 @@
 #include <string.h>
 
 // The element-wise parts of a training step that are not GEMMs: the hidden activation (a
-// quarter of a million tanh per 4x256 step and rank) and the Adam update (every parameter, every
-// step). Swift compiles for baseline x86-64 (SSE2, no FMA) unless given a build flag, which made
+// quarter of a million tanh per 4x256 step and rank), its back-propagation with the bias gradient,
+// and the Adam update (every parameter, every step). Swift compiles for baseline x86-64 (SSE2, no FMA) unless given a build flag, which made
 // these two 20 % of a step; here each public kernel is compiled three times - AVX-512, AVX2+FMA,
 // baseline - from one inline body and picked at first call by CPU feature, as in CLabelKernel.
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -91,6 +91,34 @@ ALWAYS_INLINE void sdeflow_mlp_tanh_body(float *restrict z, int64_t count) {
     }
 }
 DISPATCH(sdeflow_mlp_tanh, (float *restrict z, int64_t count), (z, count))
+
+ALWAYS_INLINE void sdeflow_mlp_tanh_backward_body(float *restrict delta, const float *restrict a,
+                                                 int64_t rows, int64_t cols,
+                                                 float *restrict bias_grad) {
+    const int64_t full = cols / LANES * LANES;
+    const size_t tail = (size_t)(cols - full) * sizeof(float);
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict d = delta + r * cols;
+        const float *restrict ar = a + r * cols;
+        for (int64_t j = 0; j < full; j += LANES) {
+            const v8 av = load(ar + j), dv = load(d + j) * (1.0f - av * av);
+            store(d + j, dv);
+            store(bias_grad + j, load(bias_grad + j) + dv);
+        }
+        if (tail) {
+            float db[LANES] = {0}, ab[LANES] = {0}, gb[LANES] = {0};
+            memcpy(db, d + full, tail); memcpy(ab, ar + full, tail); memcpy(gb, bias_grad + full, tail);
+            const v8 av = load(ab), dv = load(db) * (1.0f - av * av);
+            store(db, dv);
+            store(gb, load(gb) + dv);
+            memcpy(d + full, db, tail); memcpy(bias_grad + full, gb, tail);
+        }
+    }
+}
+DISPATCH(sdeflow_mlp_tanh_backward,
+         (float *restrict delta, const float *restrict a, int64_t rows, int64_t cols,
+          float *restrict bias_grad),
+         (delta, a, rows, cols, bias_grad))
 
 // One Adam step on 8 lanes, operations in the order of the documented formula.
 #define ADAM8(p, g, m, v, s)                                                        \

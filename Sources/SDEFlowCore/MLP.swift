@@ -238,10 +238,14 @@ public struct MLP: Sendable {
         // Output layer: loss = scale Σ e², δ = 2 scale e.
         var sse = 0.0
         let twoScale = 2 * scale
-        for i in 0..<(n * shape.output) {
-            let e = y[i] - t[i]
-            sse += Double(e * e)
-            delta[i] = twoScale * e
+        let dY = shape.output, outputBias = G + weightOffsets[L] - dY
+        for r in 0..<n {
+            for k in 0..<dY {
+                let e = y[r * dY + k] - t[r * dY + k]
+                sse += Double(e * e)
+                delta[r * dY + k] = twoScale * e
+                outputBias[k] += twoScale * e  // db = Σ_rows δ
+            }
         }
         for l in stride(from: L - 1, through: 0, by: -1) {
             let dIn = sizes[l], dOut = sizes[l + 1]
@@ -251,15 +255,14 @@ public struct MLP: Sendable {
             cblas_sgemm(
                 CblasRowMajor, CblasTrans, CblasNoTrans, Int32(dOut), Int32(dIn), Int32(n),
                 1, delta, Int32(dOut), a, Int32(dIn), 1, G + weightOffsets[l], Int32(dIn))
-            addColumnSums(delta, n, dOut, into: G + weightOffsets[l] + dOut * dIn)
             if l == 0 { break }
-            // δ_prev (n × in) = δ (n × out) · W (out × in), then ⊙ tanh' = 1 − a². Zeroed here and
-            // beta = 1, like the forward pass (see `fillRows`).
+            // δ_prev (n × in) = δ (n × out) · W (out × in), zeroed first and beta = 1 like the
+            // forward pass (see `fillRows`); then ⊙ tanh' = 1 − a² and db_{l−1} += Σ_rows δ_prev.
             other.update(repeating: 0, count: n * dIn)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dIn), Int32(dOut),
                 1, delta, Int32(dOut), w, Int32(dIn), 1, other, Int32(dIn))
-            for i in 0..<(n * dIn) { other[i] *= 1 - a[i] * a[i] }
+            sdeflow_mlp_tanh_backward(other, a, Int64(n), Int64(dIn), G + weightOffsets[l] - dIn)
             swap(&delta, &other)
         }
         return Double(scale) * sse
@@ -286,13 +289,4 @@ public struct MLP: Sendable {
 @inline(__always)
 private func fillRows(_ z: UnsafeMutablePointer<Float>, with b: UnsafePointer<Float>, _ n: Int, _ m: Int) {
     for r in 0..<n { (z + r * m).update(from: b, count: m) }
-}
-
-/// g[j] += Σ_r d[r, j] for an n × m row-major block (bias gradient).
-@inline(__always)
-private func addColumnSums(_ d: UnsafePointer<Float>, _ n: Int, _ m: Int, into g: UnsafeMutablePointer<Float>) {
-    for r in 0..<n {
-        let row = d + r * m
-        for j in 0..<m { g[j] += row[j] }
-    }
 }

@@ -8,6 +8,12 @@
 /// +-1. Tested in MLPTests.fastTanhAccuracy.
 void sdeflow_mlp_tanh(float *z, int64_t count);
 
+/// Back-propagation through a tanh layer, in place, for a rows x cols row-major block (float32):
+/// delta[r*cols + j] *= 1 - a[r*cols + j]^2 (a = that layer's tanh output), then
+/// bias_grad[j] += sum over r of the new delta[r*cols + j], added in row order.
+void sdeflow_mlp_tanh_backward(float *delta, const float *a, int64_t rows, int64_t cols,
+                               float *bias_grad);
+
 /// Scalars of one Adam step (all float32, derived by the caller from beta1, beta2, lr and t).
 typedef struct {
     float first_weight;   ///< 1 - beta1
