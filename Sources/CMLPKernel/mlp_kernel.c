@@ -1,11 +1,12 @@
 #include "mlp_kernel.h"
 #include <string.h>
 
-// The element-wise parts of a training step that are not GEMMs: the hidden activation (a
-// quarter of a million tanh per 4x256 step and rank), its back-propagation with the bias gradient,
-// and the Adam update (every parameter, every step). Swift compiles for baseline x86-64 (SSE2, no FMA) unless given a build flag, which made
-// these two 20 % of a step; here each public kernel is compiled three times - AVX-512, AVX2+FMA,
-// baseline - from one inline body and picked at first call by CPU feature, as in CLabelKernel.
+// The element-wise parts of a training step that are not GEMMs: the hidden activation (a quarter
+// of a million tanh per 4x256 step and rank), its back-propagation with the bias gradient, and the
+// Adam update (every parameter, every step). Swift compiles for baseline x86-64 (SSE2, no FMA)
+// unless given a build flag; as Swift loops, tanh and Adam alone took ~20 % of a 4x256 step. Here
+// each public kernel is compiled three times - AVX-512, AVX2+FMA, baseline - from one inline body
+// and picked at first call by CPU feature, as in CLabelKernel.
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #if defined(__x86_64__)
 #define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
