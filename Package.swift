@@ -22,8 +22,10 @@ let package = Package(
         // The innermost label loop (softmax over neighbours + one ODE step), compiled
         // for AVX-512 / AVX2 / baseline and picked at load time.
         .target(name: "CLabelKernel", linkerSettings: [.linkedLibrary("m")]),
+        // The MLP's element-wise kernels (tanh activation, Adam update), same dispatch.
+        .target(name: "CMLPKernel"),
         // Numerical core: no MPI in here.
-        .target(name: "SDEFlowCore", dependencies: ["CBLAS", "CLabelKernel"]),
+        .target(name: "SDEFlowCore", dependencies: ["CBLAS", "CLabelKernel", "CMLPKernel"]),
         // The only module that talks to MPI.
         .target(name: "SDEFlowMPI", dependencies: ["CMPI", "SDEFlowCore"]),
         .executableTarget(
@@ -32,7 +34,7 @@ let package = Package(
                 "SDEFlowCore", "SDEFlowMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CLabelKernel"]),
+        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CLabelKernel", "CMLPKernel"]),
         .testTarget(name: "SDEFlowCLITests", dependencies: ["SDEFlowCore"]),
     ]
 )

@@ -1,4 +1,5 @@
 import CBLAS
+import CMLPKernel
 
 /// Widths of a fully connected network: `input` → `hidden[0]` → … → `output`.
 /// Hidden layers use tanh, the output layer is linear.
@@ -60,6 +61,10 @@ public struct MLP: Sendable {
 
     /// Rows processed per pass; bounds workspace memory at `chunkRows × Σ widths` floats.
     public static let chunkRows = 4096
+
+    /// Which compilation of the tanh and Adam kernels (CMLPKernel) runs here: "avx512",
+    /// "avx2+fma" or "baseline".
+    public static var kernelISA: String { String(cString: sdeflow_mlp_kernel_isa()) }
 
     /// `layerSizes`, layer weight offsets, activation column offsets (Σ of earlier output
     /// widths), and floats per row of workspace. Cached so hot paths allocate nothing.
@@ -158,11 +163,12 @@ public struct MLP: Sendable {
             let dIn = sizes[l], dOut = sizes[l + 1]
             let z = B + n * activationColumns[l]
             let w = P + weightOffsets[l]
-            // Z = A Wᵀ  (n × in)(in × out)
+            // Z = 1 bᵀ + A Wᵀ  (n × in)(in × out): rows start as the bias and sgemm adds (beta = 1).
+            fillRows(z, with: w + dOut * dIn, n, dOut)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(dOut), Int32(dIn),
-                1, a, Int32(dIn), w, Int32(dIn), 0, z, Int32(dOut))
-            addBias(z, P + weightOffsets[l] + dOut * dIn, n, dOut, tanh: l < L - 1)
+                1, a, Int32(dIn), w, Int32(dIn), 1, z, Int32(dOut))
+            if l < L - 1 { sdeflow_mlp_tanh(z, Int64(n * dOut)) }
             a = UnsafePointer(z)
         }
         return B + n * activationColumns[L - 1]
@@ -232,10 +238,14 @@ public struct MLP: Sendable {
         // Output layer: loss = scale Σ e², δ = 2 scale e.
         var sse = 0.0
         let twoScale = 2 * scale
-        for i in 0..<(n * shape.output) {
-            let e = y[i] - t[i]
-            sse += Double(e * e)
-            delta[i] = twoScale * e
+        let dY = shape.output, outputBias = G + weightOffsets[L] - dY
+        for r in 0..<n {
+            for k in 0..<dY {
+                let e = y[r * dY + k] - t[r * dY + k]
+                sse += Double(e * e)
+                delta[r * dY + k] = twoScale * e
+                outputBias[k] += twoScale * e  // db = Σ_rows δ
+            }
         }
         for l in stride(from: L - 1, through: 0, by: -1) {
             let dIn = sizes[l], dOut = sizes[l + 1]
@@ -245,13 +255,14 @@ public struct MLP: Sendable {
             cblas_sgemm(
                 CblasRowMajor, CblasTrans, CblasNoTrans, Int32(dOut), Int32(dIn), Int32(n),
                 1, delta, Int32(dOut), a, Int32(dIn), 1, G + weightOffsets[l], Int32(dIn))
-            addColumnSums(delta, n, dOut, into: G + weightOffsets[l] + dOut * dIn)
             if l == 0 { break }
-            // δ_prev (n × in) = δ (n × out) · W (out × in), then ⊙ tanh' = 1 − a².
+            // δ_prev (n × in) = δ (n × out) · W (out × in), zeroed first and beta = 1 like the
+            // forward pass (see `fillRows`); then ⊙ tanh' = 1 − a² and db_{l−1} += Σ_rows δ_prev.
+            other.update(repeating: 0, count: n * dIn)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dIn), Int32(dOut),
-                1, delta, Int32(dOut), w, Int32(dIn), 0, other, Int32(dIn))
-            for i in 0..<(n * dIn) { other[i] *= 1 - a[i] * a[i] }
+                1, delta, Int32(dOut), w, Int32(dIn), 1, other, Int32(dIn))
+            sdeflow_mlp_tanh_backward(other, a, Int64(n), Int64(dIn), G + weightOffsets[l] - dIn)
             swap(&delta, &other)
         }
         return Double(scale) * sse
@@ -272,50 +283,10 @@ public struct MLP: Sendable {
     }
 }
 
-/// z[r, j] += b[j] for an n × m row-major block, then optionally z = tanh(z) (fused: one pass).
+/// Every row of the n × m row-major block z set to b (m values): the starting value of a layer's
+/// output, to which sgemm then adds A Wᵀ with beta = 1. With beta = 0 OpenBLAS 0.3.21 first
+/// zeroes C with scalar stores (one float per cycle: 5 % of a 4×256 step); a copy is ~8× faster.
 @inline(__always)
-private func addBias(
-    _ z: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int, _ m: Int, tanh: Bool
-) {
-    for r in 0..<n {
-        let row = z + r * m
-        if tanh {
-            for j in 0..<m { row[j] = fastTanh(row[j] + b[j]) }
-        } else {
-            for j in 0..<m { row[j] += b[j] }
-        }
-    }
-}
-
-/// g[j] += Σ_r d[r, j] for an n × m row-major block (bias gradient).
-@inline(__always)
-private func addColumnSums(_ d: UnsafePointer<Float>, _ n: Int, _ m: Int, into g: UnsafeMutablePointer<Float>) {
-    for r in 0..<n {
-        let row = d + r * m
-        for j in 0..<m { g[j] += row[j] }
-    }
-}
-
-/// tanh in Float by a [13/6] rational minimax approximation (coefficients as in Eigen's
-/// `generic_fast_tanh_float`), clamped where tanh rounds to ±1 in Float.
-/// Measured max |error| vs Double tanh over [−12, 12]: 3.9e-7 (relative 3.9e-7); about 14×
-/// faster than Glibc `tanhf` because the loop vectorises (branch-free selects).
-@inlinable @inline(__always)
-public func fastTanh(_ x0: Float) -> Float {
-    let c: Float = 7.90531110763549805
-    let x = x0 < -c ? -c : (x0 > c ? c : x0)
-    let x2 = x * x
-    var p: Float = -2.76076847742355e-16
-    p = p * x2 + 2.00018790482477e-13
-    p = p * x2 + -8.60467152213735e-11
-    p = p * x2 + 5.12229709037114e-08
-    p = p * x2 + 1.48572235717979e-05
-    p = p * x2 + 6.37261928875436e-04
-    p = p * x2 + 4.89352455891786e-03
-    var q: Float = 1.19825839466702e-06
-    q = q * x2 + 1.18534705686654e-04
-    q = q * x2 + 2.26843463243900e-03
-    q = q * x2 + 4.89352518554385e-03
-    let r = p * x / q
-    return abs(x0) < 0.0004 ? x0 : r
+private func fillRows(_ z: UnsafeMutablePointer<Float>, with b: UnsafePointer<Float>, _ n: Int, _ m: Int) {
+    for r in 0..<n { (z + r * m).update(from: b, count: m) }
 }

@@ -1,6 +1,7 @@
 /// Training-side helpers for the data-parallel MLP fit: the Adam optimiser, per-column
 /// standardisation of inputs/targets, and the split of a global batch over ranks.
 
+import CMLPKernel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -43,21 +44,18 @@ public struct Adam: Codable, Sendable, Equatable {
         let t = Double(step)
         let bc1 = 1 - pow(beta1, t)
         let bc2 = 1 - pow(beta2, t)
-        let stepSize = Float(Double(learningRate) / bc1)
-        let bc2Sqrt = Float(bc2.squareRoot())
-        let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2)
-        let wd = weightDecay, eps = epsilon
+        let scalars = sdeflow_adam_step(
+            first_weight: Float(1 - beta1), second_decay: Float(beta2), second_weight: Float(1 - beta2),
+            step_size: Float(Double(learningRate) / bc1), bias_sqrt: Float(bc2.squareRoot()),
+            epsilon: epsilon, weight_decay: weightDecay)
+        // One vectorised pass in CMLPKernel (the same arithmetic on every CPU, so ranks agree).
+        guard !parameters.isEmpty else { return }
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<p.count {
-                            let gi = wd == 0 ? g[i] : g[i] + wd * p[i]
-                            m[i] += w1 * (gi - m[i])
-                            v[i] = b2 * v[i] + w2 * gi * gi
-                            let denom = v[i].squareRoot() / bc2Sqrt + eps
-                            p[i] -= stepSize * (m[i] / denom)
-                        }
+                        sdeflow_adam_update(p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!,
+                                            Int64(p.count), scalars)
                     }
                 }
             }

@@ -41,7 +41,7 @@ public enum DataParallelTrainer {
         var best = (loss: Double.infinity, epoch: 0, parameters: mlp.parameters)
         var badEpochs = 0, badForLR = 0, epoch = 0
         let started = Date()
-        log.info("training: \(nTrain) train / \(nVal) validation rows, MLP \(w)→\(settings.hidden.map(String.init).joined(separator: "→"))→\(d) (\(shape.parameterCount) parameters), batch \(settings.batchSize) over \(comm.size) rank(s)")
+        log.info("training: \(nTrain) train / \(nVal) validation rows, MLP \(w)→\(settings.hidden.map(String.init).joined(separator: "→"))→\(d) (\(shape.parameterCount) parameters), batch \(settings.batchSize) over \(comm.size) rank(s), kernels \(MLP.kernelISA)")
 
         while epoch < settings.maxEpochs {
             epoch += 1

@@ -317,7 +317,7 @@ struct Bench: ParsableCommand {
         ]
         var out: [TrainingResult] = []
         for (name, shape) in nets {
-            log.info("bench: training \(name) (\(shape.parameterCount) parameters), \(trainRows) rows, batch \(batchSize) over \(comm.size) rank(s), \(epochsToTime) epoch(s)")
+            log.info("bench: training \(name) (\(shape.parameterCount) parameters), \(trainRows) rows, batch \(batchSize) over \(comm.size) rank(s), \(epochsToTime) epoch(s), kernels \(MLP.kernelISA)")
             var work = TrainingWorkload(shape: shape, rows: trainRows, batchSize: batchSize)
             _ = try work.epoch(0, rank: comm.rank, size: comm.size, limit: 3) { try comm.allreduce(&$0, .sum) }  // warm-up
             try comm.barrier()

@@ -1,3 +1,4 @@
+import CMLPKernel
 import Foundation
 import SDEFlowCore
 import Testing
@@ -84,15 +85,24 @@ private func randomFloats(_ count: Int, id: UInt64) -> [Float] {
     #expect(maxErr < 1e-5)
 }
 
+/// tanh of each value by the MLP's activation kernel.
+private func kernelTanh(_ x: [Float]) -> [Float] {
+    var z = x
+    sdeflow_mlp_tanh(&z, Int64(z.count))
+    return z
+}
+
 @Test func fastTanhAccuracy() {
-    var maxErr = 0.0
-    var x: Float = -10
-    while x < 10 {
-        maxErr = max(maxErr, abs(Double(fastTanh(x)) - tanh(Double(x))))
-        x += 1.0 / 1024
-    }
-    #expect(maxErr < 1e-6)
-    #expect(fastTanh(100) == 1 && fastTanh(-100) == -1 && fastTanh(0) == 0)
+    // Every float step of 1/1024 over [−10, 10], plus a row length that leaves a partial vector.
+    let x = (0..<(20 * 1024 + 3)).map { Float(-10 + Double($0) / 1024) }
+    let y = kernelTanh(x)
+    let maxErr = zip(x, y).map { abs(Double($1) - tanh(Double($0))) }.max()!
+    #expect(maxErr < 1e-6, "max |error| \(maxErr) on \(String(cString: sdeflow_mlp_kernel_isa()))")
+    // Saturates within float rounding of ±1 (exactly ±1 without FMA), odd, exact near 0.
+    let big = kernelTanh([100, -100, .infinity, -.infinity])
+    #expect(big.allSatisfy { abs(abs($0) - 1) < 3e-7 } && big[0] == -big[1] && big[2] == -big[3])
+    #expect(kernelTanh([0, 1e-5, -1e-5]) == [0, 1e-5, -1e-5])
+    #expect(kernelTanh([.nan])[0].isNaN)
 }
 
 @Test func mlpGradientMatchesFiniteDifferences() {
