@@ -19,13 +19,12 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        // The innermost label loop (softmax over neighbours + one ODE step), compiled
-        // for AVX-512 / AVX2 / baseline and picked at load time.
-        .target(name: "CLabelKernel", linkerSettings: [.linkedLibrary("m")]),
-        // The MLP's element-wise kernels (tanh activation, Adam update), same dispatch.
-        .target(name: "CMLPKernel"),
+        // The hot loops in C: the label kernel (softmax over neighbours + ODE step) and the
+        // MLP's element-wise kernels (tanh, its backward, Adam), each compiled for AVX-512 /
+        // AVX2+FMA / baseline and picked at first call by CPU feature (dispatch.h).
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("m")]),
         // Numerical core: no MPI in here.
-        .target(name: "SDEFlowCore", dependencies: ["CBLAS", "CLabelKernel", "CMLPKernel"]),
+        .target(name: "SDEFlowCore", dependencies: ["CBLAS", "CKernels"]),
         // The only module that talks to MPI.
         .target(name: "SDEFlowMPI", dependencies: ["CMPI", "SDEFlowCore"]),
         .executableTarget(
@@ -34,7 +33,7 @@ let package = Package(
                 "SDEFlowCore", "SDEFlowMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CLabelKernel", "CMLPKernel"]),
+        .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CKernels"]),
         .testTarget(name: "SDEFlowCLITests", dependencies: ["SDEFlowCore"]),
     ]
 )

@@ -1,4 +1,4 @@
-import CLabelKernel
+import CKernels
 import Foundation
 
 /// Queries (x_n, μ, z) with their global ids: x and z are count × d, mu is count × dMu.

@@ -1,5 +1,5 @@
 import CBLAS
-import CMLPKernel
+import CKernels
 
 /// Widths of a fully connected network: `input` → `hidden[0]` → … → `output`.
 /// Hidden layers use tanh, the output layer is linear.
@@ -62,9 +62,9 @@ public struct MLP: Sendable {
     /// Rows processed per pass; bounds workspace memory at `chunkRows × Σ widths` floats.
     public static let chunkRows = 4096
 
-    /// Which compilation of the tanh and Adam kernels (CMLPKernel) runs here: "avx512",
+    /// Which compilation of the tanh and Adam kernels (CKernels) runs here: "avx512",
     /// "avx2+fma" or "baseline".
-    public static var kernelISA: String { String(cString: sdeflow_mlp_kernel_isa()) }
+    public static var kernelISA: String { String(cString: sdeflow_kernel_isa()) }
 
     /// `layerSizes`, layer weight offsets, activation column offsets (Σ of earlier output
     /// widths), and floats per row of workspace. Cached so hot paths allocate nothing.

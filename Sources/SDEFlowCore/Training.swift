@@ -1,7 +1,7 @@
 /// Training-side helpers for the data-parallel MLP fit: the Adam optimiser, per-column
 /// standardisation of inputs/targets, and the split of a global batch over ranks.
 
-import CMLPKernel
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -48,7 +48,7 @@ public struct Adam: Codable, Sendable, Equatable {
             first_weight: Float(1 - beta1), second_decay: Float(beta2), second_weight: Float(1 - beta2),
             step_size: Float(Double(learningRate) / bc1), bias_sqrt: Float(bc2.squareRoot()),
             epsilon: epsilon, weight_decay: weightDecay)
-        // One vectorised pass in CMLPKernel (the same arithmetic on every CPU, so ranks agree).
+        // One vectorised pass in CKernels (the same arithmetic on every CPU, so ranks agree).
         guard !parameters.isEmpty else { return }
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in

@@ -1,4 +1,4 @@
-import CLabelKernel
+import CKernels
 import Foundation
 import SDEFlowCore
 import Testing

@@ -1,4 +1,4 @@
-import CMLPKernel
+import CKernels
 import Foundation
 import SDEFlowCore
 import Testing
@@ -97,7 +97,7 @@ private func kernelTanh(_ x: [Float]) -> [Float] {
     let x = (0..<(20 * 1024 + 3)).map { Float(-10 + Double($0) / 1024) }
     let y = kernelTanh(x)
     let maxErr = zip(x, y).map { abs(Double($1) - tanh(Double($0))) }.max()!
-    #expect(maxErr < 1e-6, "max |error| \(maxErr) on \(String(cString: sdeflow_mlp_kernel_isa()))")
+    #expect(maxErr < 1e-6, "max |error| \(maxErr) on \(String(cString: sdeflow_kernel_isa()))")
     // Saturates within float rounding of ±1 (exactly ±1 without FMA), odd, exact near 0.
     let big = kernelTanh([100, -100, .infinity, -.infinity])
     #expect(big.allSatisfy { abs(abs($0) - 1) < 3e-7 } && big[0] == -big[1] && big[2] == -big[3])

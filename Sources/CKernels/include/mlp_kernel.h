@@ -33,5 +33,3 @@ typedef struct {
 void sdeflow_adam_update(float *p, const float *g, float *m, float *v, int64_t count,
                          sdeflow_adam_step s);
 
-/// Which compilation of the kernels runs on this CPU: "avx512", "avx2+fma" or "baseline".
-const char *sdeflow_mlp_kernel_isa(void);

@@ -6,40 +6,8 @@
 // Adam update (every parameter, every step). Swift compiles for baseline x86-64 (SSE2, no FMA)
 // unless given a build flag; as Swift loops, tanh and Adam alone took ~20 % of a 4x256 step. Here
 // each public kernel is compiled three times - AVX-512, AVX2+FMA, baseline - from one inline body
-// and picked at first call by CPU feature, as in CLabelKernel.
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-#if defined(__x86_64__)
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
-static int isa_level(void) {
-    static int level = -1;  // benign race: every thread computes the same value
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") ? 2
-              : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
-    }
-    return level;
-}
-#define DISPATCH(NAME, PARAMS, ARGS)                                      \
-    TARGET_AVX512 static void NAME##_avx512 PARAMS { NAME##_body ARGS; } \
-    TARGET_AVX2 static void NAME##_avx2 PARAMS { NAME##_body ARGS; }     \
-    static void NAME##_base PARAMS { NAME##_body ARGS; }                 \
-    void NAME PARAMS {                                                   \
-        switch (isa_level()) {                                           \
-        case 2: NAME##_avx512 ARGS; break;                               \
-        case 1: NAME##_avx2 ARGS; break;                                 \
-        default: NAME##_base ARGS;                                       \
-        }                                                                \
-    }
-#else
-static int isa_level(void) { return 0; }
-#define DISPATCH(NAME, PARAMS, ARGS) void NAME PARAMS { NAME##_body ARGS; }
-#endif
-
-const char *sdeflow_mlp_kernel_isa(void) {
-    static const char *names[] = {"baseline", "avx2+fma", "avx512"};
-    return names[isa_level()];
-}
+// and picked at first call by CPU feature (`dispatch.h`), as the label kernel is.
+#include "dispatch.h"
 
 // 8 float lanes as one value (one ymm with AVX2/AVX-512, two xmm on the baseline). Explicit
 // lanes, because clang does not vectorise sqrtf (errno) and tail elements then take the same
@@ -91,7 +59,7 @@ ALWAYS_INLINE void sdeflow_mlp_tanh_body(float *restrict z, int64_t count) {
         memcpy(z + full, buf, (size_t)(count - full) * sizeof(float));
     }
 }
-DISPATCH(sdeflow_mlp_tanh, (float *restrict z, int64_t count), (z, count))
+DISPATCH(void, sdeflow_mlp_tanh, (float *restrict z, int64_t count), (z, count))
 
 ALWAYS_INLINE void sdeflow_mlp_tanh_backward_body(float *restrict delta, const float *restrict a,
                                                  int64_t rows, int64_t cols,
@@ -116,7 +84,7 @@ ALWAYS_INLINE void sdeflow_mlp_tanh_backward_body(float *restrict delta, const f
         }
     }
 }
-DISPATCH(sdeflow_mlp_tanh_backward,
+DISPATCH(void, sdeflow_mlp_tanh_backward,
          (float *restrict delta, const float *restrict a, int64_t rows, int64_t cols,
           float *restrict bias_grad),
          (delta, a, rows, cols, bias_grad))
@@ -152,7 +120,7 @@ ALWAYS_INLINE void sdeflow_adam_update_body(float *restrict p, const float *rest
         memcpy(p + full, pb, bytes); memcpy(m + full, mb, bytes); memcpy(v + full, vb, bytes);
     }
 }
-DISPATCH(sdeflow_adam_update,
+DISPATCH(void, sdeflow_adam_update,
          (float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
           int64_t count, sdeflow_adam_step s),
          (p, g, m, v, count, s))
