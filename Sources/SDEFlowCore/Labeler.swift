@@ -109,11 +109,14 @@ public struct Labeler {
                 logKernel[slot] = logK
                 maxLogK = max(maxLogK, logK)
             }
-            for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
+            let stops = settings.solver == .exponential && settings.odeStop > 0
+            if settings.estimator == .localLinear || stops {
+                for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
+            }
             if settings.estimator == .localLinear {
                 fit.adjust(offsets: offsets, deltas: &delta, weights: weights, count: kn)
             }
-            if settings.solver == .exponential && settings.odeStop > 0 {
+            if stops {
                 let spread = Self.weightedSpread(delta, weights, count: kn, d: d)
                 let sigma = settings.odeStop * (spread.reduce(0) { $0 + $1 * $1 } / Double(d)).squareRoot()
                 tauGrid = ODESolver.tauGrid(steps: settings.odeSteps, stop: sigma)

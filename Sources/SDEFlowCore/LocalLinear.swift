@@ -28,12 +28,13 @@ public struct LocalLinearFit {
     private var rhs: [Double]
     private var meanU: [Double]
     private var meanD: [Double]
+    private var used: [Bool]
 
     public init(p: Int, d: Int) {
         self.p = p; self.d = d
         slopes = .init(repeating: 0, count: p * d); gram = .init(repeating: 0, count: p * p)
         rhs = .init(repeating: 0, count: p * d); meanU = .init(repeating: 0, count: p)
-        meanD = .init(repeating: 0, count: d)
+        meanD = .init(repeating: 0, count: d); used = .init(repeating: false, count: p)
     }
 
     /// Fits the slopes and subtracts `offsets · slopes` from `deltas` in place. An offset column
@@ -80,7 +81,6 @@ public struct LocalLinearFit {
         var scale = 0.0
         for a in 0..<p { scale = max(scale, gram[a * p + a]) }
         guard scale > 0 else { return }
-        var used = [Bool](repeating: false, count: p)
         for a in 0..<p { used[a] = gram[a * p + a] > 1e-10 * scale }
         for a in 0..<p where !used[a] {
             for b in 0..<p { gram[a * p + b] = 0; gram[b * p + a] = 0 }
