@@ -73,6 +73,9 @@ struct LabelOptions: ParsableArguments {
         if let v = odeSolver { s.solver = v }
         if let v = odeStop { s.odeStop = v }
         guard s.odeStop >= 0 && s.odeStop < 1 else { throw ValidationError("--ode-stop must be in [0, 1)") }
+        guard s.odeStop == 0 || s.solver == .exponential else {
+            throw ValidationError("--ode-stop needs --ode-solver exponential (the Euler solver always runs onto the data)")
+        }
         guard s.labels > 0, s.neighbors > 0, s.odeSteps > 0 else {
             throw ValidationError("--labels, --neighbors and --ode-steps must be positive")
         }

@@ -297,6 +297,14 @@ struct CLITests {
         #expect(below.status != 0, "\(below.report)")
         #expect(below.stderr.contains("a-file: exists and is not a folder"), "\(below.report)")
 
+        // Options that contradict each other: stopping early exists only for the exponential solver.
+        let stopOut = dir.appendingPathComponent("stop-euler")
+        let stop = try CLI.run(["label", "--data", f.data.path, "--output", stopOut.path, "--ode-solver", "euler",
+                                "--ode-stop", "0.2"] + small, timeout: 60)
+        #expect(stop.status != 0, "\(stop.report)")
+        #expect(stop.stderr.contains("--ode-stop needs --ode-solver exponential"), "\(stop.report)")
+        #expect(!exists(stopOut), "a rejected label left \(stopOut.path)")
+
         #expect(leftovers(in: dir).isEmpty, "temp files left: \(leftovers(in: dir))")
     }
 
