@@ -26,6 +26,10 @@ public struct Labeler {
     public let normalisation: Normalisation
     public let data: PairBlock
     public let index: NearestNeighbours
+    /// The shard in the index's slot order (`NearestNeighbours.slotOrder`): c·(y − x) (n × d),
+    /// x (n × d), μ (n × dMu). A query's K neighbours are a few runs of consecutive slots, so
+    /// reading them streams memory; in the shard's own order they are K cache misses.
+    private let slotDelta: [Double], slotX: [Double], slotMu: [Double]
 
     /// The compilation of the C kernel this CPU runs: "avx512", "avx2+fma" or "baseline".
     public static var kernelISA: String { String(cString: sdeflow_kernel_isa()) }
@@ -45,7 +49,19 @@ public struct Labeler {
             }
         }
         self.settings = settings; self.normalisation = normalisation; self.data = data
-        self.index = NearestNeighbours(points: points, geometry: geometry)
+        let index = NearestNeighbours(points: points, geometry: geometry)
+        self.index = index
+        let d = data.d, dMu = data.dMu, c = settings.scale, order = index.slotOrder
+        var delta = [Double](repeating: 0, count: n * d), x = delta, mu = [Double](repeating: 0, count: n * dMu)
+        for (slot, j32) in order.enumerated() {
+            let j = Int(j32)
+            for i in 0..<d {
+                delta[slot * d + i] = c * (data.y[j * d + i] - data.x[j * d + i])
+                x[slot * d + i] = data.x[j * d + i]
+            }
+            for i in 0..<dMu { mu[slot * dMu + i] = data.mu[j * dMu + i] }
+        }
+        slotDelta = delta; slotX = x; slotMu = mu
     }
 
     /// Labels (count × d, scaled displacements) and the effective sample size of the kernel
@@ -74,7 +90,6 @@ public struct Labeler {
         var search = NearestNeighbours.Scratch()
         var labels = [Double](repeating: 0, count: queries.count * d)
         var ess = [Double](repeating: 0, count: queries.count)
-        let c = settings.scale
         let ix = 1 / (2 * settings.nuX * settings.nuX), imu = 1 / (2 * settings.nuMu * settings.nuMu)
         let every = max(1, queries.count / 20)
         var searchNanos: UInt64 = 0
@@ -86,28 +101,34 @@ public struct Labeler {
                     q.withUnsafeMutableBufferPointer {
                         normalisation.point(x: qx.baseAddress! + n * d, mu: qmu.baseAddress! + n * dMu, into: $0.baseAddress!)
                     }
-                    return q.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, scratch: &search) }
+                    return q.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, scratch: &search, slots: true) }
                 }
             }
             searchNanos += DispatchTime.now().uptimeNanoseconds - searchStart
             let kn = neighbours.count
             var maxLogK = -Double.infinity
-            for (slot, j32) in neighbours.enumerated() {
-                let j = Int(j32)
-                var logK = 0.0
-                for i in 0..<d {
-                    delta[slot * d + i] = c * (data.y[j * d + i] - data.x[j * d + i])
-                    let dx = data.x[j * d + i] - queries.x[n * d + i]
-                    offsets[slot * p + i] = dx
-                    logK -= dx * dx * ix
+            slotDelta.withUnsafeBufferPointer { sd in
+                slotX.withUnsafeBufferPointer { sx in
+                    slotMu.withUnsafeBufferPointer { smu in
+                        for (slot, j32) in neighbours.enumerated() {
+                            let j = Int(j32)
+                            var logK = 0.0
+                            for i in 0..<d {
+                                delta[slot * d + i] = sd[j * d + i]
+                                let dx = sx[j * d + i] - queries.x[n * d + i]
+                                offsets[slot * p + i] = dx
+                                logK -= dx * dx * ix
+                            }
+                            for i in 0..<dMu {
+                                let dm = smu[j * dMu + i] - queries.mu[n * dMu + i]
+                                offsets[slot * p + d + i] = dm
+                                logK -= dm * dm * imu
+                            }
+                            logKernel[slot] = logK
+                            maxLogK = max(maxLogK, logK)
+                        }
+                    }
                 }
-                for i in 0..<dMu {
-                    let dm = data.mu[j * dMu + i] - queries.mu[n * dMu + i]
-                    offsets[slot * p + d + i] = dm
-                    logK -= dm * dm * imu
-                }
-                logKernel[slot] = logK
-                maxLogK = max(maxLogK, logK)
             }
             let stops = settings.solver == .exponential && settings.odeStop > 0
             if settings.estimator == .localLinear || stops {

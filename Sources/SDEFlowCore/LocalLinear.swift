@@ -17,6 +17,14 @@ public enum LabelEstimator: String, Codable, Sendable, CaseIterable {
 /// Weighted least squares of the displacements on the neighbours' offsets from the query, and
 /// the adjustment that moves every displacement to the query (`LabelEstimator.localLinear`).
 ///
+/// The adjustment moves the mean *and* the scale (the heteroscedastic regression adjustment of
+/// Blum & François 2010): Δ_j ← a + (Δ_j − a − u_j·B) · √(s(0) / s(u_j)), where a + u·B is the
+/// weighted linear fit of the displacements and s(u) the weighted linear fit of the squared
+/// residual norms |Δ_j − a − u_j·B|², both over the offsets u. Without the scale step a wide
+/// neighbourhood pools the noise of every μ it covers: ou's one-step variance grows 8 % per
+/// 0.1 in μ, so a one-sided neighbourhood at the end of the range reads it 3 % high. The scale
+/// ratio is clamped to [¼, 4] so a fit that extrapolates cannot blow up a neighbour.
+///
 /// Shapes: `offsets` is K × p (p = d + dμ: x_j − x, then μ_j − μ), `deltas` is K × d, `weights`
 /// K non-negative (any scale). Everything is in Double; K ≥ 1. Reusable: holds its scratch.
 public struct LocalLinearFit {
@@ -24,58 +32,100 @@ public struct LocalLinearFit {
     public let d: Int
     /// Slopes, p × d: row i is ∂Δ/∂(offset i).
     public private(set) var slopes: [Double]
+    /// Slope of the squared residual norm, p: ∂|r|²/∂(offset i); and its value at the query.
+    public private(set) var scaleSlopes: [Double]
+    public private(set) var scaleAtQuery = 0.0
+    /// Cholesky factor of the centred weighted Gram matrix (lower triangle), p × p.
     private var gram: [Double]
     private var rhs: [Double]
     private var meanU: [Double]
     private var meanD: [Double]
     private var used: [Bool]
+    private var factored = false
 
     public init(p: Int, d: Int) {
         self.p = p; self.d = d
-        slopes = .init(repeating: 0, count: p * d); gram = .init(repeating: 0, count: p * p)
-        rhs = .init(repeating: 0, count: p * d); meanU = .init(repeating: 0, count: p)
-        meanD = .init(repeating: 0, count: d); used = .init(repeating: false, count: p)
+        slopes = .init(repeating: 0, count: p * d); scaleSlopes = .init(repeating: 0, count: p)
+        gram = .init(repeating: 0, count: p * p)
+        rhs = .init(repeating: 0, count: p * max(d, 1)); meanU = .init(repeating: 0, count: p)
+        meanD = .init(repeating: 0, count: max(d, 1)); used = .init(repeating: false, count: p)
     }
 
-    /// Fits the slopes and subtracts `offsets · slopes` from `deltas` in place. An offset column
-    /// with (numerically) no spread among the neighbours — all of them at the query's μ, say —
-    /// gets slope 0, so the fit never extrapolates along a direction the data do not span.
-    public mutating func adjust(offsets: UnsafePointer<Double>, deltas: UnsafeMutablePointer<Double>,
-                                weights: UnsafePointer<Double>, count k: Int) {
-        fit(offsets: offsets, deltas: deltas, weights: weights, count: k)
-        for j in 0..<k {
-            for o in 0..<d {
-                var shift = 0.0
-                for i in 0..<p { shift += offsets[j * p + i] * slopes[i * d + o] }
-                deltas[j * d + o] -= shift
-            }
-        }
-    }
-
-    /// The weighted centred normal equations S_uu · B = S_uΔ, solved by Cholesky.
-    mutating func fit(offsets u: UnsafePointer<Double>, deltas y: UnsafePointer<Double>,
-                      weights w: UnsafePointer<Double>, count k: Int) {
+    /// Fits the slopes and moves every displacement to the query in place (mean, then scale).
+    /// An offset column with (numerically) no spread among the neighbours — all of them at the
+    /// query's μ, say — gets slope 0, so the fit never extrapolates along a direction the data
+    /// do not span.
+    public mutating func adjust(offsets u: UnsafePointer<Double>, deltas y: UnsafeMutablePointer<Double>,
+                                weights w: UnsafePointer<Double>, count k: Int) {
         let p = self.p, d = self.d
-        var total = 0.0
-        for i in 0..<p { meanU[i] = 0 }
-        for o in 0..<d { meanD[o] = 0 }
-        for j in 0..<k {
-            total += w[j]
-            for i in 0..<p { meanU[i] += w[j] * u[j * p + i] }
-            for o in 0..<d { meanD[o] += w[j] * y[j * d + o] }
+        var out: [Double] = []  // (swapped in and out: `fit` mutates self too)
+        swap(&out, &slopes)
+        fit(offsets: u, deltas: y, weights: w, count: k, width: d, into: &out)
+        swap(&out, &slopes)
+        guard factored else { return }
+        if intercept.count != d { intercept = .init(repeating: 0, count: d) }
+        // Mean step; the residuals' squared norms go to `squares` (reused as the scale targets).
+        for o in 0..<d {
+            intercept[o] = meanD[o]
+            for i in 0..<p { intercept[o] -= meanU[i] * slopes[i * d + o] }
         }
-        for i in 0..<slopes.count { slopes[i] = 0 }
-        guard total > 0, total.isFinite else { return }
-        for i in 0..<p { meanU[i] /= total }
-        for o in 0..<d { meanD[o] /= total }
-        for i in 0..<gram.count { gram[i] = 0 }
-        for i in 0..<rhs.count { rhs[i] = 0 }
-        for j in 0..<k {
-            for a in 0..<p {
-                let ua = w[j] * (u[j * p + a] - meanU[a])
-                for b in 0...a { gram[a * p + b] += ua * (u[j * p + b] - meanU[b]) }
-                for o in 0..<d { rhs[a * d + o] += ua * (y[j * d + o] - meanD[o]) }
+        if squares.count < k { squares = .init(repeating: 0, count: k) }
+        let intercept = self.intercept
+        slopes.withUnsafeBufferPointer { b in
+            squares.withUnsafeMutableBufferPointer { sq in
+                for j in 0..<k {
+                    var r2 = 0.0
+                    for o in 0..<d {
+                        var shift = 0.0
+                        for i in 0..<p { shift += u[j * p + i] * b[i * d + o] }
+                        y[j * d + o] -= shift
+                        let r = y[j * d + o] - intercept[o]
+                        r2 += r * r
+                    }
+                    sq[j] = r2
+                }
             }
+        }
+        // Scale step, on the same Gram factor.
+        let sq = squares
+        swap(&out, &scaleSlopes)
+        sq.withUnsafeBufferPointer { fit(offsets: u, deltas: $0.baseAddress!, weights: w, count: k, width: 1, into: &out) }
+        swap(&out, &scaleSlopes)
+        guard factored else { return }
+        var s0 = meanD[0]
+        for i in 0..<p { s0 -= meanU[i] * scaleSlopes[i] }
+        scaleAtQuery = s0
+        guard s0 > 0, s0.isFinite else { return }
+        scaleSlopes.withUnsafeBufferPointer { g in
+            for j in 0..<k {
+                var s = s0
+                for i in 0..<p { s += u[j * p + i] * g[i] }
+                let ratio = s > 0 ? min(max(s0 / s, 0.25), 4) : 4
+                let f = ratio.squareRoot()
+                for o in 0..<d { y[j * d + o] = intercept[o] + (y[j * d + o] - intercept[o]) * f }
+            }
+        }
+    }
+    /// Scratch: the fitted displacement at the query (d) and the squared residual norms (K).
+    private var intercept: [Double] = []
+    private var squares: [Double] = []
+
+    /// The weighted centred normal equations S_uu · B = S_uy for `width` columns of `y`
+    /// (K × width), solved by Cholesky into `out` (p × width). Leaves the weighted means of u
+    /// and y in `meanU`/`meanD`; `factored` says whether the Gram matrix had a factor.
+    private mutating func fit(offsets u: UnsafePointer<Double>, deltas y: UnsafePointer<Double>,
+                              weights w: UnsafePointer<Double>, count k: Int, width d: Int,
+                              into out: inout [Double]) {
+        let p = self.p
+        factored = false
+        for i in out.indices { out[i] = 0 }
+        let total = weightedSum(w, w, 0, count: k, ones: true)
+        guard total > 0, total.isFinite else { return }
+        for i in 0..<p { meanU[i] = weightedSum(w, u + i, p, count: k) / total }
+        for o in 0..<d { meanD[o] = weightedSum(w, y + o, d, count: k) / total }
+        for a in 0..<p {
+            for b in 0...a { gram[a * p + b] = weightedCross(w, u + a, p, meanU[a], u + b, p, meanU[b], count: k) }
+            for o in 0..<d { rhs[a * d + o] = weightedCross(w, u + a, p, meanU[a], y + o, d, meanD[o], count: k) }
         }
         // Columns without spread (relative to the largest offset scale) are left out.
         var scale = 0.0
@@ -105,15 +155,51 @@ public struct LocalLinearFit {
         for o in 0..<d {
             for a in 0..<p {  // L v = r
                 var s = rhs[a * d + o]
-                for m in 0..<a { s -= gram[a * p + m] * slopes[m * d + o] }
-                slopes[a * d + o] = s / gram[a * p + a]
+                for m in 0..<a { s -= gram[a * p + m] * out[m * d + o] }
+                out[a * d + o] = s / gram[a * p + a]
             }
             for a in stride(from: p - 1, through: 0, by: -1) {  // Lᵀ b = v
-                var s = slopes[a * d + o]
-                for m in (a + 1)..<p { s -= gram[m * p + a] * slopes[m * d + o] }
-                slopes[a * d + o] = s / gram[a * p + a]
+                var s = out[a * d + o]
+                for m in (a + 1)..<p { s -= gram[m * p + a] * out[m * d + o] }
+                out[a * d + o] = s / gram[a * p + a]
             }
         }
-        for a in 0..<p where !used[a] { for o in 0..<d { slopes[a * d + o] = 0 } }
+        for a in 0..<p where !used[a] { for o in 0..<d { out[a * d + o] = 0 } }
+        factored = true
     }
+}
+
+/// Σ_j w_j·a_j over a strided column (or Σ_j w_j with `ones`), in four partial sums: one
+/// running sum would make the pass latency-bound, and K runs to tens of thousands.
+@inline(__always)
+private func weightedSum(_ w: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ stride: Int,
+                         count k: Int, ones: Bool = false) -> Double {
+    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    var j = 0
+    while j + 4 <= k {
+        if ones { s0 += w[j]; s1 += w[j + 1]; s2 += w[j + 2]; s3 += w[j + 3] } else {
+            s0 += w[j] * a[j * stride]; s1 += w[j + 1] * a[(j + 1) * stride]
+            s2 += w[j + 2] * a[(j + 2) * stride]; s3 += w[j + 3] * a[(j + 3) * stride]
+        }
+        j += 4
+    }
+    while j < k { s0 += ones ? w[j] : w[j] * a[j * stride]; j += 1 }
+    return (s0 + s1) + (s2 + s3)
+}
+
+/// Σ_j w_j (a_j − ma)(b_j − mb) over two strided columns, in four partial sums.
+@inline(__always)
+private func weightedCross(_ w: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ sa: Int, _ ma: Double,
+                           _ b: UnsafePointer<Double>, _ sb: Int, _ mb: Double, count k: Int) -> Double {
+    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    var j = 0
+    while j + 4 <= k {
+        s0 += w[j] * (a[j * sa] - ma) * (b[j * sb] - mb)
+        s1 += w[j + 1] * (a[(j + 1) * sa] - ma) * (b[(j + 1) * sb] - mb)
+        s2 += w[j + 2] * (a[(j + 2) * sa] - ma) * (b[(j + 2) * sb] - mb)
+        s3 += w[j + 3] * (a[(j + 3) * sa] - ma) * (b[(j + 3) * sb] - mb)
+        j += 4
+    }
+    while j < k { s0 += w[j] * (a[j * sa] - ma) * (b[j * sb] - mb); j += 1 }
+    return (s0 + s1) + (s2 + s3)
 }

@@ -94,8 +94,11 @@ public struct NearestNeighbours: Sendable {
 
     /// The exact `k` nearest points to normalised query `q` (D values) — ties in distance go to
     /// the smaller point index — as point indices in (cell, index) order: a canonical order that
-    /// needs no sort and is the same for any shard holding the query's halo.
-    public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch) -> [Int32] {
+    /// needs no sort and is the same for any shard holding the query's halo. With `slots`, as
+    /// sorted slots instead (`slotOrder[slot]` is the point index): the same points in the same
+    /// order, for a caller that keeps its per-point data in slot order, so that reading the
+    /// neighbours' data walks a few contiguous runs instead of K random places.
+    public func nearest(_ q: UnsafePointer<Double>, k: Int, scratch: inout Scratch, slots: Bool = false) -> [Int32] {
         precondition(k <= count, "asked for \(k) neighbours among \(count) points")
         if k <= 0 { return [] }
         let dims = geometry.dims
@@ -105,9 +108,12 @@ public struct NearestNeighbours: Sendable {
             for i in 0..<dims { center[i] = geometry.coordinate(q[i], i) }
             let (lower, upper) = bracket(q, k: k, center: center, lo: lo, hi: hi, scratch: &scratch)
             let whole = collect(q, lower: lower, upper: upper, lo: lo, hi: hi, scratch: &scratch)
-            return select(k, whole: whole, scratch: &scratch)
+            return select(k, whole: whole, slots: slots, scratch: &scratch)
         }
     }
+
+    /// The point index of each sorted slot (see `nearest(_:k:scratch:slots:)`).
+    public var slotOrder: [Int32] { original }
 
     /// Bounds of the k-th smallest squared distance from the cell list alone, from the cells
     /// of the Chebyshev block around q's cell one ring larger than the first one holding k
@@ -276,7 +282,7 @@ public struct NearestNeighbours: Sendable {
     /// the bin of the (k − whole)-th nearest scanned point, whose few points are sorted by
     /// (distance², index) to find the last one taken; then the whole runs, and every scanned
     /// point up to that one in (distance², index) order.
-    private func select(_ k: Int, whole: Int, scratch: inout Scratch) -> [Int32] {
+    private func select(_ k: Int, whole: Int, slots: Bool, scratch: inout Scratch) -> [Int32] {
         let need = k - whole
         var below = 0, bin: UInt16 = 0
         while below + Int(scratch.histogram[Int(bin)]) < need { below += Int(scratch.histogram[Int(bin)]); bin += 1 }
@@ -305,17 +311,21 @@ public struct NearestNeighbours: Sendable {
                         for (from, to, inside) in runs {
                             if inside {
                                 precondition(m + Int(to - from) <= k, "the k-th distance was bracketed wrongly")
-                                (out.baseAddress! + m).update(from: original.baseAddress! + Int(from), count: Int(to - from))
+                                if slots {
+                                    for s in from..<to { out[m + Int(s - from)] = s }
+                                } else {
+                                    (out.baseAddress! + m).update(from: original.baseAddress! + Int(from), count: Int(to - from))
+                                }
                                 m += Int(to - from)
                             } else if splitTie {
                                 for s in Int(from)..<Int(to) {
                                     let d = dist2[at]
-                                    if d < kth || (d == kth && original[s] <= tieLimit) { out[min(m, k)] = original[s]; m += 1 }
+                                    if d < kth || (d == kth && original[s] <= tieLimit) { out[min(m, k)] = slots ? Int32(s) : original[s]; m += 1 }
                                     at += 1
                                 }
                             } else {
                                 for s in Int(from)..<Int(to) {
-                                    out[min(m, k)] = original[s]  // (min: memory-safe even if m overshot)
+                                    out[min(m, k)] = slots ? Int32(s) : original[s]  // (min: memory-safe even if m overshot)
                                     m &+= dist2[at] <= kth ? 1 : 0
                                     at &+= 1
                                 }

@@ -74,3 +74,26 @@ import Testing
     #expect(adjusted.mean < 0.012 && adjusted.variance < 0.1)
     #expect(paper.mean > 0.015 && paper.variance > 0.12)  // the bias is real, not noise
 }
+
+/// Catches: a wrong scale step (the Blum–François adjustment). Pairs of neighbours at the same
+/// offset carry residuals ±√(s0 + g·u) around a linear mean, so the squared residual is exactly
+/// linear in the offsets: the fit must return g, and every adjusted displacement must sit at
+/// the intercept ± √s0 — the noise of the query's (x, μ), not of the neighbour's.
+@Test func localLinearFitMovesTheScaleToTheQuery() {
+    let k = 400, s0 = 0.09, g = [0.02, -0.04], mean = (a: 0.3, b: [0.7, -1.4])
+    let rng = CounterRNG(seed: 11)
+    var u = [Double](), y = [Double](), w = [Double]()
+    for j in 0..<(k / 2) {
+        let (a, b) = rng.uniforms(.initialState, id: UInt64(j), index: 0)
+        let row = [2 * a - 1, b - 0.2]
+        let r = (s0 + g[0] * row[0] + g[1] * row[1]).squareRoot()
+        let m = mean.a + mean.b[0] * row[0] + mean.b[1] * row[1]
+        for sign in [1.0, -1.0] { u += row; y.append(m + sign * r); w.append(0.5 + a * b) }
+    }
+    var fit = LocalLinearFit(p: 2, d: 1)
+    fit.adjust(offsets: u, deltas: &y, weights: w, count: k)
+    #expect(abs(fit.slopes[0] - mean.b[0]) < 1e-9 && abs(fit.slopes[1] - mean.b[1]) < 1e-9)
+    #expect(abs(fit.scaleSlopes[0] - g[0]) < 1e-9 && abs(fit.scaleSlopes[1] - g[1]) < 1e-9)
+    #expect(abs(fit.scaleAtQuery - s0) < 1e-9)
+    for j in 0..<k { #expect(abs(abs(y[j] - mean.a) - s0.squareRoot()) < 1e-9, "neighbour \(j): \(y[j])") }
+}
