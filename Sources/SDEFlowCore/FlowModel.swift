@@ -123,10 +123,12 @@ public struct FlowModel: Sendable {
     /// SDEFlowMPI), since BLAS rounding depends on the batch size and a row's place in it.
     /// `antithetic`: samples 2k and 2k + 1 get noises z and −z (keyed by k), an unbiased Monte
     /// Carlo design whose sample mean is free of the noise's own sampling error to first order.
+    /// `noiseScale` (steps × d), if given, multiplies the noise of step n, component i.
     public func rollout(starts: [Double], mu: [Double], steps: Int, ids: Range<Int>, seed: UInt64,
-                        stream: RandomStream, keepPath: Bool, antithetic: Bool = false) -> [Double] {
+                        stream: RandomStream, keepPath: Bool, antithetic: Bool = false,
+                        noiseScale: [Double]? = nil) -> [Double] {
         let d = info.d, m = ids.count
-        precondition(starts.count == m * d)
+        precondition(starts.count == m * d && (noiseScale?.count ?? steps * d) == steps * d)
         let rng = CounterRNG(seed: seed)
         let kept = keepPath ? steps + 1 : 1
         var out = [Double](repeating: 0, count: m * kept * d)
@@ -144,6 +146,7 @@ public struct FlowModel: Sendable {
                     let row = UnsafeMutableBufferPointer(rebasing: zp[s * d ..< (s + 1) * d])
                     rng.fillNormals(row, stream, id: UInt64(antithetic ? id / 2 : id), index: UInt32(n))
                     if antithetic && id % 2 == 1 { for i in row.indices { row[i] = -row[i] } }
+                    if let scale = noiseScale { for i in 0..<d { row[i] *= scale[n * d + i] } }
                 }
             }
             x = step(x: x, mu: mus, z: z, rows: m)

@@ -6,7 +6,7 @@ public struct LabelSettings: Codable, Sendable, Equatable {
     public var labels: Int
     /// K, the exact nearest neighbours in the normalised (x/σ_x, μ/σ_μ) space.
     public var neighbors: Int
-    /// N_τ, uniform explicit Euler steps of the probability-flow ODE.
+    /// N_τ, steps of the probability-flow ODE.
     public var odeSteps: Int
     /// Kernel bandwidths in the units of x and μ.
     public var nuX: Double
@@ -31,13 +31,6 @@ public struct LabelSettings: Codable, Sendable, Equatable {
         self.labels = labels; self.neighbors = neighbors; self.odeSteps = odeSteps
         self.nuX = nuX; self.nuMu = nuMu; self.scale = scale; self.estimator = estimator; self.solver = solver
         self.odeStop = odeStop
-    }
-
-    /// The paper's method with these settings: its estimator and its Euler solver.
-    public var paperMethod: LabelSettings {
-        var s = self
-        s.estimator = .paper; s.solver = .euler
-        return s
     }
 
     public init(from decoder: Decoder) throws {
@@ -75,7 +68,10 @@ public struct SDEExample: Sendable {
     public let observedMu: [[Double]]
     public let muRange: ClosedRange<Double>
     public let simulation: SimulationSettings
+    /// The label settings this tool uses by default (`Examples.swift` says why they differ).
     public let labels: LabelSettings
+    /// The paper's label settings and method exactly (METHOD.md §4), for `--paper-method`.
+    public let paperLabels: LabelSettings
     public let hidden: [Int]
     public let patience: Int
 
@@ -92,7 +88,7 @@ public struct SDEExample: Sendable {
     public init(
         name: String, summary: String, d: Int, dMu: Int, observedMu: [[Double]],
         muRange: ClosedRange<Double>, simulation: SimulationSettings, labels: LabelSettings,
-        hidden: [Int], patience: Int,
+        paperLabels: LabelSettings, hidden: [Int], patience: Int,
         coefficients: @escaping @Sendable (UnsafePointer<Double>, UnsafePointer<Double>,
             UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void,
         initialState: @escaping @Sendable ([Double], CounterRNG, UInt64) -> [Double],
@@ -100,7 +96,7 @@ public struct SDEExample: Sendable {
     ) {
         self.name = name; self.summary = summary; self.d = d; self.dMu = dMu
         self.observedMu = observedMu; self.muRange = muRange; self.simulation = simulation
-        self.labels = labels; self.hidden = hidden; self.patience = patience
+        self.labels = labels; self.paperLabels = paperLabels; self.hidden = hidden; self.patience = patience
         self.coefficients = coefficients; self.initialState = initialState
         self.exactTransition = exactTransition
     }

@@ -62,9 +62,11 @@ public enum DistributedSampling {
 
     /// Runs sampling jobs of the learned flow map (see `SamplingJob`).
     public static func run(_ comm: Communicator, model: FlowModel, jobs: [SamplingJob], seed: UInt64) throws -> [[Double]] {
-        try run(comm, counts: jobs.map(\.count), costs: jobs.map(\.cost),
-                valuesPerSample: jobs.map { $0.valuesPerSample(d: model.info.d) }) { j, ids in
-            jobs[j].run(model: model, ids: ids, seed: seed)
+        var scales: [Int: [Double]] = [:]  // each job's moment-matching scales, once per rank
+        return try run(comm, counts: jobs.map(\.count), costs: jobs.map(\.cost),
+                       valuesPerSample: jobs.map { $0.valuesPerSample(d: model.info.d) }) { j, ids in
+            if jobs[j].antithetic && scales[j] == nil { scales[j] = jobs[j].noiseScales(d: model.info.d, seed: seed) }
+            return jobs[j].run(model: model, ids: ids, seed: seed, noiseScale: scales[j])
         }
     }
 }

@@ -47,7 +47,7 @@ struct SimulateOptions: ParsableArguments {
 struct LabelOptions: ParsableArguments {
     @Option(help: "Number of labels (queries).") var labels: Int?
     @Option(help: "K, exact nearest neighbours per query.") var neighbors: Int?
-    @Option(help: "N_τ, Euler steps of the probability-flow ODE.") var odeSteps: Int?
+    @Option(help: "N_τ, steps of the probability-flow ODE.") var odeSteps: Int?
     @Option(help: "Kernel bandwidth in x.") var nuX: Double?
     @Option(help: "Kernel bandwidth in μ.") var nuMu: Double?
     @Option(help: "Displacement scale c (labels are c·(y − x)).") var scale: Double?
@@ -55,22 +55,25 @@ struct LabelOptions: ParsableArguments {
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?
-    @Option(help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step (0: run onto the data).")
+    @Option(help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step (default 0.2; 0: run onto the data).")
     var odeStop: Double?
-    @Flag(help: "The paper's method exactly: --estimator paper --ode-solver euler (the settings' numbers are the paper's by default anyway).")
+    @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false
 
-    func settings(defaults: LabelSettings) throws -> LabelSettings {
-        var s = defaults
+    /// `defaults` are the tool's label settings for the data's example, `paper` the paper's.
+    func settings(defaults: LabelSettings, paper: LabelSettings) throws -> LabelSettings {
+        var s = paperMethod ? paper : defaults
         if let v = labels { s.labels = v }
         if let v = neighbors { s.neighbors = v }
         if let v = odeSteps { s.odeSteps = v }
         if let v = nuX { s.nuX = v }
         if let v = nuMu { s.nuMu = v }
         if let v = scale { s.scale = v }
-        if paperMethod { s = s.paperMethod }
         if let v = estimator { s.estimator = v }
-        if let v = odeSolver { s.solver = v }
+        if let v = odeSolver {
+            s.solver = v
+            if v == .euler && odeStop == nil { s.odeStop = 0 }  // the default stop is the exponential solver's
+        }
         if let v = odeStop { s.odeStop = v }
         guard s.odeStop >= 0 && s.odeStop < 1 else { throw ValidationError("--ode-stop must be in [0, 1)") }
         guard s.odeStop == 0 || s.solver == .exponential else {

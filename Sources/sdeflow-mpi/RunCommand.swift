@@ -25,13 +25,15 @@ struct Run: ParsableCommand {
         guard evalSamples >= 2, (pathSamples ?? 2) >= 2 else { throw ValidationError("--eval-samples and --path-samples must be at least 2") }
         let ex = try lookupExample(simulation.example)
         var sim = try simulation.settings(for: ex)
-        var labelDefaults = ex.labels
+        var labelDefaults = ex.labels, paperLabels = ex.paperLabels
         var train = try trainOptions.settings(example: ex, seed: seed.seed)
         if quick {
             applyQuickPreset(simulation: &sim, labels: &labelDefaults, train: &train,
                              userSetPathsPerMu: simulation.pathsPerMu != nil, userSetPatience: trainOptions.patience != nil)
+            applyQuickPreset(simulation: &sim, labels: &paperLabels, train: &train,
+                             userSetPathsPerMu: simulation.pathsPerMu != nil, userSetPatience: trainOptions.patience != nil)
         }
-        let labelSettings = try labelOptions.settings(defaults: labelDefaults)
+        let labelSettings = try labelOptions.settings(defaults: labelDefaults, paper: paperLabels)
         let dtype = try simulation.npyType()
         try withMPI { comm, log in
             let times = try Stopwatch()

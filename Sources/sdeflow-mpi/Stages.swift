@@ -29,8 +29,8 @@ struct Label: ParsableCommand {
 
     func run() throws {
         let info = try? readJSON(DatasetInfo.self, from: path(data, "dataset.json"))
-        let defaults = info?.example.flatMap(SDEExample.named)?.labels ?? SDEExample.brownianMotion.labels
-        let settings = try options.settings(defaults: defaults)
+        let ex = info?.example.flatMap(SDEExample.named) ?? .brownianMotion
+        let settings = try options.settings(defaults: ex.labels, paper: ex.paperLabels)
         try withMPI { comm, log in
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log)
         }

@@ -304,6 +304,12 @@ struct CLITests {
         #expect(stop.status != 0, "\(stop.report)")
         #expect(stop.stderr.contains("--ode-stop needs --ode-solver exponential"), "\(stop.report)")
         #expect(!exists(stopOut), "a rejected label left \(stopOut.path)")
+        // ...but choosing the Euler solver alone drops the default stop instead of failing.
+        let eulerOut = dir.appendingPathComponent("euler")
+        try CLI.succeed(["label", "--data", f.data.path, "--output", eulerOut.path, "--ode-solver", "euler"] + small)
+        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: eulerOut.appendingPathComponent("labels.json")))
+        let settings = (info as? [String: Any])?["settings"] as? [String: Any]
+        #expect(settings?["solver"] as? String == "euler" && settings?["odeStop"] as? Double == 0, "\(String(describing: settings))")
 
         #expect(leftovers(in: dir).isEmpty, "temp files left: \(leftovers(in: dir))")
     }

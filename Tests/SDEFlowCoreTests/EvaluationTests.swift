@@ -71,7 +71,7 @@ private func simulateFinal(_ example: SDEExample, start: StartLaw, mu: [Double],
     let e = example
     let started = SDEExample(
         name: e.name, summary: e.summary, d: e.d, dMu: e.dMu, observedMu: [mu], muRange: e.muRange,
-        simulation: e.simulation, labels: e.labels, hidden: e.hidden, patience: e.patience,
+        simulation: e.simulation, labels: e.labels, paperLabels: e.paperLabels, hidden: e.hidden, patience: e.patience,
         coefficients: e.coefficients,
         initialState: { _, rng, path in
             var z = [Double](repeating: 0, count: e.d)
@@ -235,5 +235,25 @@ private func exactResults(_ spec: EvaluationSpec) -> [[Double]] {
     for k in 0..<3 {
         #expect(abs((out[2 * k] + out[2 * k + 1]) / 2 - driftOnly) < 1e-6)
         #expect(abs(out[2 * k] - out[2 * k + 1]) > 1e-3)
+    }
+}
+
+/// Catches: moment-matching scales computed over the wrong ids, pairs or steps: with the scales,
+/// the noise of every step of a job (all `count` ids, antithetic, odd count) must have mean
+/// square exactly 1 per component, and the scales must not depend on which ids a rank runs.
+@Test func momentMatchedNoiseHasUnitMeanSquare() {
+    let job = SamplingJob(key: 3, start: StartLaw(mean: [0, 0]), mu: [1], steps: 2, count: 1001, keepPath: false)
+    let seed: UInt64 = 77, d = 2
+    let scale = job.noiseScales(d: d, seed: seed)
+    #expect(scale.count == 4 && scale.allSatisfy { abs($0 - 1) > 1e-6 && abs($0 - 1) < 0.1 })
+    let rng = CounterRNG(seed: seed &+ 4 &* 0x9E37_79B9_7F4A_7C15)  // the job's noise seed (key 3)
+    var z = [Double](repeating: 0, count: d)
+    for n in 0..<2 {
+        var sum = [0.0, 0.0]
+        for id in 0..<1001 {
+            z.withUnsafeMutableBufferPointer { rng.fillNormals($0, .evaluationNoise, id: UInt64(id / 2), index: UInt32(n)) }
+            for i in 0..<d { let v = (id % 2 == 1 ? -z[i] : z[i]) * scale[n * d + i]; sum[i] += v * v }
+        }
+        for i in 0..<d { #expect(abs(sum[i] / 1001 - 1) < 1e-12, "step \(n) component \(i): \(sum[i] / 1001)") }
     }
 }

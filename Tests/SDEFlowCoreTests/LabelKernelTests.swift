@@ -354,7 +354,8 @@ func labelODEOnTwoPointsLandsOnAtomsWithKernelWeights(wMinus: Double, wPlus: Dou
         block.y.append(g.x + g.delta + 0.01 * rng.normals(.pathNoise, id: UInt64(j), index: 0).0)
     }
     // The paper's estimator: local-linear would (rightly) move the four groups onto one line.
-    let settings = LabelSettings(labels: 800, neighbors: 4 * perGroup, odeSteps: 100, nuX: 0.2, nuMu: 0.6, scale: 3).paperMethod
+    let settings = LabelSettings(labels: 800, neighbors: 4 * perGroup, odeSteps: 100, nuX: 0.2, nuMu: 0.6, scale: 3,
+                                 estimator: .paper, solver: .euler)
     let (qx, qmu) = (0.1, 0.3)
     let queries = 800
     let (labels, _) = runLabeler(block, settings: settings, queries: queries, seed: 9, at: (x: [qx], mu: [qmu]))

@@ -55,8 +55,8 @@ import Testing
     let x = [1.5, 0.5], mu = 2.0
     let law = ex.exactTransition!(x, [mu], sim.dt)
     func errors(_ estimator: LabelEstimator) -> (mean: Double, variance: Double) {
-        var settings = ex.labels
-        settings.estimator = estimator
+        var settings = ex.paperLabels  // K = 2000: the neighbours span ±0.5 in x
+        settings.estimator = estimator; settings.solver = .exponential
         settings.odeSteps = 100
         let (labels, _) = runLabeler(block, settings: settings, queries: 4000, seed: 5, at: (x: x, mu: [mu]))
         var meanErr2 = 0.0, varErr = 0.0

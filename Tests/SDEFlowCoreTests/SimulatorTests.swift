@@ -14,7 +14,7 @@ private func oneStep(_ example: SDEExample, pathsPerMu: Int) -> SimulationSettin
 /// `example` with every path started at `x0` (same SDE, same exact law).
 private func startingAt(_ x0: [Double], _ e: SDEExample) -> SDEExample {
     SDEExample(name: e.name, summary: e.summary, d: e.d, dMu: e.dMu, observedMu: e.observedMu, muRange: e.muRange,
-               simulation: e.simulation, labels: e.labels, hidden: e.hidden, patience: e.patience,
+               simulation: e.simulation, labels: e.labels, paperLabels: e.paperLabels, hidden: e.hidden, patience: e.patience,
                coefficients: e.coefficients, initialState: { _, _, _ in x0 }, exactTransition: e.exactTransition)
 }
 
