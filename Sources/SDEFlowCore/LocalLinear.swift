@@ -10,7 +10,8 @@ public enum LabelEstimator: String, Codable, Sendable, CaseIterable {
     /// at the ends of the μ range, lie on one side of the query; with the paper's estimator the
     /// label law is their mixture, so its mean is biased by the drift's change across the ball
     /// and its variance is inflated by the spread of the neighbours' means. The adjustment
-    /// removes both to first order and leaves the conditional noise of each pair untouched.
+    /// removes both to first order, and rescales each pair's noise to the query's noise level
+    /// (also fitted linearly), so neighbours from other μ slices pool without biasing the variance.
     case localLinear = "local-linear"
 }
 

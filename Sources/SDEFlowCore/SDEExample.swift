@@ -24,6 +24,7 @@ public struct LabelSettings: Codable, Sendable, Equatable {
     /// data points, and which ones changes from query to query: label noise that the network
     /// averages away as lost variance. Stopping above the data spacing keeps the z → label map
     /// smooth; κ keeps the variance of a locally Gaussian law exact. 0: run onto the data.
+    /// The examples' defaults use 0.2 with 60 steps (+0.2 % label variance against 1000 steps).
     public var odeStop: Double
 
     public init(labels: Int, neighbors: Int, odeSteps: Int, nuX: Double, nuMu: Double, scale: Double = 3,
