@@ -87,7 +87,7 @@ public struct LocalLinearFit {
                 }
             }
         }
-        // Scale step, on the same Gram factor.
+        // Scale step: the same weighted least squares (same offsets and weights) on |r_j|².
         let sq = squares
         swap(&out, &scaleSlopes)
         sq.withUnsafeBufferPointer { fit(offsets: u, deltas: $0.baseAddress!, weights: w, count: k, width: 1, into: &out) }
