@@ -24,11 +24,13 @@ public struct QueryBlock: Sendable {
 public struct Labeler {
     public let settings: LabelSettings
     public let normalisation: Normalisation
-    public let data: PairBlock
+    /// Dimensions of x and μ.
+    public let d: Int, dMu: Int
     public let index: NearestNeighbours
     /// The shard in the index's slot order (`NearestNeighbours.slotOrder`): c·(y − x) (n × d),
     /// x (n × d), μ (n × dMu). A query's K neighbours are a few runs of consecutive slots, so
-    /// reading them streams memory; in the shard's own order they are K cache misses.
+    /// reading them streams memory; in the shard's own order they are K cache misses. The only
+    /// copy of the shard the labeler keeps.
     private let slotDelta: [Double], slotX: [Double], slotMu: [Double]
 
     /// The compilation of the C kernel this CPU runs: "avx512", "avx2+fma" or "baseline".
@@ -48,7 +50,7 @@ public struct Labeler {
                 }
             }
         }
-        self.settings = settings; self.normalisation = normalisation; self.data = data
+        self.settings = settings; self.normalisation = normalisation; self.d = data.d; self.dMu = data.dMu
         let index = NearestNeighbours(points: points, geometry: geometry)
         self.index = index
         let d = data.d, dMu = data.dMu, c = settings.scale, order = index.slotOrder
@@ -70,7 +72,7 @@ public struct Labeler {
     public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in })
         -> (labels: [Double], ess: [Double], searchSeconds: Double)
     {
-        let d = data.d, dMu = data.dMu, k = settings.neighbors
+        let k = settings.neighbors
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
         let kPad = (k + 15) / 16 * 16
         var deltaT = [Float](repeating: 0, count: d * kPad)
