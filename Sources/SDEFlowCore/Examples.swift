@@ -18,7 +18,7 @@ extension SDEExample {
     /// The tool's default labels for the paper's examples (see above), with the paper's ν.
     static func wideLabels(nuX: Double, nuMu: Double) -> LabelSettings {
         LabelSettings(labels: 50_000, neighbors: 20_000, odeSteps: 60, nuX: nuX, nuMu: nuMu,
-                      estimator: .localLinear, solver: .exponential, odeStop: 0.2)
+                      estimator: .localBilinear, solver: .exponential, odeStop: 0.2)
     }
 
     /// Example 1: `dX = μ dt + dW`, μ ∈ [−1, 1].

@@ -18,7 +18,7 @@ public struct QueryBlock: Sendable {
 /// normalised space, the joint (x, μ) kernel, and the probability-flow ODE from z to the label.
 ///
 /// Per query it fills K-long, float32, component-major buffers (c·(y − x), |·|², log kernel) —
-/// with `.localLinear` the displacements first moved to the query (`LocalLinear.swift`) — and
+/// with the local estimators the displacements first moved to the query (`LocalLinear.swift`) — and
 /// hands them to the C kernel, which fuses softmax, posterior mean and ODE step (`ODESolver`:
 /// the paper's Euler or the exponential integrator): no (labels × K × d) temporary ever exists.
 public struct Labeler {
@@ -82,7 +82,7 @@ public struct Labeler {
         var z = [Float](repeating: 0, count: d)
         // Per-neighbour values in Double before the float32 kernel buffers: c·(y − x) (K × d),
         // offsets from the query (K × p), log kernel and weights (K).
-        let p = d + dMu
+        let p = settings.estimator.fitColumns(d: d, dMu: dMu), crossTerms = p > d + dMu
         var tauGrid = ODESolver.tauGrid(steps: settings.odeSteps)
         var kappa = [Float](repeating: 0.5, count: d)
         var delta = [Double](repeating: 0, count: k * d), offsets = [Double](repeating: 0, count: k * p)
@@ -125,6 +125,7 @@ public struct Labeler {
                                 let dm = smu[j * dMu + i] - queries.mu[n * dMu + i]
                                 offsets[slot * p + d + i] = dm
                                 logK -= dm * dm * imu
+                                if crossTerms { for a in 0..<d { offsets[slot * p + d + dMu + i * d + a] = dm * offsets[slot * p + a] } }
                             }
                             logKernel[slot] = logK
                             maxLogK = max(maxLogK, logK)
@@ -133,10 +134,10 @@ public struct Labeler {
                 }
             }
             let stops = settings.solver == .exponential && settings.odeStop > 0
-            if settings.estimator == .localLinear || stops {
+            if settings.estimator.fitsLocally || stops {
                 for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
             }
-            if settings.estimator == .localLinear {
+            if settings.estimator.fitsLocally {
                 fit.adjust(offsets: offsets, deltas: &delta, weights: weights, count: kn)
             }
             if stops {

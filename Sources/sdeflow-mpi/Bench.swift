@@ -288,7 +288,7 @@ struct Bench: ParsableCommand {
     /// steps: 10¹¹ neighbour-steps), labelled with this tool's estimator and solver run onto the data.
     static var paperNumbers: LabelSettings {
         var s = SDEExample.brownianMotion.paperLabels
-        s.estimator = .localLinear; s.solver = .exponential
+        s.estimator = SDEExample.brownianMotion.labels.estimator; s.solver = .exponential
         return s
     }
 

@@ -97,3 +97,31 @@ import Testing
     #expect(abs(fit.scaleAtQuery - s0) < 1e-9)
     for j in 0..<k { #expect(abs(abs(y[j] - mean.a) - s0.squareRoot()) < 1e-9, "neighbour \(j): \(y[j])") }
 }
+
+/// Catches: cross-term columns missing or misplaced in the labeler (`.localBilinear`). Pairs
+/// with no noise and a displacement exactly bilinear in (x, μ) — the drift −μx has such a
+/// term — queried at the top of the μ range, where the neighbours lie below the query and
+/// (data denser towards x = 0) mostly on one side of it in x: every adjusted neighbour must
+/// land on the displacement at the query, so every label equals it whatever z is. The plain
+/// linear fit cannot absorb the cross term, so its labels miss by far more (and vary with z).
+@Test func localBilinearLabelsAreExactForABilinearDrift() {
+    let rng = CounterRNG(seed: 13)
+    var block = PairBlock(d: 1, dMu: 1)
+    func shift(_ x: Double, _ mu: Double) -> Double { 0.05 - 0.02 * x + 0.03 * mu - 0.1 * x * mu }
+    for j in 0..<6000 {
+        let (a, b) = rng.uniforms(.initialState, id: UInt64(j), index: 0)
+        let x = 3 * a * a - 0.5, mu = (b * 11).rounded(.down) / 10
+        block.x.append(x); block.mu.append(mu); block.y.append(x + shift(x, mu))
+    }
+    let x = 1.5, mu = 1.0, exact = 3 * shift(x, mu)  // labels are c·Δ, c = 3
+    func worst(_ estimator: LabelEstimator) -> Double {
+        var s = LabelSettings(labels: 0, neighbors: 1000, odeSteps: 40, nuX: 0.8, nuMu: 0.3,
+                              estimator: estimator, solver: .exponential, odeStop: 0.2)
+        s.scale = 3
+        let (labels, _) = runLabeler(block, settings: s, queries: 50, seed: 2, at: (x: [x], mu: [mu]))
+        return labels.map { abs($0 - exact) }.max()!
+    }
+    let bilinear = worst(.localBilinear), linear = worst(.localLinear)
+    #expect(bilinear < 1e-5 * abs(exact) + 1e-6, "bilinear labels miss by \(bilinear)")
+    #expect(linear > 100 * max(bilinear, 1e-6), "linear labels miss by only \(linear)")
+}
