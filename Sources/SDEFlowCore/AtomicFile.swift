@@ -13,12 +13,31 @@ public func writeFileAtomically(_ path: String, contents: String) throws {
     try writeFileAtomically(path, contents: Data(contents.utf8))
 }
 
+/// The temporary name of `path` while this process writes it: `<path>.tmp.<host>.<pid>`.
+/// Host and pid let a later run tell the leftovers of a killed writer (SIGKILL, or mpirun's
+/// SIGTERM after another rank aborted) from a live one, on a file system several nodes share.
+func stagingName(_ path: String) -> String { path + ".tmp.\(MachineInfo.hostname).\(getpid())" }
+
+/// Removes `<path>.tmp.<host>.<pid>` siblings left by processes of this host that no longer
+/// exist (see `stagingName`); those of other hosts, and of live processes, are left alone.
+func removeStaleStaging(_ path: String) {
+    let parent = parentFolder(of: path), folder = parent.isEmpty ? "." : parent
+    let prefix = (path as NSString).lastPathComponent + ".tmp.\(MachineInfo.hostname)."
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    for name in names where name.hasPrefix(prefix) {
+        guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(),
+              kill(pid, 0) != 0 && errno == ESRCH else { continue }
+        try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+    }
+}
+
 /// The one temp+rename implementation: `body` streams bytes through `emit` into
-/// `path + ".tmp.<pid>"`, which is fsynced and renamed over `path` only if everything
+/// `stagingName(path)`, which is fsynced and renamed over `path` only if everything
 /// succeeded; on any error the temp file is removed and `path` is left untouched.
 func writeFileAtomically(_ path: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
     func fail(_ what: String) -> NPYError { NPYError(path: path, problem: "\(what): \(String(cString: strerror(errno)))") }
-    let tmp = path + ".tmp.\(getpid())"
+    removeStaleStaging(path)
+    let tmp = stagingName(path)
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw fail("cannot create temporary file \(tmp)") }
     var closed = false
@@ -59,7 +78,7 @@ public func createFolder(_ path: String) throws {
 }
 
 /// Writes a folder of files so that a failure leaves nothing half-written behind: `body`
-/// writes its files into a fresh staging folder `<directory>.tmp.<pid>` next to `directory`,
+/// writes its files into a fresh staging folder `stagingName(directory)` next to `directory`,
 /// which is removed on any error. On success the staging folder is renamed to `directory`
 /// if that does not exist yet; otherwise its files are moved into `directory` one rename each
 /// (`.json` files last, as they mark a folder complete), replacing files of the same name.
@@ -69,9 +88,10 @@ public func writeFolderAtomically(_ directory: String, _ body: (String) throws -
     var isDir: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: target, isDirectory: &isDir)
     if exists && !isDir.boolValue { throw InputError(target, "exists and is not a folder") }
-    let staging = target + ".tmp.\(getpid())"
+    let staging = stagingName(target)
     let parent = parentFolder(of: target)
     if !parent.isEmpty { try createFolder(parent) }
+    removeStaleStaging(target)
     try? FileManager.default.removeItem(atPath: staging)
     try createFolder(staging)
     do {

@@ -205,3 +205,20 @@ private func python(_ script: String, _ args: [String]) throws -> (status: Int32
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp.") }
     #expect(leftovers.isEmpty, "\(leftovers)")
 }
+
+/// Catches: staging leftovers of a killed writer piling up next to the outputs (SIGKILL cannot
+/// be caught). The next write of the same output removes this host's leftovers whose process
+/// is gone, and leaves alone those of a live process or of another host (a shared file system).
+@Test func atomicWritesClearStaleStagingOfDeadProcesses() throws {
+    let dir = try makeTempDir()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let host = MachineInfo.hostname, gone = Int32.max - 1  // above pid_max: no such process
+    let stale = ["\(dir)/out.tmp.\(host).\(gone)", "\(dir)/m.json.tmp.\(host).\(gone)"]
+    let kept = ["\(dir)/out.tmp.other-node.\(gone)", "\(dir)/out.tmp.\(host).\(getppid())"]
+    for path in stale + kept { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    try writeFolderAtomically("\(dir)/out") { try writeFileAtomically("\($0)/a.json", contents: "{}") }
+    try writeFileAtomically("\(dir)/m.json", contents: "{}")
+    for path in stale { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
+    for path in kept { #expect(FileManager.default.fileExists(atPath: path), "\(path) removed") }
+    #expect(FileManager.default.fileExists(atPath: "\(dir)/out/a.json"))
+}
