@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How the neighbours' displacements enter the kernel score (METHOD.md §2).
@@ -59,7 +60,9 @@ public struct LocalLinearFit {
     private var meanU: [Double]
     private var meanD: [Double]
     private var used: [Bool]
-    private var factored = false
+    /// Weighted raw moments of (1, u, Δ), (1 + p + d)², from one pass of the C kernel.
+    private var moments: [Double]
+    private var total = 0.0
 
     public init(p: Int, d: Int) {
         self.p = p; self.d = d
@@ -67,6 +70,7 @@ public struct LocalLinearFit {
         gram = .init(repeating: 0, count: p * p)
         rhs = .init(repeating: 0, count: p * max(d, 1)); meanU = .init(repeating: 0, count: p)
         meanD = .init(repeating: 0, count: max(d, 1)); used = .init(repeating: false, count: p)
+        moments = .init(repeating: 0, count: (1 + p + d) * (1 + p + d))
     }
 
     /// Fits the slopes and moves every displacement to the query in place (mean, then scale).
@@ -76,11 +80,7 @@ public struct LocalLinearFit {
     public mutating func adjust(offsets u: UnsafePointer<Double>, deltas y: UnsafeMutablePointer<Double>,
                                 weights w: UnsafePointer<Double>, count k: Int) {
         let p = self.p, d = self.d
-        var out: [Double] = []  // (swapped in and out: `fit` mutates self too)
-        swap(&out, &slopes)
-        fit(offsets: u, deltas: y, weights: w, count: k, width: d, into: &out)
-        swap(&out, &slopes)
-        guard factored else { return }
+        guard fitMean(offsets: u, deltas: y, weights: w, count: k) else { return }
         if intercept.count != d { intercept = .init(repeating: 0, count: d) }
         // Mean step; the residuals' squared norms go to `squares` (reused as the scale targets).
         for o in 0..<d {
@@ -104,14 +104,8 @@ public struct LocalLinearFit {
                 }
             }
         }
-        // Scale step: the same weighted least squares (same offsets and weights) on |r_j|².
-        let sq = squares
-        swap(&out, &scaleSlopes)
-        sq.withUnsafeBufferPointer { fit(offsets: u, deltas: $0.baseAddress!, weights: w, count: k, width: 1, into: &out) }
-        swap(&out, &scaleSlopes)
-        guard factored else { return }
-        var s0 = meanD[0]
-        for i in 0..<p { s0 -= meanU[i] * scaleSlopes[i] }
+        // Scale step: the same weighted least squares (same Gram factor) on |r_j|².
+        let s0 = squares.withUnsafeBufferPointer { fitScale(offsets: u, squares: $0.baseAddress!, weights: w, count: k) }
         scaleAtQuery = s0
         guard s0 > 0, s0.isFinite else { return }
         scaleSlopes.withUnsafeBufferPointer { g in
@@ -128,48 +122,75 @@ public struct LocalLinearFit {
     private var intercept: [Double] = []
     private var squares: [Double] = []
 
-    /// The weighted centred normal equations S_uu · B = S_uy for `width` columns of `y`
-    /// (K × width), solved by Cholesky into `out` (p × width). Leaves the weighted means of u
-    /// and y in `meanU`/`meanD`; `factored` says whether the Gram matrix had a factor.
-    private mutating func fit(offsets u: UnsafePointer<Double>, deltas y: UnsafePointer<Double>,
-                              weights w: UnsafePointer<Double>, count k: Int, width d: Int,
-                              into out: inout [Double]) {
-        let p = self.p
-        factored = false
-        for i in out.indices { out[i] = 0 }
-        let total = weightedSum(w, w, 0, count: k, ones: true)
-        guard total > 0, total.isFinite else { return }
-        for i in 0..<p { meanU[i] = weightedSum(w, u + i, p, count: k) / total }
-        for o in 0..<d { meanD[o] = weightedSum(w, y + o, d, count: k) / total }
-        for a in 0..<p {
-            for b in 0...a { gram[a * p + b] = weightedCross(w, u + a, p, meanU[a], u + b, p, meanU[b], count: k) }
-            for o in 0..<d { rhs[a * d + o] = weightedCross(w, u + a, p, meanU[a], y + o, d, meanD[o], count: k) }
+    /// The mean fit: weighted means of u and Δ, the centred normal equations S_uu · B = S_uΔ
+    /// (from one pass of raw moments, centred here), S_uu factored by Cholesky and B solved into
+    /// `slopes` (p × d). False (slopes 0) if the weights or the Gram matrix are degenerate.
+    private mutating func fitMean(offsets u: UnsafePointer<Double>, deltas y: UnsafePointer<Double>,
+                                  weights w: UnsafePointer<Double>, count k: Int) -> Bool {
+        let p = self.p, d = self.d, m = 1 + p + d
+        for i in slopes.indices { slopes[i] = 0 }
+        for i in scaleSlopes.indices { scaleSlopes[i] = 0 }
+        scaleAtQuery = 0
+        moments.withUnsafeMutableBufferPointer {
+            sdeflow_weighted_moments(u, Int64(p), y, Int64(d), w, Int64(k), $0.baseAddress!)
         }
-        // Columns without spread (relative to the largest offset scale) are left out.
+        total = moments[0]
+        guard total > 0, total.isFinite else { return false }
+        for i in 0..<p { meanU[i] = moments[1 + i] / total }
+        for o in 0..<d { meanD[o] = moments[1 + p + o] / total }
+        for a in 0..<p {
+            for b in 0...a { gram[a * p + b] = moments[(1 + a) * m + 1 + b] - total * meanU[a] * meanU[b] }
+            for o in 0..<d { rhs[a * d + o] = moments[(1 + a) * m + 1 + p + o] - total * meanU[a] * meanD[o] }
+        }
+        guard factorGram() else { return false }
+        solve(width: d, into: &slopes)
+        return true
+    }
+
+    /// The scale fit on the mean fit's Gram factor: slopes of the squared residual norms (K)
+    /// into `scaleSlopes`; returns the fitted value at the query, s(0).
+    private mutating func fitScale(offsets u: UnsafePointer<Double>, squares s: UnsafePointer<Double>,
+                                   weights w: UnsafePointer<Double>, count k: Int) -> Double {
+        let mean = weightedSum(w, s, 1, count: k) / total
+        for a in 0..<p { rhs[a] = used[a] ? weightedCross(w, u + a, p, meanU[a], s, 1, mean, count: k) : 0 }
+        solve(width: 1, into: &scaleSlopes)
+        var s0 = mean
+        for i in 0..<p { s0 -= meanU[i] * scaleSlopes[i] }
+        return s0
+    }
+
+    /// Cholesky of the lower triangle of `gram` in place, G = L Lᵀ. Columns without spread
+    /// (relative to the largest offset scale) are left out (identity rows, `used` false, their
+    /// right-hand sides zeroed); a tiny ridge keeps nearly collinear offsets from blowing up the
+    /// slopes. False if G is not positive definite.
+    private mutating func factorGram() -> Bool {
         var scale = 0.0
         for a in 0..<p { scale = max(scale, gram[a * p + a]) }
-        guard scale > 0 else { return }
+        guard scale > 0 else { return false }
         for a in 0..<p { used[a] = gram[a * p + a] > 1e-10 * scale }
         for a in 0..<p where !used[a] {
             for b in 0..<p { gram[a * p + b] = 0; gram[b * p + a] = 0 }
             gram[a * p + a] = 1
             for o in 0..<d { rhs[a * d + o] = 0 }
         }
-        // Cholesky of the lower triangle, G = L Lᵀ (L overwrites it), with a tiny ridge so
-        // nearly collinear offsets cannot blow up the slopes.
         for a in 0..<p { gram[a * p + a] += 1e-12 * scale }
         for a in 0..<p {
             for b in 0...a {
                 var s = gram[a * p + b]
                 for m in 0..<b { s -= gram[a * p + m] * gram[b * p + m] }
                 if a == b {
-                    guard s > 0 else { return }  // not positive definite: no adjustment
+                    guard s > 0 else { return false }
                     gram[a * p + a] = s.squareRoot()
                 } else {
                     gram[a * p + b] = s / gram[b * p + b]
                 }
             }
         }
+        return true
+    }
+
+    /// Solves L Lᵀ B = rhs (p × width, the factored `gram`) into `out`; unused columns get 0.
+    private func solve(width d: Int, into out: inout [Double]) {
         for o in 0..<d {
             for a in 0..<p {  // L v = r
                 var s = rhs[a * d + o]
@@ -183,7 +204,6 @@ public struct LocalLinearFit {
             }
         }
         for a in 0..<p where !used[a] { for o in 0..<d { out[a * d + o] = 0 } }
-        factored = true
     }
 }
 

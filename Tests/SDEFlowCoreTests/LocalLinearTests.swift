@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import SDEFlowCore
 import Testing
@@ -124,4 +125,34 @@ import Testing
     let bilinear = worst(.localBilinear), linear = worst(.localLinear)
     #expect(bilinear < 1e-5 * abs(exact) + 1e-6, "bilinear labels miss by \(bilinear)")
     #expect(linear > 100 * max(bilinear, 1e-6), "linear labels miss by only \(linear)")
+}
+
+/// Catches: a wrong index or padding in the one-pass moments kernel, on each of its paths
+/// (m ≤ 8, m ≤ 16, wider): every entry of Σ_j w_j v_j v_jᵀ with v_j = (1, u_j, y_j) must match
+/// the plain triple loop.
+@Test func weightedMomentsMatchTheDefinition() {
+    let rng = CounterRNG(seed: 17)
+    for (p, q) in [(2, 1), (5, 2), (9, 3), (21, 10)] {
+        let k = 257, m = 1 + p + q
+        var u = [Double](), y = [Double](), w = [Double]()
+        for j in 0..<k {
+            for i in 0..<p { u.append(rng.normals(.initialState, id: UInt64(j), index: UInt32(i)).0) }
+            for o in 0..<q { y.append(rng.normals(.queryNoise, id: UInt64(j), index: UInt32(o)).0) }
+            w.append(rng.uniforms(.split, id: UInt64(j), index: 0).0)
+        }
+        var out = [Double](repeating: .nan, count: m * m)
+        sdeflow_weighted_moments(u, Int64(p), y, Int64(q), w, Int64(k), &out)
+        var worst = 0.0
+        for a in 0..<m {
+            for b in 0..<m {
+                var s = 0.0
+                for j in 0..<k {
+                    let v = [1.0] + u[(j * p)..<((j + 1) * p)] + y[(j * q)..<((j + 1) * q)]
+                    s += w[j] * v[a] * v[b]
+                }
+                worst = max(worst, abs(out[a * m + b] - s) / max(1, abs(s)))
+            }
+        }
+        #expect(worst < 1e-12, "p = \(p), q = \(q): worst relative error \(worst)")
+    }
 }

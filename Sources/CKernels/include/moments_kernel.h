@@ -1,0 +1,11 @@
+#pragma once
+#include <stdint.h>
+
+/// Weighted raw second moments of v_j = (1, u_j, y_j) over j < k, in one pass:
+/// out[a*m + b] = sum_j w[j] v_j[a] v_j[b] for the full m x m square, m = 1 + p + q.
+/// u is k x p and y is k x q, row-major doubles; w has k weights. Row 0 holds the weight total
+/// and the weighted sums of u and y; the rest are the raw cross products the local-linear fit
+/// centres itself. One pass instead of one per pair of columns: with K = 80 000 neighbours and
+/// m = 8, the separate strided passes of the fit were a quarter of a label's time.
+void sdeflow_weighted_moments(const double *u, int64_t p, const double *y, int64_t q,
+                              const double *w, int64_t k, double *out);
