@@ -54,3 +54,50 @@ DISPATCH(void, sdeflow_weighted_moments,
          (const double *restrict u, int64_t p, const double *restrict y, int64_t q,
           const double *restrict w, int64_t k, double *restrict out),
          (u, p, y, q, w, k, out))
+
+ALWAYS_INLINE void sdeflow_local_shift_body(const double *restrict u, int64_t p, double *restrict y,
+                                            int64_t q, const double *restrict w, int64_t k,
+                                            const double *restrict slopes,
+                                            const double *restrict intercept, double *restrict sums) {
+    for (int64_t a = 0; a <= p; a++) sums[a] = 0;
+    for (int64_t j = 0; j < k; j++) {
+        const double *uj = u + j * p;
+        double *yj = y + j * q;
+        double s = 0;
+        for (int64_t o = 0; o < q; o++) {
+            double shift = 0;
+            for (int64_t i = 0; i < p; i++) shift += uj[i] * slopes[i * q + o];
+            yj[o] -= shift;
+            const double r = yj[o] - intercept[o];
+            s += r * r;
+        }
+        const double ws = w[j] * s;
+        sums[0] += ws;
+        for (int64_t a = 0; a < p; a++) sums[1 + a] += ws * uj[a];
+    }
+}
+DISPATCH(void, sdeflow_local_shift,
+         (const double *restrict u, int64_t p, double *restrict y, int64_t q,
+          const double *restrict w, int64_t k, const double *restrict slopes,
+          const double *restrict intercept, double *restrict sums),
+         (u, p, y, q, w, k, slopes, intercept, sums))
+
+ALWAYS_INLINE void sdeflow_local_rescale_body(const double *restrict u, int64_t p,
+                                              double *restrict y, int64_t q, int64_t k,
+                                              const double *restrict g, double s0,
+                                              const double *restrict intercept) {
+    for (int64_t j = 0; j < k; j++) {
+        const double *uj = u + j * p;
+        double s = s0;
+        for (int64_t i = 0; i < p; i++) s += uj[i] * g[i];
+        double ratio = s > 0 ? s0 / s : 4;
+        ratio = ratio < 0.25 ? 0.25 : ratio > 4 ? 4 : ratio;
+        const double f = __builtin_sqrt(ratio);
+        double *yj = y + j * q;
+        for (int64_t o = 0; o < q; o++) yj[o] = intercept[o] + (yj[o] - intercept[o]) * f;
+    }
+}
+DISPATCH(void, sdeflow_local_rescale,
+         (const double *restrict u, int64_t p, double *restrict y, int64_t q, int64_t k,
+          const double *restrict g, double s0, const double *restrict intercept),
+         (u, p, y, q, k, g, s0, intercept))

@@ -44,8 +44,9 @@ public enum LabelEstimator: String, Codable, Sendable, CaseIterable {
 /// 0.1 in μ, so a one-sided neighbourhood at the end of the range reads it 3 % high. The scale
 /// ratio is clamped to [¼, 4] so a fit that extrapolates cannot blow up a neighbour.
 ///
-/// Shapes: `offsets` is K × p (p = d + dμ: x_j − x, then μ_j − μ), `deltas` is K × d, `weights`
-/// K non-negative (any scale). Everything is in Double; K ≥ 1. Reusable: holds its scratch.
+/// Shapes: `offsets` is K × p (p = `LabelEstimator.fitColumns`: x_j − x, μ_j − μ, then any cross
+/// terms), `deltas` is K × d, `weights` K non-negative (any scale). Everything is in Double; K ≥ 1.
+/// The passes over the K neighbours run in C (`moments_kernel.h`). Reusable: holds its scratch.
 public struct LocalLinearFit {
     public let p: Int
     public let d: Int
@@ -71,6 +72,7 @@ public struct LocalLinearFit {
         rhs = .init(repeating: 0, count: p * max(d, 1)); meanU = .init(repeating: 0, count: p)
         meanD = .init(repeating: 0, count: max(d, 1)); used = .init(repeating: false, count: p)
         moments = .init(repeating: 0, count: (1 + p + d) * (1 + p + d))
+        residualSums = .init(repeating: 0, count: 1 + p)
     }
 
     /// Fits the slopes and moves every displacement to the query in place (mean, then scale).
@@ -82,45 +84,25 @@ public struct LocalLinearFit {
         let p = self.p, d = self.d
         guard fitMean(offsets: u, deltas: y, weights: w, count: k) else { return }
         if intercept.count != d { intercept = .init(repeating: 0, count: d) }
-        // Mean step; the residuals' squared norms go to `squares` (reused as the scale targets).
         for o in 0..<d {
             intercept[o] = meanD[o]
             for i in 0..<p { intercept[o] -= meanU[i] * slopes[i * d + o] }
         }
-        if squares.count < k { squares = .init(repeating: 0, count: k) }
-        let intercept = self.intercept
-        slopes.withUnsafeBufferPointer { b in
-            squares.withUnsafeMutableBufferPointer { sq in
-                for j in 0..<k {
-                    var r2 = 0.0
-                    for o in 0..<d {
-                        var shift = 0.0
-                        for i in 0..<p { shift += u[j * p + i] * b[i * d + o] }
-                        y[j * d + o] -= shift
-                        let r = y[j * d + o] - intercept[o]
-                        r2 += r * r
-                    }
-                    sq[j] = r2
-                }
-            }
-        }
-        // Scale step: the same weighted least squares (same Gram factor) on |r_j|².
-        let s0 = squares.withUnsafeBufferPointer { fitScale(offsets: u, squares: $0.baseAddress!, weights: w, count: k) }
+        // Mean step, which also sums w_j s_j and w_j s_j u_j for s_j = |r_j|², the squared
+        // residual norms the scale fit regresses on the offsets (with the same Gram factor).
+        sdeflow_local_shift(u, Int64(p), y, Int64(d), w, Int64(k), slopes, intercept, &residualSums)
+        let meanS = residualSums[0] / total
+        for a in 0..<p { rhs[a] = used[a] ? residualSums[1 + a] - meanU[a] * residualSums[0] : 0 }
+        solve(width: 1, into: &scaleSlopes)
+        var s0 = meanS
+        for i in 0..<p { s0 -= meanU[i] * scaleSlopes[i] }
         scaleAtQuery = s0
         guard s0 > 0, s0.isFinite else { return }
-        scaleSlopes.withUnsafeBufferPointer { g in
-            for j in 0..<k {
-                var s = s0
-                for i in 0..<p { s += u[j * p + i] * g[i] }
-                let ratio = s > 0 ? min(max(s0 / s, 0.25), 4) : 4
-                let f = ratio.squareRoot()
-                for o in 0..<d { y[j * d + o] = intercept[o] + (y[j * d + o] - intercept[o]) * f }
-            }
-        }
+        sdeflow_local_rescale(u, Int64(p), y, Int64(d), Int64(k), scaleSlopes, s0, intercept)
     }
-    /// Scratch: the fitted displacement at the query (d) and the squared residual norms (K).
+    /// Scratch: the fitted displacement at the query (d) and the residual sums (1 + p).
     private var intercept: [Double] = []
-    private var squares: [Double] = []
+    private var residualSums: [Double]
 
     /// The mean fit: weighted means of u and Δ, the centred normal equations S_uu · B = S_uΔ
     /// (from one pass of raw moments, centred here), S_uu factored by Cholesky and B solved into
@@ -145,18 +127,6 @@ public struct LocalLinearFit {
         guard factorGram() else { return false }
         solve(width: d, into: &slopes)
         return true
-    }
-
-    /// The scale fit on the mean fit's Gram factor: slopes of the squared residual norms (K)
-    /// into `scaleSlopes`; returns the fitted value at the query, s(0).
-    private mutating func fitScale(offsets u: UnsafePointer<Double>, squares s: UnsafePointer<Double>,
-                                   weights w: UnsafePointer<Double>, count k: Int) -> Double {
-        let mean = weightedSum(w, s, 1, count: k) / total
-        for a in 0..<p { rhs[a] = used[a] ? weightedCross(w, u + a, p, meanU[a], s, 1, mean, count: k) : 0 }
-        solve(width: 1, into: &scaleSlopes)
-        var s0 = mean
-        for i in 0..<p { s0 -= meanU[i] * scaleSlopes[i] }
-        return s0
     }
 
     /// Cholesky of the lower triangle of `gram` in place, G = L Lᵀ. Columns without spread
@@ -205,39 +175,4 @@ public struct LocalLinearFit {
         }
         for a in 0..<p where !used[a] { for o in 0..<d { out[a * d + o] = 0 } }
     }
-}
-
-/// Σ_j w_j·a_j over a strided column (or Σ_j w_j with `ones`), in four partial sums: one
-/// running sum would make the pass latency-bound, and K runs to tens of thousands.
-@inline(__always)
-private func weightedSum(_ w: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ stride: Int,
-                         count k: Int, ones: Bool = false) -> Double {
-    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    var j = 0
-    while j + 4 <= k {
-        if ones { s0 += w[j]; s1 += w[j + 1]; s2 += w[j + 2]; s3 += w[j + 3] } else {
-            s0 += w[j] * a[j * stride]; s1 += w[j + 1] * a[(j + 1) * stride]
-            s2 += w[j + 2] * a[(j + 2) * stride]; s3 += w[j + 3] * a[(j + 3) * stride]
-        }
-        j += 4
-    }
-    while j < k { s0 += ones ? w[j] : w[j] * a[j * stride]; j += 1 }
-    return (s0 + s1) + (s2 + s3)
-}
-
-/// Σ_j w_j (a_j − ma)(b_j − mb) over two strided columns, in four partial sums.
-@inline(__always)
-private func weightedCross(_ w: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ sa: Int, _ ma: Double,
-                           _ b: UnsafePointer<Double>, _ sb: Int, _ mb: Double, count k: Int) -> Double {
-    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    var j = 0
-    while j + 4 <= k {
-        s0 += w[j] * (a[j * sa] - ma) * (b[j * sb] - mb)
-        s1 += w[j + 1] * (a[(j + 1) * sa] - ma) * (b[(j + 1) * sb] - mb)
-        s2 += w[j + 2] * (a[(j + 2) * sa] - ma) * (b[(j + 2) * sb] - mb)
-        s3 += w[j + 3] * (a[(j + 3) * sa] - ma) * (b[(j + 3) * sb] - mb)
-        j += 4
-    }
-    while j < k { s0 += w[j] * (a[j * sa] - ma) * (b[j * sb] - mb); j += 1 }
-    return (s0 + s1) + (s2 + s3)
 }

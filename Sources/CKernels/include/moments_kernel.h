@@ -9,3 +9,14 @@
 /// m = 8, the separate strided passes of the fit were a quarter of a label's time.
 void sdeflow_weighted_moments(const double *u, int64_t p, const double *y, int64_t q,
                               const double *w, int64_t k, double *out);
+
+/// Mean step of the local fit, in place: y_j -= u_j B (B = slopes, p x q row-major), then with
+/// s_j = |y_j - c|^2 (c = intercept, q values) the weighted sums the scale fit needs:
+/// sums[0] = sum_j w_j s_j and sums[1 + a] = sum_j w_j s_j u_j[a] (a < p).
+void sdeflow_local_shift(const double *u, int64_t p, double *y, int64_t q, const double *w,
+                         int64_t k, const double *slopes, const double *intercept, double *sums);
+
+/// Scale step of the local fit, in place: y_j = c + (y_j - c) sqrt(r_j), with
+/// r_j = s0 / (s0 + u_j g) clamped to [1/4, 4] (4 where s0 + u_j g <= 0); g has p values.
+void sdeflow_local_rescale(const double *u, int64_t p, double *y, int64_t q, int64_t k,
+                           const double *g, double s0, const double *intercept);
