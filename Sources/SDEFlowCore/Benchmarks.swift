@@ -171,8 +171,8 @@ public struct NeighbourSearchWorkload {
         var queryCounts = [Int](repeating: 0, count: g.cellCount)
         for j in picks { queryCounts[cells[j]] += 1 }
         let partition = QueryPartition(geometry: g, queryCounts: queryCounts, counts: counts, neighbors: neighbors, ranks: size)
-        let owner = partition.owner, needed = partition.neededCells(rank: rank, geometry: g)
-        let queryRows = picks.filter { owner[cells[$0]] == rank }
+        let owners = partition.owners(cells: picks.map { cells[$0] }), needed = partition.neededCells(rank: rank, geometry: g)
+        let queryRows = picks.indices.filter { owners[$0] == rank }.map { picks[$0] }
         let shardRows = (0..<count).filter { needed[cells[$0]] }
         return (rows(queryRows), rows(shardRows), queryRows, shardRows)
     }

@@ -69,8 +69,7 @@ public enum DistributedLabels {
                                        neighbors: settings.neighbors, ranks: comm.size)
         var parts = [[Double]](repeating: [], count: comm.size)
         var partIds = [[Int64]](repeating: [], count: comm.size)
-        for j in 0..<qCells.count {  // rank 0 only
-            let r = partition.owner[qCells[j]]
+        for (j, r) in partition.owners(cells: qCells).enumerated() {  // rank 0 only
             partIds[r].append(all.ids[j])
             parts[r].append(contentsOf: all.x[j * d ..< (j + 1) * d])
             parts[r].append(contentsOf: all.mu[j * dMu ..< (j + 1) * dMu])

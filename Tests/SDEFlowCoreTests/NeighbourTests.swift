@@ -250,3 +250,29 @@ func haloHoldsTheExactNeighbours(dims: Int) {
     // Values outside the grid clamp to the edge cells.
     #expect(g.coordinate(-5, 0) == 0 && g.coordinate(99, 2) == 4)
 }
+
+/// Catches: the label stage's work split going back to whole cells (one dense cell then decides
+/// a rank's load) or a rank not holding the cells its queries lie in. Queries crowd into a few
+/// cells; for 2, 3 and 7 ranks the ranks' query counts must differ by at most one, and each
+/// query's cell must be among the cells its rank holds.
+@Test func queryPartitionBalancesQueriesNotCells() {
+    let rng = CounterRNG(seed: 21)
+    let g = GridGeometry(lower: [0, 0], upper: [1, 1], count: 4000, neighbors: 400)
+    var counts = [Int64](repeating: 0, count: g.cellCount), queryCells = [Int]()
+    for j in 0..<4000 {
+        let (a, b) = rng.uniforms(.initialState, id: UInt64(j), index: 0)
+        let p = j < 1000 ? [0.05 * a, 0.05 * b] : [a, b]  // a quarter of the points in one corner
+        counts[p.withUnsafeBufferPointer { g.cell(of: $0.baseAddress!) }] += 1
+        if j % 4 == 0 { queryCells.append(p.withUnsafeBufferPointer { g.cell(of: $0.baseAddress!) }) }
+    }
+    var queryCounts = [Int](repeating: 0, count: g.cellCount)
+    for c in queryCells { queryCounts[c] += 1 }
+    for ranks in [2, 3, 7] {
+        let partition = QueryPartition(geometry: g, queryCounts: queryCounts, counts: counts, neighbors: 400, ranks: ranks)
+        let owners = partition.owners(cells: queryCells)
+        let perRank = (0..<ranks).map { r in owners.filter { $0 == r }.count }
+        #expect(perRank.max()! - perRank.min()! <= 1, "\(ranks) ranks: \(perRank)")
+        let needed = (0..<ranks).map { partition.neededCells(rank: $0, geometry: g) }
+        for (c, r) in zip(queryCells, owners) { #expect(needed[r][c], "rank \(r) lacks cell \(c)") }
+    }
+}
