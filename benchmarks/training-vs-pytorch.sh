@@ -27,7 +27,7 @@ import json, sys
 out, rounds, ranks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 print(f"round  network  ours (-n {ranks})  pytorch ({ranks} threads)  ratio   pytorch (1 thread)")
 for r in range(1, rounds + 1):
-    ours = {t["name"]: t["samplesPerSecond"] for t in json.load(open(f"{out}/ours-{r}.json"))["training"]}
+    ours = {t["name"]: t["samples_per_second"] for t in json.load(open(f"{out}/ours-{r}.json"))["training"]}
     torch = {(t["network"], t["threads"]): t["samplesPerSecond"] for t in json.load(open(f"{out}/pytorch-{r}.json"))["results"]}
     for net in ["3x128", "4x256"]:
         o, p, p1 = ours[net], torch[(net, ranks)], torch[(net, 1)]
