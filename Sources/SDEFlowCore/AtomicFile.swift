@@ -16,13 +16,21 @@ public func writeFileAtomically(_ path: String, contents: String) throws {
 /// The temporary name of `path` while this process writes it: `<path>.tmp.<host>.<pid>`.
 /// Host and pid let a later run tell the leftovers of a killed writer (SIGKILL, or mpirun's
 /// SIGTERM after another rank aborted) from a live one, on a file system several nodes share.
-func stagingName(_ path: String) -> String { path + ".tmp.\(MachineInfo.hostname).\(getpid())" }
+func stagingName(_ path: String) -> String { path + ".tmp.\(stagingHost).\(getpid())" }
+
+/// This node's name from gethostname(2): no resolver lookup (unlike `ProcessInfo.hostName`), as
+/// every atomic write uses it.
+let stagingHost: String = {
+    var name = [CChar](repeating: 0, count: 256)
+    guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+    return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}()
 
 /// Removes `<path>.tmp.<host>.<pid>` siblings left by processes of this host that no longer
 /// exist (see `stagingName`); those of other hosts, and of live processes, are left alone.
 func removeStaleStaging(_ path: String) {
     let parent = parentFolder(of: path), folder = parent.isEmpty ? "." : parent
-    let prefix = (path as NSString).lastPathComponent + ".tmp.\(MachineInfo.hostname)."
+    let prefix = (path as NSString).lastPathComponent + ".tmp.\(stagingHost)."
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
     for name in names where name.hasPrefix(prefix) {
         guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(),

@@ -212,7 +212,9 @@ private func python(_ script: String, _ args: [String]) throws -> (status: Int32
 @Test func atomicWritesClearStaleStagingOfDeadProcesses() throws {
     let dir = try makeTempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let host = MachineInfo.hostname, gone = Int32.max - 1  // above pid_max: no such process
+    var name = [CChar](repeating: 0, count: 256)
+    _ = gethostname(&name, 255)
+    let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), gone = Int32.max - 1  // above pid_max: no such process
     let stale = ["\(dir)/out.tmp.\(host).\(gone)", "\(dir)/m.json.tmp.\(host).\(gone)"]
     let kept = ["\(dir)/out.tmp.other-node.\(gone)", "\(dir)/out.tmp.\(host).\(getppid())"]
     for path in stale + kept { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
