@@ -18,8 +18,8 @@ public enum LabelEstimator: String, Codable, Sendable, CaseIterable {
     /// fit vary linearly in μ. Drifts like −μx (ou, ou2d) have such a term; a neighbourhood
     /// that is one-sided in μ and lopsided in x (the top of the μ range, where the data contract
     /// towards 0) turns it into a mean bias the plain fit keeps. Over 16 synthetic data sets of
-    /// ou2d's size, labels at (1.5, 0.5), μ = 2: mean bias 0.0038 → 0.0004 (rms error 0.0046 →
-    /// 0.0027). The fit has p = d + dμ + d·dμ columns and costs O(K p²) per query; for d ≳ 10
+    /// ou2d's size, the weighted law of the adjusted neighbours at (1.5, 0.5), μ = 2 (K = 20 000):
+    /// mean bias 0.0038 → 0.0004, rms error 0.0046 → 0.0027. The fit has p = d + dμ + d·dμ columns and costs O(K p²) per query; for d ≳ 10
     /// `localLinear` is the affordable choice.
     case localBilinear = "local-bilinear"
 
