@@ -51,7 +51,7 @@ struct LabelOptions: ParsableArguments {
     @Option(help: "Kernel bandwidth in x.") var nuX: Double?
     @Option(help: "Kernel bandwidth in μ.") var nuMu: Double?
     @Option(help: "Displacement scale c (labels are c·(y − x)).") var scale: Double?
-    @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products: cheaper for d ≳ 10) or paper (the paper's, for reproduction).")
+    @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products; the default for data of no known example with d·dμ > 4) or paper (the paper's, for reproduction).")
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?

@@ -29,8 +29,17 @@ struct Label: ParsableCommand {
 
     func run() throws {
         let info = try? readJSON(DatasetInfo.self, from: path(data, "dataset.json"))
-        let ex = info?.example.flatMap(SDEExample.named) ?? .brownianMotion
-        let settings = try options.settings(defaults: ex.labels, paper: ex.paperLabels)
+        let known = info?.example.flatMap(SDEExample.named)
+        let ex = known ?? .brownianMotion
+        var defaults = ex.labels
+        // Data of no known example: the cross terms of `local-bilinear` add d·dμ columns to a fit
+        // that costs O(K p²) per query, so past a handful of them the plain local-linear fit is
+        // the default (an explicit --estimator still wins).
+        if known == nil, let x = try? NPY.header(at: path(data, "x.npy")), let mu = try? NPY.header(at: path(data, "mu.npy")),
+           x.rowWidth * mu.rowWidth > 4 {
+            defaults.estimator = .localLinear
+        }
+        let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI { comm, log in
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log)
         }

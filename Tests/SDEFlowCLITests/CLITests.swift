@@ -363,4 +363,28 @@ struct CLITests {
         // c (y − x) = 3 (0.1 μ + √0.1 ξ): standard deviation about 3 √0.1 ≈ 0.95.
         #expect(abs(std - 0.95) < 0.2, "label std \(std)")
     }
+
+    /// Catches: user data in d = 6 getting the cross-term fit by default (p = 13 instead of 7
+    /// columns, O(K p²) per query), while d = 1 user data keeps it.
+    @Test func unknownDataPicksTheFitByDimension() throws {
+        let dir = try scratchFolder("wide")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rng = CounterRNG(seed: 5)
+        for (d, expected) in [(6, "local-linear"), (1, "local-bilinear")] {
+            let data = dir.appendingPathComponent("data\(d)"), out = dir.appendingPathComponent("labels\(d)")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            let n = 800
+            let x = (0..<(n * d)).map { rng.normals(.initialState, id: UInt64($0), index: 0).0 }
+            let mu = (0..<n).map { rng.uniforms(.split, id: UInt64($0), index: 0).0 }
+            let y = x.indices.map { x[$0] + 0.3 * rng.normals(.queryNoise, id: UInt64($0), index: 0).0 }
+            try NPY.write(data.appendingPathComponent("x.npy").path, x, shape: [n, d])
+            try NPY.write(data.appendingPathComponent("mu.npy").path, mu, shape: [n, 1])
+            try NPY.write(data.appendingPathComponent("y.npy").path, y, shape: [n, d])
+            try writeFileAtomically(data.appendingPathComponent("dataset.json").path, contents: "{\"dt\": 0.1}")
+            try CLI.succeed(["label", "--data", data.path, "--output", out.path,
+                             "--labels", "40", "--neighbors", "100", "--ode-steps", "10"], ranks: 1)
+            let json = try String(contentsOf: out.appendingPathComponent("labels.json"), encoding: .utf8)
+            #expect(json.contains("\"estimator\" : \"\(expected)\""), "d = \(d): \(json)")
+        }
+    }
 }
