@@ -18,7 +18,7 @@ public enum DistributedLabels {
     public static func run(_ comm: Communicator, dataset: Dataset, settings: LabelSettings, seed: UInt64, log: Log) throws -> LabelSet {
         let d = dataset.d, dMu = dataset.dMu, n = dataset.count
         guard settings.neighbors <= n else {
-            throw InputError(dataset.directory, "has \(n) pairs, fewer than --neighbors \(settings.neighbors)")
+            throw InputError(dataset.directory, "has \(n) pairs, fewer than --neighbors \(settings.neighbors) (K); pass --neighbors with at most \(n), or more data")
         }
         guard settings.labels <= n else {
             throw InputError(dataset.directory, "has \(n) pairs, fewer than --labels \(settings.labels) (queries are distinct data pairs)")
