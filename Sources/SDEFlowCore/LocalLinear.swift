@@ -64,6 +64,9 @@ public struct LocalLinearFit {
     /// Weighted raw moments of (1, u, Δ), (1 + p + d)², from one pass of the C kernel.
     private var moments: [Double]
     private var total = 0.0
+    /// The fitted displacement at the query (d) and the scale fit's residual sums (1 + p).
+    private var intercept: [Double]
+    private var residualSums: [Double]
 
     public init(p: Int, d: Int) {
         self.p = p; self.d = d
@@ -72,7 +75,7 @@ public struct LocalLinearFit {
         rhs = .init(repeating: 0, count: p * max(d, 1)); meanU = .init(repeating: 0, count: p)
         meanD = .init(repeating: 0, count: max(d, 1)); used = .init(repeating: false, count: p)
         moments = .init(repeating: 0, count: (1 + p + d) * (1 + p + d))
-        residualSums = .init(repeating: 0, count: 1 + p)
+        intercept = .init(repeating: 0, count: d); residualSums = .init(repeating: 0, count: 1 + p)
     }
 
     /// Fits the slopes and moves every displacement to the query in place (mean, then scale).
@@ -83,7 +86,6 @@ public struct LocalLinearFit {
                                 weights w: UnsafePointer<Double>, count k: Int) {
         let p = self.p, d = self.d
         guard fitMean(offsets: u, deltas: y, weights: w, count: k) else { return }
-        if intercept.count != d { intercept = .init(repeating: 0, count: d) }
         for o in 0..<d {
             intercept[o] = meanD[o]
             for i in 0..<p { intercept[o] -= meanU[i] * slopes[i * d + o] }
@@ -100,9 +102,6 @@ public struct LocalLinearFit {
         guard s0 > 0, s0.isFinite else { return }
         sdeflow_local_rescale(u, Int64(p), y, Int64(d), Int64(k), scaleSlopes, s0, intercept)
     }
-    /// Scratch: the fitted displacement at the query (d) and the residual sums (1 + p).
-    private var intercept: [Double] = []
-    private var residualSums: [Double]
 
     /// The mean fit: weighted means of u and Δ, the centred normal equations S_uu · B = S_uΔ
     /// (from one pass of raw moments, centred here), S_uu factored by Cholesky and B solved into
