@@ -4,19 +4,9 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-
 // MPI-free workloads of `sdeflow-mpi bench`: each builds realistic inputs once, then runs the
 // timed part with nothing else in the loop. The MPI driver (Sources/sdeflow-mpi/Bench.swift)
 // runs them on all ranks between barriers and reduces the timings.
-
-/// Monotonic wall-clock seconds (CLOCK_MONOTONIC), for timing.
-public func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
-
-// MARK: - Label kernel and roofline
 
 /// Per-query buffers for `sdeflow_label_ode` as `Labeler` fills them (float32, component-major,
 /// K padded to 16), for the queries with global ids `queries`: scaled displacements

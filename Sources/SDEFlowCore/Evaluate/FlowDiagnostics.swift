@@ -1,11 +1,5 @@
 import Foundation
 
-/// A bad command-line value, with the option it came from and an example of the right form.
-public struct UsageError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
-
 /// The drift and diffusion a flow map implies on a line of states:
 /// `â(x, μ) = E[Δx]/Δt` and `b̂(x, μ) = std(Δx)/√Δt` per component, from one-step samples at each x.
 /// These are what `inspect` reports on any model, including models of data with no exact law.

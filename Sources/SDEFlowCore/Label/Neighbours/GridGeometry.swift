@@ -1,28 +1,5 @@
 import Foundation
 
-/// The normalised space (x/σ_x, μ/σ_μ) of the paper's neighbour search: σ_x is one scalar std
-/// over all entries of x, σ_μ one over all entries of μ (a std below 1e-8 counts as 1).
-public struct Normalisation: Codable, Sendable, Equatable {
-    public var d: Int
-    public var dMu: Int
-    public var sigmaX: Double
-    public var sigmaMu: Double
-    public var dims: Int { d + dMu }
-
-    public init(d: Int, dMu: Int, sigmaX: Double, sigmaMu: Double) {
-        self.d = d; self.dMu = dMu
-        self.sigmaX = sigmaX < 1e-8 ? 1 : sigmaX
-        self.sigmaMu = sigmaMu < 1e-8 ? 1 : sigmaMu
-    }
-
-    /// Writes the D = d + dMu normalised coordinates of (x, μ) into `out`.
-    @inlinable
-    public func point(x: UnsafePointer<Double>, mu: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
-        for i in 0..<d { out[i] = x[i] / sigmaX }
-        for i in 0..<dMu { out[d + i] = mu[i] / sigmaMu }
-    }
-}
-
 /// A uniform grid of cubic cells over the bounding box of the normalised data. Every rank
 /// holds the same geometry and the same per-cell counts (the replicated neighbour grid); the
 /// cell is the unit in which queries are partitioned and data is sharded.
@@ -111,56 +88,5 @@ public struct GridGeometry: Codable, Sendable, Equatable {
             m += 1
         }
         return min(Int((Double(m + 1) * Double(dims).squareRoot()).rounded(.up)), maxRadius)
-    }
-}
-
-/// How the label stage shares out work (the same rule on every rank, and in `bench`): the
-/// queries, in cell-major order (cells in linear order, each cell's queries in query order),
-/// are cut into `ranks` contiguous runs of equal length, so neighbouring queries share a rank
-/// and the ranks' query counts differ by at most one; a cell whose queries straddle a cut is
-/// shared by the ranks on both sides (with K = 80 000 a cell can hold 5 % of all queries, and
-/// whole cells left ranks 12 % apart). Each rank holds the pairs of every cell within the halo
-/// of the cells its queries lie in.
-public struct QueryPartition: Sendable {
-    /// Per cell, the cell-major position of its first query.
-    public let firstQuery: [Int]
-    public let queryCounts: [Int]
-    public let totalQueries: Int
-    public let ranks: Int
-    /// Halo radius (cells) of each cell that has queries, −1 elsewhere.
-    public let halo: [Int]
-
-    /// `queryCounts` and `counts` (data pairs) per cell of `geometry`.
-    public init(geometry: GridGeometry, queryCounts: [Int], counts: [Int64], neighbors: Int, ranks: Int) {
-        var first = [Int](repeating: 0, count: queryCounts.count), before = 0
-        for c in 0..<queryCounts.count { first[c] = before; before += queryCounts[c] }
-        firstQuery = first; self.queryCounts = queryCounts; totalQueries = before; self.ranks = ranks
-        self.halo = (0..<geometry.cellCount).map {
-            queryCounts[$0] > 0 ? geometry.haloRadius(aroundCell: $0, counts: counts, neighbors: neighbors) : -1
-        }
-    }
-
-    /// The rank of the query at cell-major position `position`.
-    public func owner(position: Int) -> Int {
-        totalQueries == 0 ? 0 : min(ranks - 1, position * ranks / totalQueries)
-    }
-
-    /// The rank of every query, given each query's cell in query order.
-    public func owners(cells: [Int]) -> [Int] {
-        var seen = [Int](repeating: 0, count: firstQuery.count)
-        return cells.map { c in
-            defer { seen[c] += 1 }
-            return owner(position: firstQuery[c] + seen[c])
-        }
-    }
-
-    /// Whether rank `rank` needs the pairs of each cell (its query cells plus their halos).
-    public func neededCells(rank: Int, geometry: GridGeometry) -> [Bool] {
-        var needed = [Bool](repeating: false, count: geometry.cellCount)
-        for c in 0..<geometry.cellCount where halo[c] >= 0
-            && owner(position: firstQuery[c]) <= rank && rank <= owner(position: firstQuery[c] + queryCounts[c] - 1) {
-            geometry.forEachCell(around: geometry.coordinates(ofCell: c), radius: halo[c]) { needed[$0] = true }
-        }
-        return needed
     }
 }

@@ -1,13 +1,5 @@
 import Foundation
 
-/// A bad input file or folder: which one, and what was expected.
-public struct InputError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let problem: String
-    public init(_ path: String, _ problem: String) { self.path = path; self.problem = problem }
-    public var description: String { "\(path): \(problem)" }
-}
-
 /// `dataset.json`: what the arrays alone do not say. Only `dt` is needed from a user's data.
 public struct DatasetInfo: Codable, Sendable {
     /// Observation interval Δt between x and y.
@@ -98,16 +90,4 @@ public struct Dataset: Sendable {
             try writeJSON(info, to: (directory as NSString).appendingPathComponent("dataset.json"))
         }
     }
-}
-
-/// Pretty, sorted JSON written atomically.
-public func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeFileAtomically(path, contents: try encoder.encode(value))
-}
-
-public func readJSON<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
-    guard let raw = FileManager.default.contents(atPath: path) else { throw InputError(path, "no such file") }
-    do { return try JSONDecoder().decode(type, from: raw) } catch { throw InputError(path, "unreadable: \(error)") }
 }

@@ -1,19 +1,6 @@
 import CKernels
 import Foundation
 
-/// Queries (x_n, μ, z) with their global ids: x and z are count × d, mu is count × dMu.
-public struct QueryBlock: Sendable {
-    public var d: Int
-    public var dMu: Int
-    public var ids: [Int64] = []
-    public var x: [Double] = []
-    public var mu: [Double] = []
-    public var z: [Double] = []
-    public var count: Int { ids.count }
-
-    public init(d: Int, dMu: Int) { self.d = d; self.dMu = dMu }
-}
-
 /// Stage 1 of the method (METHOD.md §2): for each query, the exact K nearest data pairs in the
 /// normalised space, the joint (x, μ) kernel, and the probability-flow ODE from z to the label.
 ///

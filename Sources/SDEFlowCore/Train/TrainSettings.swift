@@ -1,0 +1,18 @@
+import Foundation
+
+/// How a model was trained (the defaults are the paper's, METHOD.md §3).
+public struct TrainSettings: Codable, Sendable, Equatable {
+    public var hidden: [Int]
+    public var batchSize = 1024
+    public var learningRate = 1e-3
+    public var weightDecay = 1e-6
+    public var maxEpochs = 1000
+    /// Early stopping: epochs without validation improvement before stopping.
+    public var patience = 50
+    /// Halve the learning rate after more than this many epochs without improvement.
+    public var lrPatience = 20
+    public var validationFraction = 0.1
+    public var seed: UInt64 = 1
+
+    public init(hidden: [Int]) { self.hidden = hidden }
+}
