@@ -23,14 +23,21 @@ let package = Package(
         // MLP's element-wise kernels (tanh, its backward, Adam), each compiled for AVX-512 /
         // AVX2+FMA / baseline and picked at first call by CPU feature (dispatch.h).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("m")]),
-        // Numerical core: no MPI in here.
+        // Numerical core and the distributed stages over `Collective`: no MPI in here.
         .target(name: "SDEFlowCore", dependencies: ["CBLAS", "CKernels"]),
-        // The only module that talks to MPI.
+        // The only module that talks to MPI: `Collective` over Open MPI, and the job frame.
         .target(name: "SDEFlowMPI", dependencies: ["CMPI", "SDEFlowCore"]),
+        // `sdeflow-mpi bench`: the workloads and the command, kept out of the library product.
+        .target(
+            name: "SDEFlowBench",
+            dependencies: [
+                "SDEFlowCore", "SDEFlowMPI", "CKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "sdeflow-mpi",
             dependencies: [
-                "SDEFlowCore", "SDEFlowMPI",
+                "SDEFlowCore", "SDEFlowMPI", "SDEFlowBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CKernels"]),

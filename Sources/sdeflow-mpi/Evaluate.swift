@@ -40,7 +40,7 @@ struct Evaluate: ParsableCommand {
                                           pathSamples: pathSamples, seed: seed.seed, log: log)
             if let result = try Pipeline.evaluate(comm, model: flow, spec: spec, output: output, modelPath: model, log: log) {
                 print(result.table, terminator: "")
-                print("wrote \(path(output, "metrics.json")) and \(path(output, "report.html"))")
+                print("wrote \(filePath(output, "metrics.json")) and \(filePath(output, "report.html"))")
             }
         }
     }
@@ -52,15 +52,15 @@ func evaluationSpec(model: FlowModel, modelPath: String, exampleName: String?, s
                     seed: UInt64, log: Log) throws -> EvaluationSpec {
     let known = SDEExample.all.map(\.name).joined(separator: ", ")
     guard let name = exampleName ?? model.info.example else {
-        throw CLIError("\(modelPath)/model.json names no example (a model of your own data): pass --example NAME to choose the exact law to compare with (known: \(known)); without an exact law, use `sdeflow-mpi inspect`")
+        throw SDEFlowError.usage("\(modelPath)/model.json names no example (a model of your own data): pass --example NAME to choose the exact law to compare with (known: \(known)); without an exact law, use `sdeflow-mpi inspect`")
     }
-    guard let ex = SDEExample.named(name) else { throw CLIError("unknown example '\(name)'; known: \(known)") }
-    guard ex.exactTransition != nil else { throw CLIError("example '\(name)' has no exact law to evaluate against") }
+    guard let ex = SDEExample.named(name) else { throw SDEFlowError.usage("unknown example '\(name)'; known: \(known)") }
+    guard ex.exactTransition != nil else { throw SDEFlowError.usage("example '\(name)' has no exact law to evaluate against") }
     guard model.info.d == ex.d else {
-        throw CLIError("model \(modelPath) has state dimension d = \(model.info.d) but example '\(name)' has d = \(ex.d): evaluate it against an example of the same dimension")
+        throw SDEFlowError.usage("model \(modelPath) has state dimension d = \(model.info.d) but example '\(name)' has d = \(ex.d): evaluate it against an example of the same dimension")
     }
     guard model.info.dMu == ex.dMu else {
-        throw CLIError("model \(modelPath) has parameter dimension dμ = \(model.info.dMu) but example '\(name)' has dμ = \(ex.dMu)")
+        throw SDEFlowError.usage("model \(modelPath) has parameter dimension dμ = \(model.info.dMu) but example '\(name)' has dμ = \(ex.dMu)")
     }
     if let own = model.info.example, own != name {
         log.info("warning: the model was trained on example '\(own)'; comparing it with the exact law of '\(name)'")

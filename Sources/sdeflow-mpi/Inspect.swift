@@ -49,10 +49,10 @@ struct Inspect: ParsableCommand {
         try withMPI { comm, log in
             let flow = try FlowModel(directory: model)
             let d = flow.info.d
-            guard m.count == flow.info.dMu else { throw CLIError("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+            guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
             let ranges: [(Double, Double)]
-            do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw CLIError("\(error)") }
-            guard let dt = flow.info.dt else { throw CLIError("\(model)/model.json has no dt: cannot turn displacements into rates") }
+            do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
+            guard let dt = flow.info.dt else { throw SDEFlowError.usage("\(model)/model.json has no dt: cannot turn displacements into rates") }
             if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
                 log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
             }

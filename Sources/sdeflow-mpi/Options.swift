@@ -99,13 +99,13 @@ struct TrainOptions: ParsableArguments {
     @Option(help: "Fraction of labels held out for validation.") var validationFraction: Double = 0.1
 
     func settings(example: SDEExample?, seed: UInt64) throws -> TrainSettings {
-        var s = TrainSettings(hidden: example?.hidden ?? [128, 128, 128])
+        var s = TrainSettings(for: example)
         if let h = hidden {
             s.hidden = try parseList(h, option: "--hidden").map { Int($0) }
             guard !s.hidden.isEmpty, s.hidden.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden needs positive widths, e.g. 128,128,128") }
         }
         s.batchSize = batchSize; s.learningRate = learningRate; s.weightDecay = weightDecay
-        s.maxEpochs = maxEpochs; s.patience = patience ?? example?.patience ?? 50; s.lrPatience = lrPatience
+        s.maxEpochs = maxEpochs; s.patience = patience ?? s.patience; s.lrPatience = lrPatience
         s.validationFraction = validationFraction; s.seed = seed
         guard s.batchSize > 0, s.maxEpochs > 0, s.patience > 0 else { throw ValidationError("--batch-size, --max-epochs and --patience must be positive") }
         guard (0.0..<1.0).contains(s.validationFraction), s.validationFraction > 0 else { throw ValidationError("--validation-fraction must be in (0, 1)") }
@@ -113,12 +113,3 @@ struct TrainOptions: ParsableArguments {
     }
 }
 
-/// `--quick`: a small, fast configuration for a first look (500 paths/μ, 10 000 labels,
-/// K = 500, 200 ODE steps, patience 30, at most 300 epochs). Options the user set win.
-func applyQuickPreset(simulation sim: inout SimulationSettings, labels: inout LabelSettings, train: inout TrainSettings,
-                      userSetPathsPerMu: Bool = false, userSetPatience: Bool = false) {
-    if !userSetPathsPerMu { sim.pathsPerMu = 500 }
-    labels.labels = 10_000; labels.neighbors = 500; labels.odeSteps = 200
-    if !userSetPatience { train.patience = 30 }
-    train.maxEpochs = min(train.maxEpochs, 300)
-}

@@ -37,20 +37,20 @@ struct Run: ParsableCommand {
         let dtype = try simulation.npyType()
         try withMPI { comm, log in
             let times = try Stopwatch()
-            try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: path(output, "data"), dtype: dtype, log: log)
+            try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: filePath(output, "data"), dtype: dtype, log: log)
             times.lap("simulate")
-            let labels = try Pipeline.label(comm, data: path(output, "data"), settings: labelSettings, seed: seed.seed,
-                                            output: path(output, "labels"), log: log)
+            let labels = try Pipeline.label(comm, data: filePath(output, "data"), settings: labelSettings, seed: seed.seed,
+                                            output: filePath(output, "labels"), log: log)
             times.lap("label")
-            let model = try Pipeline.train(comm, labels: labels, settings: train, output: path(output, "model"), log: log)
+            let model = try Pipeline.train(comm, labels: labels, settings: train, output: filePath(output, "model"), log: log)
             times.lap("train")
             let spec = EvaluationSpec(example: ex, dt: sim.dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
                                       samples: evalSamples, pathSamples: pathSamples ?? (quick ? 5000 : nil), seed: seed.seed)
-            let result = try Pipeline.evaluate(comm, model: model, spec: spec, output: path(output, "eval"),
-                                               modelPath: path(output, "model"), log: log)
+            let result = try Pipeline.evaluate(comm, model: model, spec: spec, output: filePath(output, "eval"),
+                                               modelPath: filePath(output, "model"), log: log)
             times.lap("evaluate")
             if comm.isRoot, let result {
-                print("headline errors against the exact law (\(path(output, "eval/metrics.json")), report \(path(output, "eval/report.html"))):")
+                print("headline errors against the exact law (\(filePath(output, "eval/metrics.json")), report \(filePath(output, "eval/report.html"))):")
                 print(result.headlineText, terminator: "")
                 print("wall time: " + times.summary)
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SDEFlowCore
+import SDEFlowBench
 import SDEFlowMPI
 
 @main
@@ -14,35 +15,6 @@ struct SDEFlowCommand: ParsableCommand {
             under `mpirun -n N` for any N ≥ 1, and without mpirun as a single rank.
             """,
         subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Evaluate.self, Inspect.self, Bench.self])
-}
-
-/// Runs `body` on an initialised communicator. Any error ends the whole job: on one rank it
-/// prints and exits 1; on several it aborts every rank (`MPI_Abort`), so no rank is left
-/// waiting in a collective.
-func withMPI(_ body: (Communicator, Log) throws -> Void) throws {
-    let comm: Communicator
-    do { comm = try Communicator.initialize() } catch {
-        throw CLIError("cannot start MPI: \(error)")
-    }
-    if comm.size > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
-        setBLASThreads(1)
-    }
-    let log = Log(rank: comm.rank)
-    do {
-        try body(comm, log)
-        log.all(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
-    } catch {
-        if comm.size > 1 { comm.abort("\(error)") }
-        comm.finalize()
-        throw CLIError("\(error)")
-    }
-    comm.finalize()
-}
-
-/// An error printed as `Error: <message>` with exit code 1.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }
 
 /// Parses "a,b,c" into numbers, naming the option on failure.
@@ -63,4 +35,3 @@ func lookupExample(_ name: String) throws -> SDEExample {
     return ex
 }
 
-func path(_ dir: String, _ name: String) -> String { (dir as NSString).appendingPathComponent(name) }

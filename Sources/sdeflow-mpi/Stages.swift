@@ -28,14 +28,14 @@ struct Label: ParsableCommand {
     @OptionGroup var seed: SeedOption
 
     func run() throws {
-        let info = try? readJSON(DatasetInfo.self, from: path(data, "dataset.json"))
-        let known = info?.example.flatMap(SDEExample.named)
+        let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
+        let known = info?.example.flatMap { SDEExample.named($0) }
         let ex = known ?? .brownianMotion
         var defaults = ex.labels
         // Data of no known example: the cross terms of `local-bilinear` add d·dμ columns to a fit
         // that costs O(K p²) per query, so past a handful of them the plain local-linear fit is
         // the default (an explicit --estimator still wins).
-        if known == nil, let x = try? NPY.header(at: path(data, "x.npy")), let mu = try? NPY.header(at: path(data, "mu.npy")),
+        if known == nil, let x = try? NPY.header(at: filePath(data, "x.npy")), let mu = try? NPY.header(at: filePath(data, "mu.npy")),
            x.rowWidth * mu.rowWidth > 4 {
             defaults.estimator = .localLinear
         }
@@ -57,7 +57,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try withMPI { comm, log in
             let set = try LabelSet(directory: labels)
-            let settings = try options.settings(example: set.info.example.flatMap(SDEExample.named), seed: seed.seed)
+            let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0) }, seed: seed.seed)
             _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log)
         }
     }
@@ -81,8 +81,8 @@ struct Sample: ParsableCommand {
         guard ["float32", "float64"].contains(dtype) else { throw ValidationError("--dtype must be float32 or float64") }
         try withMPI { comm, log in
             let flow = try FlowModel(directory: model)
-            guard x.count == flow.info.d else { throw CLIError("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
-            guard m.count == flow.info.dMu else { throw CLIError("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+            guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
+            guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
             if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
                 log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
             }

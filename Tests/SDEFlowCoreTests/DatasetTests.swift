@@ -84,7 +84,7 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Dataset.write(sampleBlock(6), info: DatasetInfo(dt: 0.1), to: dir)
     try NPY.write("\(dir)/y.npy", [Double](repeating: 0, count: 10), shape: [5, 2])
-    expectError(InputError.self, containing: ["y.npy", "5 rows", "6"]) { _ = try Dataset(directory: dir) }
+    expectError(SDEFlowError.self, containing: ["y.npy", "5 rows", "6"]) { _ = try Dataset(directory: dir) }
 }
 
 /// Catches: y of another width than x being accepted (labels would read garbage).
@@ -93,7 +93,7 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Dataset.write(sampleBlock(6), info: DatasetInfo(dt: 0.1), to: dir)
     try NPY.write("\(dir)/y.npy", [Double](repeating: 0, count: 18), shape: [6, 3])
-    expectError(InputError.self, containing: ["y.npy", "width 3", "width 2"]) { _ = try Dataset(directory: dir) }
+    expectError(SDEFlowError.self, containing: ["y.npy", "width 3", "width 2"]) { _ = try Dataset(directory: dir) }
 }
 
 /// Catches: non-finite data passing silently, and the bad row reported relative to the block
@@ -105,14 +105,14 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     block.mu[4] = .nan
     try Dataset.write(block, info: DatasetInfo(dt: 0.1), to: dir)
     let ds = try Dataset(directory: dir)  // opening reads headers only
-    expectError(InputError.self, containing: ["mu.npy", "row 4", "nan"]) { _ = try ds.read(rows: 2..<8) }
-    expectError(InputError.self, containing: ["mu.npy", "row 4"]) { _ = try ds.read(rows: 0..<8) }
+    expectError(SDEFlowError.self, containing: ["mu.npy", "row 4", "nan"]) { _ = try ds.read(rows: 2..<8) }
+    expectError(SDEFlowError.self, containing: ["mu.npy", "row 4"]) { _ = try ds.read(rows: 0..<8) }
     let before = try ds.read(rows: 0..<4)  // rows before it are fine
     #expect(before.count == 4)
     block.mu[4] = 1
     block.y[7] = .infinity  // row 3, column 1 of y
     try Dataset.write(block, info: DatasetInfo(dt: 0.1), to: dir)
-    expectError(InputError.self, containing: ["y.npy", "row 3", "column 1"]) { _ = try Dataset(directory: dir).read(rows: 1..<8) }
+    expectError(SDEFlowError.self, containing: ["y.npy", "row 3", "column 1"]) { _ = try Dataset(directory: dir).read(rows: 1..<8) }
 }
 
 /// Catches: a missing folder or file not reported with its path.
@@ -120,13 +120,13 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     let dir = try makeTempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let missing = "\(dir)/no-such-data"
-    expectError(InputError.self, containing: [missing, "no such data folder"]) { _ = try Dataset(directory: missing) }
+    expectError(SDEFlowError.self, containing: [missing, "no such data folder"]) { _ = try Dataset(directory: missing) }
     // A plain file is not a folder either.
     _ = FileManager.default.createFile(atPath: "\(dir)/file", contents: Data([1, 2, 3]))
-    expectError(InputError.self, containing: ["\(dir)/file"]) { _ = try Dataset(directory: "\(dir)/file") }
+    expectError(SDEFlowError.self, containing: ["\(dir)/file"]) { _ = try Dataset(directory: "\(dir)/file") }
     try Dataset.write(sampleBlock(3), info: DatasetInfo(dt: 0.1), to: "\(dir)/data")
     try FileManager.default.removeItem(atPath: "\(dir)/data/mu.npy")
-    expectError(NPYError.self, containing: ["mu.npy", "no such file"]) { _ = try Dataset(directory: "\(dir)/data") }
+    expectError(SDEFlowError.self, containing: ["mu.npy", "no such file"]) { _ = try Dataset(directory: "\(dir)/data") }
 }
 
 /// Catches: integer arrays being accepted as data (the contract is float32/float64).
@@ -135,7 +135,7 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Dataset.write(sampleBlock(4), info: DatasetInfo(dt: 0.1), to: dir)
     try NPY.write("\(dir)/x.npy", [Int64](repeating: 1, count: 8), shape: [4, 2])
-    expectError(InputError.self, containing: ["x.npy", "dtype", "<i8", "float32"]) { _ = try Dataset(directory: dir) }
+    expectError(SDEFlowError.self, containing: ["x.npy", "dtype", "<i8", "float32"]) { _ = try Dataset(directory: dir) }
 }
 
 /// Catches: arrays of the wrong rank, an empty data set and unreadable metadata being accepted.
@@ -144,12 +144,12 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Dataset.write(sampleBlock(4), info: DatasetInfo(dt: 0.1), to: dir)
     try NPY.write("\(dir)/mu.npy", [Double](repeating: 1, count: 8), shape: [4, 1, 2])
-    expectError(InputError.self, containing: ["mu.npy", "2-D"]) { _ = try Dataset(directory: dir) }
+    expectError(SDEFlowError.self, containing: ["mu.npy", "2-D"]) { _ = try Dataset(directory: dir) }
 
     try Dataset.write(PairBlock(d: 2, dMu: 1), info: DatasetInfo(dt: 0.1), to: dir)
-    expectError(InputError.self, containing: ["x.npy", "empty"]) { _ = try Dataset(directory: dir) }
+    expectError(SDEFlowError.self, containing: ["x.npy", "empty"]) { _ = try Dataset(directory: dir) }
 
     try Dataset.write(sampleBlock(4), info: DatasetInfo(dt: 0.1), to: dir)
     try Data("{\"example\": \"ou\"}".utf8).write(to: URL(fileURLWithPath: "\(dir)/dataset.json"))
-    expectError(InputError.self, containing: ["dataset.json", "dt"]) { _ = try Dataset(directory: dir) }
+    expectError(SDEFlowError.self, containing: ["dataset.json", "dt"]) { _ = try Dataset(directory: dir) }
 }

@@ -69,16 +69,13 @@ private func normals(_ n: Int, seed: UInt64) -> [Double] {
 private func simulateFinal(_ example: SDEExample, start: StartLaw, mu: [Double], steps: Int, paths: Int,
                            fineStep: Double) -> [Double] {
     let e = example
-    let started = SDEExample(
-        name: e.name, summary: e.summary, d: e.d, dMu: e.dMu, observedMu: [mu], muRange: e.muRange,
-        simulation: e.simulation, labels: e.labels, paperLabels: e.paperLabels, hidden: e.hidden, patience: e.patience,
-        coefficients: e.coefficients,
-        initialState: { _, rng, path in
-            var z = [Double](repeating: 0, count: e.d)
-            z.withUnsafeMutableBufferPointer { rng.fillNormals($0, .initialState, id: path, index: 0) }
-            return (0..<e.d).map { start.mean[$0] + start.std[$0] * z[$0] }
-        },
-        exactTransition: e.exactTransition)
+    var started = e
+    started.observedMu = [mu]
+    started.initialState = { _, rng, path in
+        var z = [Double](repeating: 0, count: e.d)
+        z.withUnsafeMutableBufferPointer { rng.fillNormals($0, .initialState, id: path, index: 0) }
+        return (0..<e.d).map { start.mean[$0] + start.std[$0] * z[$0] }
+    }
     var settings = e.simulation
     settings.pathsPerMu = paths
     settings.horizon = Double(steps) * settings.dt

@@ -127,7 +127,7 @@ private func python(_ script: String, _ args: [String]) throws -> (status: Int32
     let blockF = try NPY.readRowsFloat("\(dir)/a.npy", header: h, rows: 37..<64)
     #expect(blockF == (try NPY.readFloat("\(dir)/b.npy")).values)
     #expect(try NPY.readRows("\(dir)/a.npy", header: h, rows: 50..<50).isEmpty)
-    #expect(throws: NPYError.self) { try NPY.readRows("\(dir)/a.npy", header: h, rows: 90..<102) }
+    #expect(throws: SDEFlowError.self) { try NPY.readRows("\(dir)/a.npy", header: h, rows: 90..<102) }
     // A block bigger than one internal pread chunk (2^19 elements) stitches chunks correctly.
     let r2 = try python("""
     import sys, numpy as np
@@ -174,12 +174,12 @@ private func python(_ script: String, _ args: [String]) throws -> (status: Int32
         do {
             _ = try NPY.read(path)
             Issue.record("\(name): expected an error")
-        } catch let e as NPYError {
+        } catch let e as SDEFlowError {
             #expect(e.path == path && e.description.contains(path), "\(e)")
             for w in words { #expect(e.description.contains(w), "\(name): \(e)") }
         }
     }
-    #expect(throws: NPYError.self) { try NPY.write("\(dir)/bad.npy", [1.0, 2.0, 3.0], shape: [2, 2]) }
+    #expect(throws: SDEFlowError.self) { try NPY.write("\(dir)/bad.npy", [1.0, 2.0, 3.0], shape: [2, 2]) }
     #expect(!FileManager.default.fileExists(atPath: "\(dir)/bad.npy"))
 }
 
@@ -192,12 +192,12 @@ private func python(_ script: String, _ args: [String]) throws -> (status: Int32
     let (v, s) = try NPY.readFloat(path)
     #expect(s == [3, 2] && v == [Float](repeating: 0.5, count: 6))
     // A failing write (shape mismatch, and a write into a missing directory) leaves the old file.
-    #expect(throws: NPYError.self) { try NPY.write(path, [1.0], shape: [2]) }
-    #expect(throws: NPYError.self) { try NPY.write("\(dir)/nope/x.npy", [1.0], shape: [1]) }
+    #expect(throws: SDEFlowError.self) { try NPY.write(path, [1.0], shape: [2]) }
+    #expect(throws: SDEFlowError.self) { try NPY.write("\(dir)/nope/x.npy", [1.0], shape: [1]) }
     #expect(try NPY.readFloat(path).shape == [3, 2])
     // A failure midway through the temp file: a directory sits where the rename must land.
     try FileManager.default.createDirectory(atPath: "\(dir)/occupied.npy/sub", withIntermediateDirectories: true)
-    #expect(throws: NPYError.self) { try NPY.write("\(dir)/occupied.npy", [1.0], shape: [1]) }
+    #expect(throws: SDEFlowError.self) { try NPY.write("\(dir)/occupied.npy", [1.0], shape: [1]) }
     try writeFileAtomically("\(dir)/m.json", contents: "{\"a\": 1}\n")
     #expect(try String(contentsOfFile: "\(dir)/m.json", encoding: .utf8) == "{\"a\": 1}\n")
     try writeFileAtomically("\(dir)/m.json", contents: Data("{}".utf8))

@@ -13,9 +13,9 @@ private func oneStep(_ example: SDEExample, pathsPerMu: Int) -> SimulationSettin
 
 /// `example` with every path started at `x0` (same SDE, same exact law).
 private func startingAt(_ x0: [Double], _ e: SDEExample) -> SDEExample {
-    SDEExample(name: e.name, summary: e.summary, d: e.d, dMu: e.dMu, observedMu: e.observedMu, muRange: e.muRange,
-               simulation: e.simulation, labels: e.labels, paperLabels: e.paperLabels, hidden: e.hidden, patience: e.patience,
-               coefficients: e.coefficients, initialState: { _, _, _ in x0 }, exactTransition: e.exactTransition)
+    var started = e
+    started.initialState = { _, _, _ in x0 }
+    return started
 }
 
 /// Least-squares fit y = a + b x on rows `range` of a d = 1 block: (a, b, residual variance).

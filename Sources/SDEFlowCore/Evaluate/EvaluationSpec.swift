@@ -37,33 +37,18 @@ public struct EvaluationSpec: Sendable {
         if let r = muRange, r.count == 2, r[0] <= r[1] { self.muRange = r[0]...r[1] } else { self.muRange = example.muRange }
         let grid = Self.gridAndMidpoints(observed)
         let mids = grid.filter { !$0.observed }
-        let d = example.d
         oneStepMu = grid
-        paperMu = []
-        stationary = false
-        let lawMuDefault: [MuPoint]
-        switch example.name {
-        case "bm":
-            oneStepStart = [2]; oneStepSamples = 10_000
-            lawStart = StartLaw(mean: [0], std: [0.5]); lawSteps = 10; lawSamples = 10_000
-            lawMuDefault = grid
-        case "ou":
-            oneStepStart = [1]; oneStepSamples = 20_000
-            lawStart = StartLaw(mean: [0]); lawSteps = 50; lawSamples = 50_000
-            lawMuDefault = grid; stationary = true
-        case "ou2d":
-            oneStepStart = [1.5, 0.5]; oneStepSamples = 20_000
-            lawStart = StartLaw(mean: [2, 0]); lawSteps = 20; lawSamples = 10_000
-            paperMu = [[0.5], [1], [2]]
-            let picks = [[0.5], [1], [2]].map { m in MuPoint(mu: m, observed: observed.contains { Self.same($0, m) }) }
+        let plan = example.evaluation
+        oneStepStart = plan.oneStepStart; oneStepSamples = plan.oneStepSamples
+        lawStart = plan.lawStart; lawSteps = plan.lawSteps; lawSamples = plan.lawSamples
+        stationary = plan.stationary; paperMu = plan.paperMu
+        if plan.lawAtPaperMuAndMidpoints {
+            let picks = plan.paperMu.map { m in MuPoint(mu: m, observed: observed.contains { Self.same($0, m) }) }
                 + (mids.isEmpty ? [] : [mids[0], mids[mids.count / 2], mids[mids.count - 1]])
-            lawMuDefault = picks.sorted { $0.mu.lexicographicallyPrecedes($1.mu) }
-        default:
-            oneStepStart = [Double](repeating: 0, count: d); oneStepSamples = 10_000
-            lawStart = StartLaw(mean: [Double](repeating: 0, count: d)); lawSteps = 10; lawSamples = 10_000
-            lawMuDefault = grid
+            lawMu = picks.sorted { $0.mu.lexicographicallyPrecedes($1.mu) }
+        } else {
+            lawMu = grid
         }
-        lawMu = lawMuDefault
         let time = fmt(Double(lawSteps) * dt)
         lawName = stationary ? "law after \(lawSteps) steps (T = \(time)) from \(lawStart.text), near-stationary"
             : "law at T = \(time) (\(lawSteps) steps) from \(lawStart.text)"

@@ -25,19 +25,19 @@ public struct FlowDiagnostics: Sendable {
         let example = d == 1 ? "-3:3" : "-3:3 (component 0 varies, others 0) or " + (["-3:3"] + [String](repeating: "0:0", count: d - 1)).joined(separator: ",")
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == d else {
-            throw UsageError("--x-range '\(text)' has \(parts.count) ranges; the model's state has d = \(d): give one A:B or \(d), e.g. \(example)")
+            throw SDEFlowError.usage("--x-range '\(text)' has \(parts.count) ranges; the model's state has d = \(d): give one A:B or \(d), e.g. \(example)")
         }
         var ranges: [(Double, Double)] = try parts.map { part in
             let ends = part.split(separator: ":", omittingEmptySubsequences: false)
             guard ends.count == 2, let a = Double(ends[0].trimmingCharacters(in: .whitespaces)),
                   let b = Double(ends[1].trimmingCharacters(in: .whitespaces)), a.isFinite, b.isFinite else {
-                throw UsageError("--x-range: '\(part)' is not of the form A:B with numbers A and B, e.g. \(example)")
+                throw SDEFlowError.usage("--x-range: '\(part)' is not of the form A:B with numbers A and B, e.g. \(example)")
             }
             return (a, b)
         }
         while ranges.count < d { ranges.append((0, 0)) }
         guard ranges.contains(where: { $0.0 != $0.1 }) else {
-            throw UsageError("--x-range '\(text)' is a single point: at least one component needs A < B or A > B")
+            throw SDEFlowError.usage("--x-range '\(text)' is a single point: at least one component needs A < B or A > B")
         }
         return ranges
     }

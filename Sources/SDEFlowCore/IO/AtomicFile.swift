@@ -43,7 +43,7 @@ func removeStaleStaging(_ path: String) {
 /// `stagingName(path)`, which is fsynced and renamed over `path` only if everything
 /// succeeded; on any error the temp file is removed and `path` is left untouched.
 func writeFileAtomically(_ path: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-    func fail(_ what: String) -> NPYError { NPYError(path: path, problem: "\(what): \(String(cString: strerror(errno)))") }
+    func fail(_ what: String) -> SDEFlowError { SDEFlowError.file(path, "\(what): \(String(cString: strerror(errno)))") }
     removeStaleStaging(path)
     let tmp = stagingName(path)
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -75,13 +75,13 @@ func writeFileAtomically(_ path: String, _ body: ((UnsafeRawBufferPointer) throw
 public func createFolder(_ path: String) throws {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-        guard isDir.boolValue else { throw InputError(path, "exists and is not a folder") }
+        guard isDir.boolValue else { throw SDEFlowError.file(path, "exists and is not a folder") }
         return
     }
     let parent = parentFolder(of: path)
     if !parent.isEmpty && parent != path { try createFolder(parent) }
     if mkdir(path, 0o755) != 0 && errno != EEXIST {
-        throw InputError(path, "cannot create folder: \(String(cString: strerror(errno)))")
+        throw SDEFlowError.file(path, "cannot create folder: \(String(cString: strerror(errno)))")
     }
 }
 
@@ -95,7 +95,7 @@ public func writeFolderAtomically(_ directory: String, _ body: (String) throws -
     while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
     var isDir: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: target, isDirectory: &isDir)
-    if exists && !isDir.boolValue { throw InputError(target, "exists and is not a folder") }
+    if exists && !isDir.boolValue { throw SDEFlowError.file(target, "exists and is not a folder") }
     let staging = stagingName(target)
     let parent = parentFolder(of: target)
     if !parent.isEmpty { try createFolder(parent) }
@@ -106,7 +106,7 @@ public func writeFolderAtomically(_ directory: String, _ body: (String) throws -
         try body(staging)
         if !exists {
             guard rename(staging, target) == 0 else {
-                throw InputError(target, "cannot rename \(staging) to it: \(String(cString: strerror(errno)))")
+                throw SDEFlowError.file(target, "cannot rename \(staging) to it: \(String(cString: strerror(errno)))")
             }
             return
         }
@@ -116,14 +116,14 @@ public func writeFolderAtomically(_ directory: String, _ body: (String) throws -
             let dest = (target as NSString).appendingPathComponent(name)
             var destIsDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: dest, isDirectory: &destIsDir), destIsDir.boolValue {
-                throw InputError(dest, "is a folder; cannot replace it with the file \(name)")
+                throw SDEFlowError.file(dest, "is a folder; cannot replace it with the file \(name)")
             }
         }
         for name in names {
             let src = (staging as NSString).appendingPathComponent(name)
             let dest = (target as NSString).appendingPathComponent(name)
             guard rename(src, dest) == 0 else {
-                throw InputError(dest, "cannot move \(src) there: \(String(cString: strerror(errno)))")
+                throw SDEFlowError.file(dest, "cannot move \(src) there: \(String(cString: strerror(errno)))")
             }
         }
         try? FileManager.default.removeItem(atPath: staging)

@@ -34,31 +34,31 @@ public struct Dataset: Sendable {
     public init(directory: String) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw InputError(directory, "no such data folder (expected x.npy, mu.npy, y.npy inside)")
+            throw SDEFlowError.file(directory, "no such data folder (expected x.npy, mu.npy, y.npy inside)")
         }
         let paths = Self.names.map { (directory as NSString).appendingPathComponent($0) }
         let headers = try paths.map { try NPY.header(at: $0) }
         for (h, p) in zip(headers, paths) {
             guard h.dtype == .float32 || h.dtype == .float64 else {
-                throw InputError(p, "dtype \(h.dtype.rawValue) is not supported for data (use float32 or float64)")
+                throw SDEFlowError.file(p, "dtype \(h.dtype.rawValue) is not supported for data (use float32 or float64)")
             }
             guard (1...2).contains(h.shape.count) else {
-                throw InputError(p, "expected a 2-D array (N, width), got shape \(h.shape)")
+                throw SDEFlowError.file(p, "expected a 2-D array (N, width), got shape \(h.shape)")
             }
         }
         let n = headers[0].rowCount
         for (h, p) in zip(headers, paths) where h.rowCount != n {
-            throw InputError(p, "has \(h.rowCount) rows but x.npy has \(n): the three arrays must pair up row by row")
+            throw SDEFlowError.file(p, "has \(h.rowCount) rows but x.npy has \(n): the three arrays must pair up row by row")
         }
         guard headers[0].rowWidth == headers[2].rowWidth else {
-            throw InputError(paths[2], "has width \(headers[2].rowWidth) but x.npy has width \(headers[0].rowWidth): y must be (N, d) like x")
+            throw SDEFlowError.file(paths[2], "has width \(headers[2].rowWidth) but x.npy has width \(headers[0].rowWidth): y must be (N, d) like x")
         }
-        guard n > 0 else { throw InputError(paths[0], "the data set is empty") }
+        guard n > 0 else { throw SDEFlowError.file(paths[0], "the data set is empty") }
         let infoPath = (directory as NSString).appendingPathComponent("dataset.json")
         var info: DatasetInfo? = nil
         if let raw = FileManager.default.contents(atPath: infoPath) {
             do { info = try JSONDecoder().decode(DatasetInfo.self, from: raw) } catch {
-                throw InputError(infoPath, "cannot be read as dataset metadata (need at least {\"dt\": 0.1}): \(error)")
+                throw SDEFlowError.file(infoPath, "cannot be read as dataset metadata (need at least {\"dt\": 0.1}): \(error)")
             }
         }
         self.directory = directory; self.headers = headers; self.info = info
@@ -73,7 +73,7 @@ public struct Dataset: Sendable {
             let v = try NPY.readRows(path, header: h, rows: rows)
             if let bad = v.firstIndex(where: { !$0.isFinite }) {
                 let w = h.rowWidth
-                throw InputError(path, "row \(rows.lowerBound + bad / w), column \(bad % w) is \(v[bad]): the data must be finite (drop such rows first)")
+                throw SDEFlowError.file(path, "row \(rows.lowerBound + bad / w), column \(bad % w) is \(v[bad]): the data must be finite (drop such rows first)")
             }
             parts.append(v)
         }

@@ -8,6 +8,6 @@ public func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
 }
 
 public func readJSON<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
-    guard let raw = FileManager.default.contents(atPath: path) else { throw InputError(path, "no such file") }
-    do { return try JSONDecoder().decode(type, from: raw) } catch { throw InputError(path, "unreadable: \(error)") }
+    guard let raw = FileManager.default.contents(atPath: path) else { throw SDEFlowError.file(path, "no such file") }
+    do { return try JSONDecoder().decode(type, from: raw) } catch { throw SDEFlowError.file(path, "unreadable: \(error)") }
 }

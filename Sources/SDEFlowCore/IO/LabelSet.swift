@@ -67,7 +67,7 @@ public struct LabelSet: Sendable {
         let (ess, _) = try NPY.read(Self.path(directory, "ess.npy"))
         let n = xs.first ?? 0
         for (name, s) in [("mu.npy", ms), ("z.npy", zs), ("label.npy", ls)] where s.first != n {
-            throw InputError(Self.path(directory, name), "has \(s.first ?? 0) rows, x.npy has \(n)")
+            throw SDEFlowError.file(Self.path(directory, name), "has \(s.first ?? 0) rows, x.npy has \(n)")
         }
         let d = xs.count > 1 ? xs[1] : 1
         self.init(d: d, dMu: ms.count > 1 ? ms[1] : 1, x: x, mu: mu, z: z, label: label, ess: ess, info: info)

@@ -17,14 +17,6 @@ public enum NPYDType: String, Sendable {
     }
 }
 
-/// Any failure reading or writing a file; `description` always names the file.
-public struct NPYError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let problem: String
-    public init(path: String, problem: String) { self.path = path; self.problem = problem }
-    public var description: String { "\(path): \(problem)" }
-}
-
 /// A validated `.npy` header. `dataOffset` is the byte offset of element 0 in the file.
 public struct NPYHeader: Sendable {
     public let dtype: NPYDType
@@ -92,7 +84,7 @@ public enum NPY {
         case .float32:
             try writeArray(path, values, shape: shape, dtype: dtype) { $1.storeBytes(of: Float($0).bitPattern.littleEndian, as: UInt32.self) }
         case .int32, .int64:
-            throw NPYError(path: path, problem: "cannot write Double values as \(dtype.rawValue); pass [Int64] instead")
+            throw SDEFlowError.file(path, "cannot write Double values as \(dtype.rawValue); pass [Int64] instead")
         }
     }
 
@@ -112,7 +104,7 @@ public enum NPY {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { return fd }
         let e = errno
-        throw NPYError(path: path, problem: e == ENOENT ? "no such file" : "cannot open: \(String(cString: strerror(e)))")
+        throw SDEFlowError.file(path, e == ENOENT ? "no such file" : "cannot open: \(String(cString: strerror(e)))")
     }
 
     /// `pread` exactly `count` bytes at `offset`, retrying short reads and EINTR.
@@ -121,14 +113,14 @@ public enum NPY {
         while done < count {
             let n = pread(fd, buf + done, min(count - done, 1 << 30), off_t(offset + done))
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw NPYError(path: path, problem: "read failed: \(String(cString: strerror(errno)))") }
-            if n == 0 { throw NPYError(path: path, problem: "truncated: unexpected end of file at byte \(offset + done)") }
+            if n < 0 { throw SDEFlowError.file(path, "read failed: \(String(cString: strerror(errno)))") }
+            if n == 0 { throw SDEFlowError.file(path, "truncated: unexpected end of file at byte \(offset + done)") }
             done += n
         }
     }
 
     static func header(fd: Int32, path: String) throws -> NPYHeader {
-        func fail(_ p: String) -> NPYError { NPYError(path: path, problem: p) }
+        func fail(_ p: String) -> SDEFlowError { SDEFlowError.file(path, p) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw fail("cannot stat: \(String(cString: strerror(errno)))") }
         let fileSize = Int(st.st_size)
@@ -181,17 +173,17 @@ public enum NPY {
         let order = descr.first ?? " "
         let code = "<>=|".contains(order) ? String(descr.dropFirst()) : descr
         guard let dtype = NPYDType(rawValue: "<" + code) else {
-            throw NPYError(path: path, problem: "unsupported dtype '\(descr)'; supported: \(supportedList)")
+            throw SDEFlowError.file(path, "unsupported dtype '\(descr)'; supported: \(supportedList)")
         }
         if order == ">" || (!isLittleEndianHost && order != "<") {
-            throw NPYError(path: path, problem: "big-endian dtype '\(descr)' is not supported; convert with arr.astype('<\(code)')")
+            throw SDEFlowError.file(path, "big-endian dtype '\(descr)' is not supported; convert with arr.astype('<\(code)')")
         }
         return dtype
     }
 
     static func readRowsAs<T: NPYReal>(_ path: String, header h: NPYHeader, rows: Range<Int>) throws -> [T] {
         guard rows.lowerBound >= 0, rows.upperBound <= h.rowCount else {
-            throw NPYError(path: path, problem: "rows \(rows) out of range 0..<\(h.rowCount)")
+            throw SDEFlowError.file(path, "rows \(rows) out of range 0..<\(h.rowCount)")
         }
         let total = rows.count * h.rowWidth, size = h.dtype.itemSize
         if total == 0 { return [] }
@@ -237,7 +229,7 @@ public enum NPY {
     static func writeArray<E>(_ path: String, _ values: [E], shape: [Int], dtype: NPYDType,
                               store: (E, UnsafeMutableRawPointer) -> Void) throws {
         guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, { $0 &* $1 }) == values.count else {
-            throw NPYError(path: path, problem: "shape \(shape) does not match \(values.count) values")
+            throw SDEFlowError.file(path, "shape \(shape) does not match \(values.count) values")
         }
         let size = dtype.itemSize, chunk = 1 << 16
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * size, alignment: 16)

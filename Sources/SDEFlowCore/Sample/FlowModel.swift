@@ -68,14 +68,14 @@ public struct FlowModel: Sendable {
             for (name, offset, expected) in [("W\(l).npy", s.weightOffset(layer: l), [nOut, nIn]), ("b\(l).npy", s.biasOffset(layer: l), [nOut])] {
                 let (v, shape) = try NPY.readFloat(Self.path(directory, name))
                 guard shape == expected else {
-                    throw InputError(Self.path(directory, name), "has shape \(shape), model.json says \(expected)")
+                    throw SDEFlowError.file(Self.path(directory, name), "has shape \(shape), model.json says \(expected)")
                 }
                 parameters.replaceSubrange(offset ..< offset + v.count, with: v)
             }
         }
         func vector(_ name: String, _ n: Int) throws -> [Double] {
             let (v, _) = try NPY.read(Self.path(directory, name))
-            guard v.count == n else { throw InputError(Self.path(directory, name), "has \(v.count) values, expected \(n)") }
+            guard v.count == n else { throw SDEFlowError.file(Self.path(directory, name), "has \(v.count) values, expected \(n)") }
             return v
         }
         let input = Standardizer(mean: try vector("input_mean.npy", s.input), std: try vector("input_std.npy", s.input))

@@ -15,4 +15,10 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1
 
     public init(hidden: [Int]) { self.hidden = hidden }
+
+    /// The example's network and patience (3×128 and 50 for data of no known example).
+    public init(for example: SDEExample?) {
+        hidden = example?.hidden ?? [128, 128, 128]
+        patience = example?.patience ?? 50
+    }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import SDEFlowCore
 
 /// Sampling work shared out over the ranks so that the result does not depend on their number.
 ///
@@ -42,7 +41,7 @@ public enum DistributedSampling {
 
     /// Runs `body(job, ids)` for blocks of `counts[job]` samples (each `valuesPerSample[job]`
     /// values) on all ranks; returns each job's values in id order on rank 0, [] elsewhere.
-    public static func run(_ comm: Communicator, counts: [Int], costs: [Int], valuesPerSample: [Int],
+    public static func run(_ comm: any Collective, counts: [Int], costs: [Int], valuesPerSample: [Int],
                            body: (_ job: Int, _ ids: Range<Int>) -> [Double]) throws -> [[Double]] {
         let all = blocks(counts: counts, costs: costs)
         var local: [Double] = []
@@ -61,41 +60,12 @@ public enum DistributedSampling {
     }
 
     /// Runs sampling jobs of the learned flow map (see `SamplingJob`).
-    public static func run(_ comm: Communicator, model: FlowModel, jobs: [SamplingJob], seed: UInt64) throws -> [[Double]] {
+    public static func run(_ comm: any Collective, model: FlowModel, jobs: [SamplingJob], seed: UInt64) throws -> [[Double]] {
         var scales: [Int: [Double]] = [:]  // each job's moment-matching scales, once per rank
         return try run(comm, counts: jobs.map(\.count), costs: jobs.map(\.cost),
                        valuesPerSample: jobs.map { $0.valuesPerSample(d: model.info.d) }) { j, ids in
             if jobs[j].antithetic && scales[j] == nil { scales[j] = jobs[j].noiseScales(d: model.info.d, seed: seed) }
             return jobs[j].run(model: model, ids: ids, seed: seed, noiseScale: scales[j])
         }
-    }
-}
-
-extension Pipeline {
-    /// `evaluate` on all ranks: the spec's sampling jobs split over ranks (`DistributedSampling`),
-    /// statistics on rank 0, which writes `metrics.json` and `report.html` into `output` and
-    /// returns the result (nil on other ranks).
-    public static func evaluate(_ comm: Communicator, model: FlowModel, spec: EvaluationSpec, output: String,
-                                modelPath: String?, log: Log) throws -> EvaluationResult? {
-        let jobs = spec.jobs
-        let evaluations = jobs.reduce(0) { $0 + $1.count * $1.cost }
-        log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.oneStepSamples) one-step samples, "
-                 + "\(spec.lawMu.count) μ × \(spec.lawSamples) samples × \(spec.lawSteps) steps; \(evaluations) network evaluations over \(comm.size) rank(s)")
-        let started = Date()
-        let results = try DistributedSampling.run(comm, model: model, jobs: jobs, seed: spec.seed)
-        log.info(String(format: "evaluate: sampling done in %.1f s", Date().timeIntervalSince(started)))
-        var result: EvaluationResult? = nil
-        if comm.isRoot {
-            let r = EvaluationResult(spec: spec, results: results)
-            try writeFolderAtomically(output) { dir in
-                try writeFileAtomically((dir as NSString).appendingPathComponent("report.html"),
-                                        contents: EvaluationReport.html(r, modelPath: modelPath))
-                try writeJSON(r.metrics, to: (dir as NSString).appendingPathComponent("metrics.json"))
-            }
-            log.info("evaluate: wrote \(output)/metrics.json and report.html")
-            result = r
-        }
-        try comm.barrier()
-        return result
     }
 }

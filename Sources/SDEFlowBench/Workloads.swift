@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import SDEFlowCore
 
 #if canImport(Glibc)
 import Glibc

@@ -1,12 +1,11 @@
 import Foundation
-import SDEFlowCore
 
 /// The stages as the CLI runs them on all ranks: each stage reads and writes the folder layouts
 /// of the data contract; rank 0 writes, every file atomically.
 public enum Pipeline {
     /// Simulates an example's data set: paths are split over ranks by global path id and
     /// gathered on rank 0, which writes `x.npy`, `mu.npy`, `y.npy`, `dataset.json`.
-    public static func simulate(_ comm: Communicator, example: SDEExample, settings: SimulationSettings, seed: UInt64,
+    public static func simulate(_ comm: any Collective, example: SDEExample, settings: SimulationSettings, seed: UInt64,
                                 output: String, dtype: NPYDType, log: Log) throws {
         let paths = settings.pathsPerMu * example.observedMu.count
         let mine = batchSlice(batchSize: paths, rank: comm.rank, size: comm.size)
@@ -23,7 +22,7 @@ public enum Pipeline {
     }
 
     /// Stage 1 on all ranks; rank 0 writes the label folder. Every rank returns the labels.
-    public static func label(_ comm: Communicator, data: String, settings: LabelSettings, seed: UInt64,
+    public static func label(_ comm: any Collective, data: String, settings: LabelSettings, seed: UInt64,
                              output: String, log: Log) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
@@ -41,7 +40,7 @@ public enum Pipeline {
     }
 
     /// Stage 2 on all ranks; rank 0 writes the model folder.
-    public static func train(_ comm: Communicator, labels: LabelSet, settings: TrainSettings, output: String, log: Log) throws -> FlowModel {
+    public static func train(_ comm: any Collective, labels: LabelSet, settings: TrainSettings, output: String, log: Log) throws -> FlowModel {
         let started = Date()
         let model = try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log)
         log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d",
@@ -54,7 +53,7 @@ public enum Pipeline {
     /// Trajectories of `count` samples from x0, split over ranks in `DistributedSampling`'s fixed
     /// id blocks (so the values are bitwise the same for any -n); on rank 0 (count × (steps + 1) × d),
     /// [] elsewhere.
-    public static func sample(_ comm: Communicator, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
+    public static func sample(_ comm: any Collective, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
                               seed: UInt64, stream: RandomStream = .sampleNoise) throws -> [Double] {
         let d = model.info.d
         let paths = try DistributedSampling.run(comm, counts: [count], costs: [steps], valuesPerSample: [(steps + 1) * d]) { _, ids in

@@ -11,7 +11,7 @@ import Glibc
 extension Bench {
     // MARK: Training
 
-    func training(_ comm: Communicator, _ log: Log) throws -> [TrainingResult] {
+    func training(_ comm: any Collective, _ log: Log) throws -> [TrainingResult] {
         let nets: [(String, MLPShape)] = [
             ("3x128", MLPShape(input: 3, hidden: [128, 128, 128], output: 1)),
             ("4x256", MLPShape(input: 5, hidden: [256, 256, 256, 256], output: 2)),
@@ -53,25 +53,25 @@ extension Bench {
 
     // MARK: Memory
 
-    func memory(_ comm: Communicator, after: String) throws -> MemoryResult {
+    func memory(_ comm: any Collective, after: String) throws -> MemoryResult {
         let peaks = try comm.allgatherv([peakMemoryMiB()])
         return MemoryResult(after: after, peakMibPerRank: peaks, maxPeakMib: peaks.max() ?? 0, totalPeakMib: peaks.reduce(0, +))
     }
 
     // MARK: End to end
 
-    func endToEndRun(_ comm: Communicator, _ log: Log) throws -> EndToEndResult {
+    func endToEndRun(_ comm: any Collective, _ log: Log) throws -> EndToEndResult {
         let ex = SDEExample.brownianMotion
         var sim = ex.simulation
         var labelSettings = Self.paperNumbers
-        var train = try TrainOptions.parse([]).settings(example: ex, seed: 1)
+        var train = TrainSettings(for: ex)
         if quick { applyQuickPreset(simulation: &sim, labels: &labelSettings, train: &train) }
         // A fresh folder, named by rank 0; on several nodes it must be on a shared file system.
         var dir = ""
         let nodes = Set(try gatherStrings(comm, MachineInfo.hostname)).count
         if comm.isRoot {
             let base = workDir ?? (nodes == 1 ? FileManager.default.temporaryDirectory.path : FileManager.default.currentDirectoryPath)
-            dir = path(base, "sdeflow-bench-\(getpid())-\(UUID().uuidString.prefix(8))")
+            dir = filePath(base, "sdeflow-bench-\(getpid())-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
         dir = String(decoding: try comm.broadcast(Array(dir.utf8)), as: UTF8.self)
@@ -86,16 +86,16 @@ extension Bench {
             stages[name] = now - t0
             t0 = now
         }
-        try Pipeline.simulate(comm, example: ex, settings: sim, seed: 1, output: path(dir, "data"), dtype: .float64, log: log)
+        try Pipeline.simulate(comm, example: ex, settings: sim, seed: 1, output: filePath(dir, "data"), dtype: .float64, log: log)
         try lap("simulate")
-        let labels = try Pipeline.label(comm, data: path(dir, "data"), settings: labelSettings, seed: 1,
-                                        output: path(dir, "labels"), log: log)
+        let labels = try Pipeline.label(comm, data: filePath(dir, "data"), settings: labelSettings, seed: 1,
+                                        output: filePath(dir, "labels"), log: log)
         try lap("label")
-        let model = try Pipeline.train(comm, labels: labels, settings: train, output: path(dir, "model"), log: log)
+        let model = try Pipeline.train(comm, labels: labels, settings: train, output: filePath(dir, "model"), log: log)
         try lap("train")
         let spec = EvaluationSpec(example: ex, dt: sim.dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
                                   samples: evalSamples, pathSamples: quick ? 5000 : nil, seed: 1)
-        let evaluation = try Pipeline.evaluate(comm, model: model, spec: spec, output: path(dir, "eval"), modelPath: nil, log: log)
+        let evaluation = try Pipeline.evaluate(comm, model: model, spec: spec, output: filePath(dir, "eval"), modelPath: nil, log: log)
         try lap("evaluate")
         let rows = evaluation?.metrics.oneStep.rows ?? []  // rank 0 only; the others report nothing
 
@@ -120,7 +120,7 @@ extension Bench {
 /// Runs `body` on rank 0 while the other ranks sleep for about its duration (rank 0 tells them
 /// `expectedSeconds`) instead of spinning in a barrier: Open MPI busy-polls while waiting, which
 /// would compete with rank 0 for a core it may share (SMT siblings).
-func onRootAlone(_ comm: Communicator, expectedSeconds: Double, _ body: () -> Void) throws {
+func onRootAlone(_ comm: any Collective, expectedSeconds: Double, _ body: () -> Void) throws {
     let expected = try comm.broadcast([expectedSeconds])[0]
     try comm.barrier()
     if comm.isRoot { body() } else { usleep(UInt32(min(1.5 * expected + 0.05, 60) * 1e6)) }
@@ -128,7 +128,7 @@ func onRootAlone(_ comm: Communicator, expectedSeconds: Double, _ body: () -> Vo
 }
 
 /// Every rank's string, in rank order, on every rank.
-func gatherStrings(_ comm: Communicator, _ s: String) throws -> [String] {
+func gatherStrings(_ comm: any Collective, _ s: String) throws -> [String] {
     let bytes = try comm.allgatherv(Array(s.utf8) + [0])
     return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
 }

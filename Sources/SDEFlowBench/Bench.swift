@@ -7,8 +7,10 @@ import SDEFlowMPI
 import Glibc
 #endif
 
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Bench: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Measure the stages at the rank count it runs on: label kernel vs its roofline, K-NN, training, memory.",
         discussion: """
             Every measured part runs on all ranks at once between barriers; per-rank figures and the \
@@ -48,7 +50,7 @@ struct Bench: ParsableCommand {
 
     static let sectionNames = ["label", "knn", "labeler", "training", "memory"]
 
-    func validate() throws {
+    public func validate() throws {
         guard pairs > 0, neighbors > 0, odeSteps > 0, queries > 0, epochsToTime > 0, trainRows > 0, batchSize > 0, evalSamples > 0 else {
             throw ValidationError("--pairs, --neighbors, --ode-steps, --queries, --epochs-to-time, --train-rows, --batch-size and --eval-samples must be positive")
         }
@@ -66,7 +68,7 @@ struct Bench: ParsableCommand {
         Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
-    func run() throws {
+    public func run() throws {
         try withMPI { comm, log in
             let started = monotonicSeconds()
             var report = BenchReport(
@@ -120,7 +122,7 @@ struct Bench: ParsableCommand {
 
     // MARK: Machine
 
-    func machine(_ comm: Communicator) throws -> MachineReport {
+    func machine(_ comm: any Collective) throws -> MachineReport {
         let name = MachineInfo.hostname
         let hosts = try gatherStrings(comm, name)
         let cpus = try comm.allgatherv([Int64(MachineInfo.onlineCPUs)])
@@ -137,7 +139,7 @@ struct Bench: ParsableCommand {
 
     // MARK: Label kernel and roofline
 
-    func labelKernel(_ comm: Communicator, _ log: Log) throws -> (LabelKernelResult, RooflineResult) {
+    func labelKernel(_ comm: any Collective, _ log: Log) throws -> (LabelKernelResult, RooflineResult) {
         let mine = batchSlice(batchSize: queries, rank: comm.rank, size: comm.size)
         log.info("bench: label kernel, K = \(neighbors), \(odeSteps) ODE steps, \(queries) queries over \(comm.size) rank(s)")
         let work = LabelKernelWorkload(queries: mine, neighbors: neighbors, odeSteps: odeSteps)
@@ -187,7 +189,7 @@ struct Bench: ParsableCommand {
     }
 
     /// `sdeflow_roofline` at K on rank 0 alone, then on all ranks at once (best of 3 each).
-    func roofline(_ comm: Communicator, _ log: Log) throws -> RooflineResult {
+    func roofline(_ comm: any Collective, _ log: Log) throws -> RooflineResult {
         let roof = RooflineWorkload(neighbors: neighbors)
         // Calibrate on rank 0: repeats for about 0.25 s; every rank uses the same count.
         var repeats = 0.0
@@ -227,7 +229,7 @@ struct Bench: ParsableCommand {
 
     // MARK: Neighbour search
 
-    func neighbourSearch(_ comm: Communicator, _ log: Log) throws -> (NeighbourSearchResult, LabelerResult?) {
+    func neighbourSearch(_ comm: any Collective, _ log: Log) throws -> (NeighbourSearchResult, LabelerResult?) {
         let ex = SDEExample.brownianMotion
         let sim = exampleOneSettings(pairs: pairs)
         let paths = sim.pathsPerMu * ex.observedMu.count
@@ -293,7 +295,7 @@ struct Bench: ParsableCommand {
     }
 
     /// `Labeler.label` on this rank's queries and shard: the label stage's whole per-query path.
-    func labeler(_ comm: Communicator, _ log: Log, _ work: LabelerWorkload) throws -> LabelerResult {
+    func labeler(_ comm: any Collective, _ log: Log, _ work: LabelerWorkload) throws -> LabelerResult {
         log.info("bench: labeler (K-NN + buffers + label ODE per query) on real data, \(queries) queries over \(comm.size) rank(s)")
         if work.queries.count > 0 { _ = work.run(limit: 1) }  // warm-up
         try comm.barrier()

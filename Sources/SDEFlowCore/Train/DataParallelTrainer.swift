@@ -1,12 +1,11 @@
 import Foundation
-import SDEFlowCore
 
 /// Stage 2 across ranks (METHOD.md §3), data-parallel: every rank holds all labels (they are
 /// small), takes its slice of each global batch, and one allreduce per step sums gradients
 /// (and the batch loss) so every rank applies the same Adam update. Validation loss is
 /// allreduced too, so learning-rate halving and early stopping happen on all ranks together.
 public enum DataParallelTrainer {
-    public static func train(_ comm: Communicator, labels: LabelSet, settings: TrainSettings, log: Log) throws -> FlowModel {
+    public static func train(_ comm: any Collective, labels: LabelSet, settings: TrainSettings, log: Log) throws -> FlowModel {
         let d = labels.d, dMu = labels.dMu, w = 2 * d + dMu
         // Inputs [x, μ, z] and targets (the labels); rows with non-finite values are dropped.
         var raw = [Double](), target = [Double]()
@@ -25,7 +24,7 @@ public enum DataParallelTrainer {
         let order = rng.permutation(n, .split, id: 0)
         let nVal = max(1, Int((Double(n) * settings.validationFraction).rounded()))
         let nTrain = n - nVal
-        guard nTrain >= 1 else { throw InputError("labels", "only \(n) usable label rows: too few to train") }
+        guard nTrain >= 1 else { throw SDEFlowError.file("labels", "only \(n) usable label rows: too few to train") }
         func rows(_ idx: ArraySlice<Int>, _ a: [Double], _ width: Int) -> [Double] { idx.flatMap { a[$0 * width ..< ($0 + 1) * width] } }
         let trainX = rows(order[..<nTrain], raw, w), trainY = rows(order[..<nTrain], target, d)
         let inStd = Standardizer(fitting: trainX, rows: nTrain, width: w)
@@ -76,7 +75,7 @@ public enum DataParallelTrainer {
     }
 
     /// Mean squared error over the validation rows (standardised units), from every rank's slice.
-    static func validationLoss(_ comm: Communicator, _ mlp: MLP, _ x: [Float], _ y: [Float], rows: Int, d: Int) throws -> Double {
+    static func validationLoss(_ comm: any Collective, _ mlp: MLP, _ x: [Float], _ y: [Float], rows: Int, d: Int) throws -> Double {
         let mine = batchSlice(batchSize: rows, rank: comm.rank, size: comm.size)
         let w = mlp.shape.input
         let sse = mlp.loss(inputs: Array(x[mine.lowerBound * w ..< mine.upperBound * w]),

@@ -1,5 +1,4 @@
 import Foundation
-import SDEFlowCore
 
 /// Stage 1 across ranks (the heart of the product):
 /// 1. every rank reads one block of rows and the ranks agree on σ_x, σ_μ, the grid and its
@@ -15,13 +14,13 @@ public enum DistributedLabels {
     /// same for any number of ranks.
     static let blockRows = 1 << 16
 
-    public static func run(_ comm: Communicator, dataset: Dataset, settings: LabelSettings, seed: UInt64, log: Log) throws -> LabelSet {
+    public static func run(_ comm: any Collective, dataset: Dataset, settings: LabelSettings, seed: UInt64, log: Log) throws -> LabelSet {
         let d = dataset.d, dMu = dataset.dMu, n = dataset.count
         guard settings.neighbors <= n else {
-            throw InputError(dataset.directory, "has \(n) pairs, fewer than --neighbors \(settings.neighbors) (K); pass --neighbors with at most \(n), or more data")
+            throw SDEFlowError.file(dataset.directory, "has \(n) pairs, fewer than --neighbors \(settings.neighbors) (K); pass --neighbors with at most \(n), or more data")
         }
         guard settings.labels <= n else {
-            throw InputError(dataset.directory, "has \(n) pairs, fewer than --labels \(settings.labels) (queries are distinct data pairs)")
+            throw SDEFlowError.file(dataset.directory, "has \(n) pairs, fewer than --labels \(settings.labels) (queries are distinct data pairs)")
         }
 
         // 1. My block, global statistics, grid and counts.
@@ -115,7 +114,7 @@ public enum DistributedLabels {
     }
 
     /// σ_x and σ_μ from per-block sums combined in block order (the same bits for any -n).
-    static func normalisation(_ comm: Communicator, _ block: PairBlock, blockCount: Int) throws -> Normalisation {
+    static func normalisation(_ comm: any Collective, _ block: PairBlock, blockCount: Int) throws -> Normalisation {
         var sums = [Double]()
         let rowsPer = blockRows
         for b in 0..<blockCount {

@@ -1,0 +1,30 @@
+import Foundation
+
+extension Pipeline {
+    /// `evaluate` on all ranks: the spec's sampling jobs split over ranks (`DistributedSampling`),
+    /// statistics on rank 0, which writes `metrics.json` and `report.html` into `output` and
+    /// returns the result (nil on other ranks).
+    public static func evaluate(_ comm: any Collective, model: FlowModel, spec: EvaluationSpec, output: String,
+                                modelPath: String?, log: Log) throws -> EvaluationResult? {
+        let jobs = spec.jobs
+        let evaluations = jobs.reduce(0) { $0 + $1.count * $1.cost }
+        log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.oneStepSamples) one-step samples, "
+                 + "\(spec.lawMu.count) μ × \(spec.lawSamples) samples × \(spec.lawSteps) steps; \(evaluations) network evaluations over \(comm.size) rank(s)")
+        let started = Date()
+        let results = try DistributedSampling.run(comm, model: model, jobs: jobs, seed: spec.seed)
+        log.info(String(format: "evaluate: sampling done in %.1f s", Date().timeIntervalSince(started)))
+        var result: EvaluationResult? = nil
+        if comm.isRoot {
+            let r = EvaluationResult(spec: spec, results: results)
+            try writeFolderAtomically(output) { dir in
+                try writeFileAtomically((dir as NSString).appendingPathComponent("report.html"),
+                                        contents: EvaluationReport.html(r, modelPath: modelPath))
+                try writeJSON(r.metrics, to: (dir as NSString).appendingPathComponent("metrics.json"))
+            }
+            log.info("evaluate: wrote \(output)/metrics.json and report.html")
+            result = r
+        }
+        try comm.barrier()
+        return result
+    }
+}

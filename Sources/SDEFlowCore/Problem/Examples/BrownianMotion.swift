@@ -1,0 +1,20 @@
+import Foundation
+
+extension SDEExample {
+    /// Example 1: `dX = μ dt + dW`, μ ∈ [−1, 1].
+    public static let brownianMotion = SDEExample(
+        name: "bm", summary: "dX = mu dt + dW (d = 1), mu in [-1, 1]",
+        d: 1, dMu: 1, observedMu: grid(-1...1, count: 21), muRange: -1...1,
+        simulation: SimulationSettings(pathsPerMu: 5000, dt: 0.1, horizon: 1, fineStep: 1e-3),
+        labels: wideLabels(nuX: 1.0, nuMu: 0.5),
+        paperLabels: LabelSettings(labels: 50_000, neighbors: 2000, odeSteps: 1000, nuX: 1.0, nuMu: 0.5,
+                                   estimator: .paper, solver: .euler),
+        evaluation: EvaluationPlan(oneStepStart: [2], oneStepSamples: 10_000,
+                                   lawStart: StartLaw(mean: [0], std: [0.5]), lawSteps: 10, lawSamples: 10_000),
+        hidden: [128, 128, 128], patience: 50,
+        coefficients: { _, mu, a, b in a[0] = mu[0]; b[0] = 1 },
+        initialState: { _, rng, path in
+            [-5 + 10 * rng.uniforms(.initialState, id: path, index: 0).0]
+        },
+        exactTransition: { x, mu, h in ([x[0] + mu[0] * h], [h]) })
+}
