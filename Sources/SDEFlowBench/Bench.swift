@@ -229,6 +229,9 @@ public struct Bench: ParsableCommand {
 
     // MARK: Neighbour search
 
+    /// The label stage's own set-up (`LabelSetup`: normalisation, shard plan, distinct queries,
+    /// shards) on Example 1 data, then the index build and the exact K-NN of this rank's queries
+    /// timed on every rank at once, and the whole per-query labeler path.
     func neighbourSearch(_ comm: any Collective, _ log: Log) throws -> (NeighbourSearchResult, LabelerResult?) {
         let ex = SDEExample.brownianMotion
         let sim = exampleOneSettings(pairs: pairs)
@@ -237,46 +240,59 @@ public struct Bench: ParsableCommand {
         var t0 = monotonicSeconds()
         let part = Simulator.simulate(ex, settings: sim, observedMu: ex.observedMu,
                                       paths: batchSlice(batchSize: paths, rank: comm.rank, size: comm.size), seed: 1)
-        // Every rank gets all pairs and cuts its own shard from them.
         let data = PairBlock(d: ex.d, dMu: ex.dMu, x: try comm.allgatherv(part.x), mu: try comm.allgatherv(part.mu),
-                             y: skipped.contains("labeler") ? [] : try comm.allgatherv(part.y))
+                             y: try comm.allgatherv(part.y))
         let simulateSeconds = monotonicSeconds() - t0
-        let work = NeighbourSearchWorkload(data, neighbors: neighbors)
-        let (q, shard, queryRows, shardRows) = work.partition(queries: queries, rank: comm.rank, size: comm.size)
-        let dims = work.normalisation.dims
-        let mineCount = q.count / dims, shardCount = shard.count / dims
+        var settings = labelSettings
+        settings.labels = queries
+        let setup = try LabelSetup(comm, source: data, settings: settings, seed: 1, log: log)
+        let norm = setup.normalisation, dims = norm.dims
+        let shard = norm.points(x: setup.shard.x, mu: setup.shard.mu), q = norm.points(x: setup.queries.x, mu: setup.queries.mu)
+        let mineCount = setup.queries.count
 
-        // Grid build (the cell list over this rank's shard) on every rank at once.
         try comm.barrier()
         t0 = monotonicSeconds()
-        let index = work.buildIndex(shard)
+        let index = NeighbourSearch.index(points: shard, plan: setup.plan)
         let build = monotonicSeconds() - t0
         try comm.barrier()
-
-        if mineCount > 0 { blackHole(Double(work.search(index, queries: Array(q.prefix(dims))))) }  // warm-up
+        if mineCount > 0 { blackHole(Double(search(index, Array(q.prefix(dims))))) }  // warm-up
         try comm.barrier()
         t0 = monotonicSeconds()
-        let check = work.search(index, queries: q)
-        let search = monotonicSeconds() - t0
+        let check = search(index, q)
+        let searchSeconds = monotonicSeconds() - t0
         try comm.barrier()
         blackHole(Double(check))
 
-        let builds = try comm.allgatherv([build]), searches = try comm.allgatherv([search])
+        let builds = try comm.allgatherv([build]), searches = try comm.allgatherv([searchSeconds])
         let counts = try comm.allgatherv([Int64(mineCount)]).map(Int.init)
-        let shards = try comm.allgatherv([Int64(shardCount)]).map(Int.init)
+        let shards = try comm.allgatherv([Int64(setup.shard.count)]).map(Int.init)
         let perQuery = zip(searches, counts).map { $1 > 0 ? 1e6 * $0 / Double($1) : 0 }
         let busy = perQuery.filter { $0 > 0 }
         let wall = searches.max() ?? 0
-        let labelerResult = skipped.contains("labeler") ? nil : try labeler(
-            comm, log, LabelerWorkload(data: data, shardRows: shardRows, queryRows: queryRows, geometry: work.geometry,
-                                       normalisation: work.normalisation, settings: labelSettings))
+        let labelerResult = skipped.contains("labeler") ? nil : try labeler(comm, log, setup.labeler(settings), setup.queries)
+        let grid = (setup.plan as? GridShardPlan)?.geometry
         return (NeighbourSearchResult(
-            pairs: work.count, neighbors: neighbors, gridShape: work.geometry.shape, cellSize: work.geometry.cellSize,
+            pairs: data.count, neighbors: neighbors, gridShape: grid?.shape ?? [], cellSize: grid?.cellSize ?? 0,
             simulateSeconds: try comm.allreduce(simulateSeconds, .max), shardPairsPerRank: shards, buildSecondsPerRank: builds,
             buildSeconds: builds.max() ?? 0, queries: queries, queriesPerRank: counts,
             microsecondsPerQueryPerRank: perQuery,
             microsecondsPerQuery: busy.reduce(0, +) / Double(max(busy.count, 1)),
             aggregateQueriesPerSecond: wall > 0 ? Double(queries) / wall : 0, wallSeconds: wall), labelerResult)
+    }
+
+    /// Exact K-NN of every query (normalised, D values each) in the labeler's blocks; returns a
+    /// checksum of the slots found.
+    func search(_ index: any NeighbourIndex, _ queries: [Double]) -> Int {
+        let dims = index.dims, m = queries.count / dims, block = 32
+        var found = [Int32](repeating: 0, count: block * neighbors), sum = 0
+        queries.withUnsafeBufferPointer { q in
+            for start in stride(from: 0, to: m, by: block) {
+                let count = min(block, m - start)
+                found.withUnsafeMutableBufferPointer { index.nearest(q.baseAddress! + start * dims, count: count, k: neighbors, into: $0.baseAddress!) }
+                sum &+= Int(found[0]) &+ Int(found[count * neighbors - 1])
+            }
+        }
+        return sum
     }
 
     /// Example 1's label settings at this run's K and ODE steps.
@@ -295,23 +311,23 @@ public struct Bench: ParsableCommand {
     }
 
     /// `Labeler.label` on this rank's queries and shard: the label stage's whole per-query path.
-    func labeler(_ comm: any Collective, _ log: Log, _ work: LabelerWorkload) throws -> LabelerResult {
+    func labeler(_ comm: any Collective, _ log: Log, _ labeler: Labeler, _ queries: QueryBlock) throws -> LabelerResult {
         log.info("bench: labeler (K-NN + buffers + label ODE per query) on real data, \(queries) queries over \(comm.size) rank(s)")
-        if work.queries.count > 0 { _ = work.run(limit: 1) }  // warm-up
+        if queries.count > 0 { _ = labeler.label(queries.slice(0..<1)) }  // warm-up
         try comm.barrier()
         let t0 = monotonicSeconds()
-        let r = work.run()
+        let r = labeler.label(queries)
         let local = monotonicSeconds() - t0
         try comm.barrier()
-        blackHole(r.checksum)
-        let seconds = try comm.allgatherv([local]), counts = try comm.allgatherv([Int64(r.queries)]).map(Int.init)
+        blackHole(r.labels.reduce(0, +))
+        let seconds = try comm.allgatherv([local]), counts = try comm.allgatherv([Int64(queries.count)]).map(Int.init)
         let perQuery = zip(seconds, counts).map { $1 > 0 ? 1e3 * $0 / Double($1) : 0 }
         let busy = perQuery.filter { $0 > 0 }
         let wall = seconds.max() ?? 0
         let aggregate = wall > 0 ? Double(counts.reduce(0, +)) / wall : 0
         let paper = SDEExample.brownianMotion.labels.labels
         return LabelerResult(
-            neighbors: neighbors, odeSteps: odeSteps, queries: queries, queriesPerRank: counts,
+            neighbors: neighbors, odeSteps: odeSteps, queries: self.queries, queriesPerRank: counts,
             millisecondsPerQueryPerRank: perQuery, millisecondsPerQuery: busy.reduce(0, +) / Double(max(busy.count, 1)),
             aggregateQueriesPerSecond: aggregate,
             neighbourStepsPerSecond: aggregate * Double(neighbors) * Double(odeSteps), wallSeconds: wall,

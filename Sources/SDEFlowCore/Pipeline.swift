@@ -27,7 +27,7 @@ public enum Pipeline {
         let dataset = try Dataset(directory: data)
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
-        let labels = try DistributedLabels.run(comm, dataset: dataset, settings: settings, seed: seed, log: log)
+        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log)
         let seconds = Date().timeIntervalSince(started)
         let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
         log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",

@@ -7,38 +7,22 @@ func queryX(_ block: PairBlock, queries: Int, seed: UInt64) -> [Double] {
     return rows.flatMap { Array(block.x[($0 * block.d)..<(($0 + 1) * block.d)]) }
 }
 
-/// Labels `queries` queries at data pairs chosen by the counter RNG, or all at one (x, μ).
+/// Labels `queries` queries at data pairs chosen by the counter RNG (the label stage's own set-up,
+/// `LabelSetup`, on one in-process rank), or all of them at one (x, μ) with the same z.
 func runLabeler(_ block: PairBlock, settings: LabelSettings, queries: Int, seed: UInt64,
-                        at point: (x: [Double], mu: [Double])? = nil) -> (labels: [Double], ess: [Double]) {
-    let d = block.d, dMu = block.dMu, n = block.count
-    func std(_ v: [Double]) -> Double {
-        let m = v.reduce(0, +) / Double(v.count)
-        return (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count)).squareRoot()
-    }
-    let norm = Normalisation(d: d, dMu: dMu, sigmaX: std(block.x), sigmaMu: std(block.mu))
-    var lower = [Double](repeating: .infinity, count: d + dMu), upper = [Double](repeating: -.infinity, count: d + dMu)
-    var p = [Double](repeating: 0, count: d + dMu)
-    for j in 0..<n {
-        block.x.withUnsafeBufferPointer { x in
-            block.mu.withUnsafeBufferPointer { mu in
-                p.withUnsafeMutableBufferPointer { norm.point(x: x.baseAddress! + j * d, mu: mu.baseAddress! + j * dMu, into: $0.baseAddress!) }
-            }
+                at point: (x: [Double], mu: [Double])? = nil) -> (labels: [Double], ess: [Double]) {
+    var s = settings
+    s.labels = queries
+    let shared = s
+    let result = try! LocalCollective.run(ranks: 1) { comm in
+        let setup = try LabelSetup(comm, source: block, settings: shared, seed: seed, log: Log(rank: 1))
+        var q = setup.queries
+        if let point {
+            q.x = (0..<q.count).flatMap { _ in point.x }
+            q.mu = (0..<q.count).flatMap { _ in point.mu }
         }
-        for i in 0..<(d + dMu) { lower[i] = min(lower[i], p[i]); upper[i] = max(upper[i], p[i]) }
+        let r = setup.labeler(shared).label(q)
+        return (r.labels, r.ess)
     }
-    let geometry = GridGeometry(lower: lower, upper: upper, count: n, neighbors: settings.neighbors)
-    let labeler = Labeler(data: block, geometry: geometry, normalisation: norm, settings: settings)
-    let rng = CounterRNG(seed: seed)
-    let rows = rng.distinctIndices(queries, below: n, .queryChoice)
-    var q = QueryBlock(d: d, dMu: dMu)
-    for (i, r) in rows.enumerated() {
-        q.ids.append(Int64(i))
-        q.x += point?.x ?? Array(block.x[(r * d)..<((r + 1) * d)])
-        q.mu += point?.mu ?? Array(block.mu[(r * dMu)..<((r + 1) * dMu)])
-        var z = [Double](repeating: 0, count: d)
-        z.withUnsafeMutableBufferPointer { rng.fillNormals($0, .queryNoise, id: UInt64(i), index: 0) }
-        q.z += z
-    }
-    let r = labeler.label(q)
-    return (r.labels, r.ess)
+    return result[0]
 }

@@ -112,8 +112,8 @@ func nearestEqualsBruteForce(dims: Int) {
                    GridGeometry(lower: [Double](repeating: 0, count: dims), cellSize: 2, shape: [Int](repeating: 4, count: dims))]
                 : []
             for (gi, g) in (geometries(points, dims: dims, k: k) + aligned).enumerated() {
-                let nn = NearestNeighbours(points: points, geometry: g)
-                var scratch = NearestNeighbours.Scratch()
+                let nn = CellListIndex(points: points, geometry: g)
+                var scratch = CellListIndex.Scratch()
                 for (qi, q) in qs.enumerated() {
                     // `nearest` returns (cell, index) order; the set must equal brute force's.
                     let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: k, scratch: &scratch) }.sorted()
@@ -135,8 +135,8 @@ func nearestEqualsBruteForce(dims: Int) {
         let points = cloud(kind, n: 20000, dims: 2, seed: 5)
         let (lo, hi) = boundingBox(points, dims: 2)
         let g = GridGeometry(lower: lo, upper: hi, count: 20000, neighbors: 500)
-        let nn = NearestNeighbours(points: points, geometry: g)
-        var scratch = NearestNeighbours.Scratch()
+        let nn = CellListIndex(points: points, geometry: g)
+        var scratch = CellListIndex.Scratch()
         for q in queries(points, dims: 2, seed: 8) {
             let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: 500, scratch: &scratch) }
             let want = bruteForceOrder(points, dims: 2, q).prefix(500)
@@ -151,15 +151,15 @@ func nearestEqualsBruteForce(dims: Int) {
 @Test func nearestWithKEqualToCount() {
     let points = cloud(.duplicates, n: 200, dims: 2, seed: 4)
     for g in geometries(points, dims: 2, k: 200) {
-        let nn = NearestNeighbours(points: points, geometry: g)
-        var scratch = NearestNeighbours.Scratch()
+        let nn = CellListIndex(points: points, geometry: g)
+        var scratch = CellListIndex.Scratch()
         for q in [[0.0, 0.0], [50.0, -50.0]] {
             let got = q.withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: 200, scratch: &scratch) }.sorted()
             #expect(got == (0..<200).map { Int32($0) })
         }
     }
-    let single = NearestNeighbours(points: [1.0, 2.0], geometry: GridGeometry(lower: [1, 2], upper: [1, 2], count: 1, neighbors: 1))
-    var scratch = NearestNeighbours.Scratch()
+    let single = CellListIndex(points: [1.0, 2.0], geometry: GridGeometry(lower: [1, 2], upper: [1, 2], count: 1, neighbors: 1))
+    var scratch = CellListIndex.Scratch()
     #expect([5.0, 5.0].withUnsafeBufferPointer { single.nearest($0.baseAddress!, k: 1, scratch: &scratch) } == [0])
 }
 
@@ -169,8 +169,8 @@ func nearestEqualsBruteForce(dims: Int) {
 /// at distance 1.5; the tie must go to the smaller index, #0.
 @Test func tieOnTheSearchBoundaryGoesToTheSmallerIndex() {
     let g = GridGeometry(lower: [0], cellSize: 1, shape: [4])
-    let nn = NearestNeighbours(points: [3.0, 0.0], geometry: g)
-    var scratch = NearestNeighbours.Scratch()
+    let nn = CellListIndex(points: [3.0, 0.0], geometry: g)
+    var scratch = CellListIndex.Scratch()
     let got = [1.5].withUnsafeBufferPointer { nn.nearest($0.baseAddress!, k: 1, scratch: &scratch) }
     #expect(got == [0])
 }
@@ -195,8 +195,8 @@ func haloHoldsTheExactNeighbours(dims: Int) {
             points.withUnsafeBufferPointer { p in
                 for j in 0..<n { cellOf[j] = g.cell(of: p.baseAddress! + j * dims); counts[cellOf[j]] += 1 }
             }
-            let full = NearestNeighbours(points: points, geometry: g)
-            var scratch = NearestNeighbours.Scratch()
+            let full = CellListIndex(points: points, geometry: g)
+            var scratch = CellListIndex.Scratch()
             let rng = CounterRNG(seed: UInt64(k))
             // A spread of cells: dense, sparse and empty ones.
             let cells = stride(from: 0, to: g.cellCount, by: max(1, g.cellCount / 25)).map { $0 }
@@ -210,8 +210,8 @@ func haloHoldsTheExactNeighbours(dims: Int) {
                 if keep.count < n { partial += 1 }
                 var sub = [Double](); sub.reserveCapacity(keep.count * dims)
                 for j in keep { sub += points[(j * dims)..<((j + 1) * dims)] }
-                let local = NearestNeighbours(points: sub, geometry: g)
-                var localScratch = NearestNeighbours.Scratch()
+                let local = CellListIndex(points: sub, geometry: g)
+                var localScratch = CellListIndex.Scratch()
                 let coords = g.coordinates(ofCell: cell)
                 for qi in 0..<8 {
                     let q = (0..<dims).map { i in

@@ -7,14 +7,14 @@ import Testing
 /// wrongly (the solver's steps would then not cover the noise levels they claim).
 @Test func exponentialGridRunsFromNoiseToData() {
     for steps in [1, 2, 10, 500] {
-        let tau = ODESolver.tauGrid(steps: steps)
+        let tau = ExponentialSolver.tauGrid(steps: steps)
         #expect(tau.count == steps + 1 && tau.first == 1 && tau.last == 0)
         for i in 1..<tau.count { #expect(tau[i] < tau[i - 1]) }
     }
-    let tau = ODESolver.tauGrid(steps: 50)
+    let tau = ExponentialSolver.tauGrid(steps: 50)
     func sigma(_ t: Float) -> Double { Double(t).squareRoot() / (1 - Double(t)) }
-    #expect(abs(sigma(tau[1]) / ODESolver.sigmaMax - 1) < 1e-3)
-    #expect(abs(sigma(tau[49]) / ODESolver.sigmaMin - 1) < 1e-3)
+    #expect(abs(sigma(tau[1]) / ExponentialSolver.sigmaMax - 1) < 1e-3)
+    #expect(abs(sigma(tau[49]) / ExponentialSolver.sigmaMin - 1) < 1e-3)
 }
 
 /// Labels of K Gaussian atoms (1-D, equal kernel weights) from stratified z = Φ⁻¹((i + ½)/q):
@@ -31,8 +31,8 @@ private func atomLabels(solver: ODESolver, steps: Int, stop: Double = 0, q: Int 
         norm2[j] = deltaT[j] * deltaT[j]; kern[j] = 0
     }
     let atoms = deltaT[0..<k].map(Double.init)
-    let grid = ODESolver.tauGrid(steps: steps, stop: stop * s)
-    let kappa = [Float(ODESolver.kappa(spread: s, sigma: stop * s))]
+    let grid = ExponentialSolver.tauGrid(steps: steps, stop: stop * s)
+    let kappa = [Float(ExponentialSolver.kappa(spread: s, sigma: stop * s))]
     var scratch = [Float](repeating: 0, count: kPad), labels = [Double]()
     for i in 0..<q {
         var z = [Float(StandardNormal.quantile((Double(i) + 0.5) / Double(q)))]
@@ -69,7 +69,7 @@ private func atomLabels(solver: ODESolver, steps: Int, stop: Double = 0, q: Int 
     let stopped = atomLabels(solver: .exponential, steps: 100, stop: 0.2)
     #expect(abs(stopped.varRatio - 1) < 0.01, "label/atom variance \(stopped.varRatio)")
     #expect(stopped.offAtom > 1e-3)
-    #expect(abs(ODESolver.kappa(spread: 1, sigma: 1e-3) - 0.5) < 1e-3)
-    let grid = ODESolver.tauGrid(steps: 20, stop: 0.1)
+    #expect(abs(ExponentialSolver.kappa(spread: 1, sigma: 1e-3) - 0.5) < 1e-3)
+    let grid = ExponentialSolver.tauGrid(steps: 20, stop: 0.1)
     #expect(grid.count == 21 && abs(Double(grid[20]).squareRoot() / (1 - Double(grid[20])) - 0.1) < 1e-4)
 }

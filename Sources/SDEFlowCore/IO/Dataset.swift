@@ -21,7 +21,7 @@ public struct DatasetInfo: Codable, Sendable {
 /// pairs, float32 or float64, C order — and an optional `dataset.json` (at least `dt`).
 /// Opening reads only the headers; `read(rows:)` reads one block, so a rank never needs the
 /// whole data set in memory.
-public struct Dataset: Sendable {
+public struct Dataset: PairSource {
     public let directory: String
     public let d: Int
     public let dMu: Int
@@ -74,6 +74,23 @@ public struct Dataset: Sendable {
             if let bad = v.firstIndex(where: { !$0.isFinite }) {
                 let w = h.rowWidth
                 throw SDEFlowError.file(path, "row \(rows.lowerBound + bad / w), column \(bad % w) is \(v[bad]): the data must be finite (drop such rows first)")
+            }
+            parts.append(v)
+        }
+        return PairBlock(d: d, dMu: dMu, x: parts[0], mu: parts[1], y: parts[2])
+    }
+
+    public var name: String { directory }
+
+    /// The given rows (any order), checked finite: one open per array, one read per row.
+    public func read(indices: [Int]) throws -> PairBlock {
+        var parts: [[Double]] = []
+        for (name, h) in zip(Self.names, headers) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let v = try NPY.readRows(path, header: h, indices: indices)
+            if let bad = v.firstIndex(where: { !$0.isFinite }) {
+                let w = h.rowWidth
+                throw SDEFlowError.file(path, "row \(indices[bad / w]), column \(bad % w) is \(v[bad]): the data must be finite (drop such rows first)")
             }
             parts.append(v)
         }

@@ -210,6 +210,30 @@ public enum NPY {
         }
     }
 
+    /// Rows `indices` (any order) of a float32 or float64 array, as Double: one open, one
+    /// read per row (for a few scattered rows, such as the label stage's queries).
+    public static func readRows(_ path: String, header h: NPYHeader, indices: [Int]) throws -> [Double] {
+        guard h.dtype == .float32 || h.dtype == .float64 else { throw SDEFlowError.file(path, "expected float32 or float64, found \(h.dtype.rawValue)") }
+        if let bad = indices.first(where: { !(0..<h.rowCount).contains($0) }) {
+            throw SDEFlowError.file(path, "row \(bad) out of range 0..<\(h.rowCount)")
+        }
+        let w = h.rowWidth, size = h.dtype.itemSize
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(w * size, 1), alignment: 16)
+        defer { raw.deallocate() }
+        var out = [Double](repeating: 0, count: indices.count * w)
+        for (i, j) in indices.enumerated() {
+            try preadFully(fd, raw, count: w * size, offset: h.dataOffset + j * w * size, path: path)
+            for c in 0..<w {
+                out[i * w + c] = h.dtype == .float32
+                    ? Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * c, as: UInt32.self))))
+                    : Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * c, as: UInt64.self)))
+            }
+        }
+        return out
+    }
+
     // MARK: - Writing
 
     /// NumPy's header: the dict padded with spaces and a final '\n' so that magic + version +

@@ -1,48 +1,40 @@
 import CKernels
 import Foundation
 
-/// Stage 1 of the method (METHOD.md §2): for each query, the exact K nearest data pairs in the
-/// normalised space, the joint (x, μ) kernel, and the probability-flow ODE from z to the label.
+/// Stage 1 of the method (METHOD.md §2) on one rank: for each query, the exact K nearest data
+/// pairs in the normalised space (`NeighbourIndex`), the joint (x, μ) kernel, the estimator's
+/// adjustment (`LocalLinearFit`) and the probability-flow ODE from z to the label (`ODESolver`).
 ///
-/// Per query it fills K-long, float32, component-major buffers (c·(y − x), |·|², log kernel) —
-/// with the local estimators the displacements first moved to the query (`LocalLinear.swift`) — and
-/// hands them to the C kernel, which fuses softmax, posterior mean and ODE step (`ODESolver`:
-/// the paper's Euler or the exponential integrator): no (labels × K × d) temporary ever exists.
+/// Per query it fills K-long, float32, component-major buffers (c·(y − x), |·|², log kernel) and
+/// hands them to the C kernel, which fuses softmax, posterior mean and ODE step: no
+/// (labels × K × d) temporary ever exists. Queries are searched in blocks of `searchBlock`, so an
+/// index can batch its distance computations.
 public struct Labeler {
     public let settings: LabelSettings
     public let normalisation: Normalisation
     /// Dimensions of x and μ.
     public let d: Int, dMu: Int
-    public let index: NearestNeighbours
-    /// The shard in the index's slot order (`NearestNeighbours.slotOrder`): c·(y − x) (n × d),
-    /// x (n × d), μ (n × dMu). A query's K neighbours are a few runs of consecutive slots, so
-    /// reading them streams memory; in the shard's own order they are K cache misses. The only
-    /// copy of the shard the labeler keeps.
+    public let index: any NeighbourIndex
+    /// The shard in the index's slot order (`NeighbourIndex.slotOrder`): c·(y − x) (n × d), x (n × d),
+    /// μ (n × dMu). A query's K neighbours are then a few runs of consecutive slots for the cell
+    /// list, so reading them streams memory. The only copy of the shard the labeler keeps.
     private let slotDelta: [Double], slotX: [Double], slotMu: [Double]
+
+    /// Queries searched at once.
+    static let searchBlock = 32
 
     /// The compilation of the C kernel this CPU runs: "avx512", "avx2+fma" or "baseline".
     public static var kernelISA: String { String(cString: sdeflow_kernel_isa()) }
 
-    /// `data` is the shard this rank holds, in ascending global id.
-    public init(data: PairBlock, geometry: GridGeometry, normalisation: Normalisation, settings: LabelSettings) {
-        let dims = normalisation.dims, n = data.count
-        var points = [Double](repeating: 0, count: n * dims)
-        data.x.withUnsafeBufferPointer { x in
-            data.mu.withUnsafeBufferPointer { mu in
-                points.withUnsafeMutableBufferPointer { p in
-                    for j in 0..<n {
-                        normalisation.point(x: x.baseAddress! + j * data.d, mu: mu.baseAddress! + j * data.dMu,
-                                            into: p.baseAddress! + j * dims)
-                    }
-                }
-            }
-        }
+    /// `data` is the shard this rank holds, in ascending global id; `index` was built over its
+    /// normalised points in that order.
+    public init(data: PairBlock, index: any NeighbourIndex, normalisation: Normalisation, settings: LabelSettings) {
+        precondition(index.count == data.count)
         self.settings = settings; self.normalisation = normalisation; self.d = data.d; self.dMu = data.dMu
-        let index = NearestNeighbours(points: points, geometry: geometry)
         self.index = index
-        let d = data.d, dMu = data.dMu, c = settings.scale, order = index.slotOrder
+        let d = data.d, dMu = data.dMu, c = settings.scale, n = data.count
         var delta = [Double](repeating: 0, count: n * d), x = delta, mu = [Double](repeating: 0, count: n * dMu)
-        for (slot, j32) in order.enumerated() {
+        for (slot, j32) in index.slotOrder.enumerated() {
             let j = Int(j32)
             for i in 0..<d {
                 delta[slot * d + i] = c * (data.y[j * d + i] - data.x[j * d + i])
@@ -59,116 +51,138 @@ public struct Labeler {
     public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in })
         -> (labels: [Double], ess: [Double], searchSeconds: Double)
     {
-        let k = settings.neighbors
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
-        let kPad = (k + 15) / 16 * 16
-        var deltaT = [Float](repeating: 0, count: d * kPad)
-        var norm2 = [Float](repeating: 0, count: kPad)
-        var kern = [Float](repeating: -.infinity, count: kPad)
-        var scratch = [Float](repeating: 0, count: kPad)
-        var z = [Float](repeating: 0, count: d)
-        // Per-neighbour values in Double before the float32 kernel buffers: c·(y − x) (K × d),
-        // offsets from the query (K × p), log kernel and weights (K).
-        let p = settings.estimator.fitColumns(d: d, dMu: dMu), crossTerms = p > d + dMu
-        var tauGrid = ODESolver.tauGrid(steps: settings.odeSteps)
-        var kappa = [Float](repeating: 0.5, count: d)
-        var delta = [Double](repeating: 0, count: k * d), offsets = [Double](repeating: 0, count: k * p)
-        var logKernel = [Double](repeating: 0, count: k), weights = [Double](repeating: 0, count: k)
-        var fit = LocalLinearFit(p: p, d: d)
-        var q = [Double](repeating: 0, count: normalisation.dims)
-        var search = NearestNeighbours.Scratch()
+        let k = settings.neighbors, dims = normalisation.dims
+        var work = QueryWork(settings: settings, d: d, dMu: dMu)
         var labels = [Double](repeating: 0, count: queries.count * d)
         var ess = [Double](repeating: 0, count: queries.count)
-        let ix = 1 / (2 * settings.nuX * settings.nuX), imu = 1 / (2 * settings.nuMu * settings.nuMu)
+        var points = [Double](repeating: 0, count: Self.searchBlock * dims)
+        var found = [Int32](repeating: 0, count: Self.searchBlock * k)
         let every = max(1, queries.count / 20)
-        var searchNanos: UInt64 = 0
-
-        for n in 0..<queries.count {
-            let searchStart = DispatchTime.now().uptimeNanoseconds
-            let neighbours = queries.x.withUnsafeBufferPointer { qx in
-                queries.mu.withUnsafeBufferPointer { qmu in
-                    q.withUnsafeMutableBufferPointer {
-                        normalisation.point(x: qx.baseAddress! + n * d, mu: qmu.baseAddress! + n * dMu, into: $0.baseAddress!)
-                    }
-                    return q.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, scratch: &search, slots: true) }
+        var searchNanos: UInt64 = 0, reported = 0
+        for start in stride(from: 0, to: queries.count, by: Self.searchBlock) {
+            let block = start..<min(start + Self.searchBlock, queries.count)
+            normalise(queries, block, into: &points)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            points.withUnsafeBufferPointer { p in
+                found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: block.count, k: k, into: $0.baseAddress!) }
+            }
+            searchNanos += DispatchTime.now().uptimeNanoseconds - t0
+            for n in block {
+                let e = found.withUnsafeBufferPointer { f in
+                    labelOne(queries, n, neighbours: UnsafeBufferPointer(rebasing: f[(n - start) * k ..< (n - start + 1) * k]),
+                             work: &work, into: &labels)
                 }
+                ess[n] = Double(e)
             }
-            searchNanos += DispatchTime.now().uptimeNanoseconds - searchStart
-            let kn = neighbours.count
-            var maxLogK = -Double.infinity
-            slotDelta.withUnsafeBufferPointer { sd in
-                slotX.withUnsafeBufferPointer { sx in
-                    slotMu.withUnsafeBufferPointer { smu in
-                        for (slot, j32) in neighbours.enumerated() {
-                            let j = Int(j32)
-                            var logK = 0.0
-                            for i in 0..<d {
-                                delta[slot * d + i] = sd[j * d + i]
-                                let dx = sx[j * d + i] - queries.x[n * d + i]
-                                offsets[slot * p + i] = dx
-                                logK -= dx * dx * ix
-                            }
-                            for i in 0..<dMu {
-                                let dm = smu[j * dMu + i] - queries.mu[n * dMu + i]
-                                offsets[slot * p + d + i] = dm
-                                logK -= dm * dm * imu
-                                if crossTerms { for a in 0..<d { offsets[slot * p + d + dMu + i * d + a] = dm * offsets[slot * p + a] } }
-                            }
-                            logKernel[slot] = logK
-                            maxLogK = max(maxLogK, logK)
-                        }
-                    }
-                }
-            }
-            let stops = settings.solver == .exponential && settings.odeStop > 0
-            if settings.estimator.fitsLocally || stops {
-                for slot in 0..<kn { weights[slot] = exp(logKernel[slot] - maxLogK) }
-            }
-            if settings.estimator.fitsLocally {
-                fit.adjust(offsets: offsets, deltas: &delta, weights: weights, count: kn)
-            }
-            if stops {
-                let spread = Self.weightedSpread(delta, weights, count: kn, d: d)
-                let sigma = settings.odeStop * (spread.reduce(0) { $0 + $1 * $1 } / Double(d)).squareRoot()
-                tauGrid = ODESolver.tauGrid(steps: settings.odeSteps, stop: sigma)
-                for i in 0..<d { kappa[i] = Float(ODESolver.kappa(spread: spread[i], sigma: sigma)) }
-            }
-            for slot in 0..<kn {
-                var n2 = 0.0
-                for i in 0..<d {
-                    let f = Float(delta[slot * d + i])
-                    deltaT[i * kPad + slot] = f
-                    n2 += f.squaredDouble
-                }
-                norm2[slot] = Float(n2)
-                kern[slot] = Float(logKernel[slot])
-            }
-            for i in 0..<d { z[i] = Float(queries.z[n * d + i]) }
-            let e = settings.solver == .euler
-                ? sdeflow_label_ode(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), &scratch)
-                : sdeflow_label_ode_grid(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(settings.odeSteps), tauGrid, kappa, &scratch)
-            for i in 0..<d { labels[n * d + i] = Double(z[i]) }
-            ess[n] = Double(e)
-            if (n + 1) % every == 0 { progress(n + 1) }
+            if block.upperBound / every > reported { reported = block.upperBound / every; progress(block.upperBound) }
         }
         return (labels, ess, Double(searchNanos) * 1e-9)
     }
-}
 
-extension Labeler {
-    /// Per component, the weighted standard deviation of the displacements (K × d).
-    static func weightedSpread(_ delta: [Double], _ w: [Double], count k: Int, d: Int) -> [Double] {
-        (0..<d).map { i in
-            var sw = 0.0, s1 = 0.0, s2 = 0.0
-            for j in 0..<k { sw += w[j]; s1 += w[j] * delta[j * d + i] }
-            let m = s1 / sw
-            for j in 0..<k { s2 += w[j] * (delta[j * d + i] - m) * (delta[j * d + i] - m) }
-            return (s2 / sw).squareRoot()
+    /// Normalised coordinates of queries `block` into `out` (block.count × D).
+    private func normalise(_ queries: QueryBlock, _ block: Range<Int>, into out: inout [Double]) {
+        let dims = normalisation.dims
+        queries.x.withUnsafeBufferPointer { qx in
+            queries.mu.withUnsafeBufferPointer { qmu in
+                out.withUnsafeMutableBufferPointer { p in
+                    for n in block {
+                        normalisation.point(x: qx.baseAddress! + n * d, mu: qmu.baseAddress! + n * dMu,
+                                            into: p.baseAddress! + (n - block.lowerBound) * dims)
+                    }
+                }
+            }
         }
+    }
+
+    /// One query: gather its neighbours, adjust them (estimator), set up and run the solver;
+    /// writes the label into `labels[n·d ..< (n + 1)·d]` and returns the effective sample size.
+    private func labelOne(_ queries: QueryBlock, _ n: Int, neighbours: UnsafeBufferPointer<Int32>,
+                          work: inout QueryWork, into labels: inout [Double]) -> Float {
+        let kn = neighbours.count
+        let maxLogK = gather(queries, n, neighbours, &work)
+        if settings.estimator.fitsLocally || work.solver.needsWeights {
+            for slot in 0..<kn { work.weights[slot] = exp(work.logKernel[slot] - maxLogK) }
+        }
+        if settings.estimator.fitsLocally {
+            work.fit.adjust(offsets: work.offsets, deltas: &work.delta, weights: work.weights, count: kn)
+        }
+        work.solver.prepare(delta: work.delta, weights: work.weights, count: kn, d: d)
+        work.fillKernelBuffers(count: kn, d: d)
+        for i in 0..<d { work.z[i] = Float(queries.z[n * d + i]) }
+        let e = work.solver.integrate(d: d, kPad: work.kPad, deltaT: work.deltaT, norm2: work.norm2, kern: work.kern,
+                                      z: &work.z, scratch: &work.scratch)
+        for i in 0..<d { labels[n * d + i] = Double(work.z[i]) }
+        return e
+    }
+
+    /// Copies the neighbours' displacements, their offsets from the query (x, μ and any cross
+    /// terms) and log kernel weights into `work`; returns the largest log kernel weight.
+    private func gather(_ queries: QueryBlock, _ n: Int, _ neighbours: UnsafeBufferPointer<Int32>, _ work: inout QueryWork) -> Double {
+        let p = work.p, crossTerms = p > d + dMu
+        let ix = 1 / (2 * settings.nuX * settings.nuX), imu = 1 / (2 * settings.nuMu * settings.nuMu)
+        var maxLogK = -Double.infinity
+        slotDelta.withUnsafeBufferPointer { sd in
+            slotX.withUnsafeBufferPointer { sx in
+                slotMu.withUnsafeBufferPointer { smu in
+                    for (slot, j32) in neighbours.enumerated() {
+                        let j = Int(j32)
+                        var logK = 0.0
+                        for i in 0..<d {
+                            work.delta[slot * d + i] = sd[j * d + i]
+                            let dx = sx[j * d + i] - queries.x[n * d + i]
+                            work.offsets[slot * p + i] = dx
+                            logK -= dx * dx * ix
+                        }
+                        for i in 0..<dMu {
+                            let dm = smu[j * dMu + i] - queries.mu[n * dMu + i]
+                            work.offsets[slot * p + d + i] = dm
+                            logK -= dm * dm * imu
+                            if crossTerms { for a in 0..<d { work.offsets[slot * p + d + dMu + i * d + a] = dm * work.offsets[slot * p + a] } }
+                        }
+                        work.logKernel[slot] = logK
+                        maxLogK = max(maxLogK, logK)
+                    }
+                }
+            }
+        }
+        return maxLogK
     }
 }
 
-extension Float {
-    /// The square of the float32 value in double, so |Δ|² matches the float32 Δ the kernel uses.
-    @inlinable var squaredDouble: Double { Double(self) * Double(self) }
+/// The reusable buffers of one query's label, sized once per `label` call: per-neighbour
+/// values in Double (c·(y − x), K × d; offsets, K × p; log kernel and weights, K) and the
+/// float32 kernel buffers (K padded to 16; padded entries keep kern = −∞).
+struct QueryWork {
+    let p: Int, kPad: Int
+    var delta: [Double], offsets: [Double], logKernel: [Double], weights: [Double]
+    var deltaT: [Float], norm2: [Float], kern: [Float], scratch: [Float], z: [Float]
+    var fit: LocalLinearFit
+    var solver: any LabelODEIntegrator
+
+    init(settings: LabelSettings, d: Int, dMu: Int) {
+        let k = settings.neighbors
+        p = settings.estimator.fitColumns(d: d, dMu: dMu)
+        kPad = (k + 15) / 16 * 16
+        delta = [Double](repeating: 0, count: k * d); offsets = [Double](repeating: 0, count: k * p)
+        logKernel = [Double](repeating: 0, count: k); weights = logKernel
+        deltaT = [Float](repeating: 0, count: d * kPad); norm2 = [Float](repeating: 0, count: kPad)
+        kern = [Float](repeating: -.infinity, count: kPad); scratch = norm2; z = [Float](repeating: 0, count: d)
+        fit = LocalLinearFit(p: p, d: d)
+        solver = settings.solver.integrator(settings)
+    }
+
+    /// The float32 component-major copies the C kernel reads (|Δ|² from the float32 values).
+    mutating func fillKernelBuffers(count kn: Int, d: Int) {
+        for slot in 0..<kn {
+            var n2 = 0.0
+            for i in 0..<d {
+                let f = Float(delta[slot * d + i])
+                deltaT[i * kPad + slot] = f
+                n2 += Double(f) * Double(f)
+            }
+            norm2[slot] = Float(n2)
+            kern[slot] = Float(logKernel[slot])
+        }
+    }
 }

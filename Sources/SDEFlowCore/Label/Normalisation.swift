@@ -21,4 +21,18 @@ public struct Normalisation: Codable, Sendable, Equatable {
         for i in 0..<d { out[i] = x[i] / sigmaX }
         for i in 0..<dMu { out[d + i] = mu[i] / sigmaMu }
     }
+
+    /// Normalised coordinates of the rows of x (n × d) and μ (n × dμ): n × D values.
+    public func points(x: [Double], mu: [Double]) -> [Double] {
+        let n = d == 0 ? 0 : x.count / d
+        var out = [Double](repeating: 0, count: n * dims)
+        x.withUnsafeBufferPointer { xs in
+            mu.withUnsafeBufferPointer { ms in
+                out.withUnsafeMutableBufferPointer { o in
+                    for j in 0..<n { point(x: xs.baseAddress! + j * d, mu: ms.baseAddress! + j * dMu, into: o.baseAddress! + j * dims) }
+                }
+            }
+        }
+        return out
+    }
 }

@@ -12,4 +12,12 @@ public struct QueryBlock: Sendable {
     public var count: Int { ids.count }
 
     public init(d: Int, dMu: Int) { self.d = d; self.dMu = dMu }
+
+    /// Queries `range` (positions in this block).
+    public func slice(_ range: Range<Int>) -> QueryBlock {
+        var q = QueryBlock(d: d, dMu: dMu)
+        q.ids = Array(ids[range]); q.x = Array(x[range.lowerBound * d ..< range.upperBound * d])
+        q.mu = Array(mu[range.lowerBound * dMu ..< range.upperBound * dMu]); q.z = Array(z[range.lowerBound * d ..< range.upperBound * d])
+        return q
+    }
 }

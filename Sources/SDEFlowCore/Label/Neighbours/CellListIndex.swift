@@ -10,7 +10,7 @@ import Foundation
 /// boxes bracket the k-th squared distance in [lower, upper]: cells entirely within `lower` are
 /// taken whole, cells entirely beyond `upper` are skipped, and only the points of the cells in
 /// between get a distance; a histogram of those finds the k-th exactly.
-public struct NearestNeighbours: Sendable {
+public final class CellListIndex: NeighbourIndex {
     public let geometry: GridGeometry
     public let count: Int
     /// Normalised coordinates sorted by cell, dimension-major (D × count: coordinate i of sorted
@@ -27,6 +27,18 @@ public struct NearestNeighbours: Sendable {
     /// need no margin. On data with few distinct μ (the examples) it is flat along μ.
     private let boxOf: [Int32]
     private let boxes: [Double]
+
+    public var dims: Int { geometry.dims }
+    /// The scratch of `nearest(_:count:k:into:)`.
+    private var scratch = Scratch()
+
+    /// `NeighbourIndex`: each query's neighbours as slots, in (cell, index) order.
+    public func nearest(_ queries: UnsafePointer<Double>, count m: Int, k: Int, into out: UnsafeMutablePointer<Int32>) {
+        for q in 0..<m {
+            let found = nearest(queries + q * geometry.dims, k: k, scratch: &scratch, slots: true)
+            found.withUnsafeBufferPointer { (out + q * k).update(from: $0.baseAddress!, count: k) }
+        }
+    }
 
     public init(points: [Double], geometry: GridGeometry) {
         let dims = geometry.dims, n = points.count / max(dims, 1)

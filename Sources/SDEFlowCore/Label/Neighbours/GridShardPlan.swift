@@ -50,3 +50,60 @@ public struct QueryPartition: Sendable {
         return needed
     }
 }
+
+/// Today's shard plan: the replicated grid over the normalised space (every rank holds the same
+/// geometry and per-cell counts) with the query partition above. A rank holds the pairs of its
+/// query cells plus their halo, so its exact K-NN needs nothing from other ranks.
+public final class GridShardPlan: ShardPlan {
+    public let geometry: GridGeometry
+    let counts: [Int64]
+    let neighbors: Int
+    let ranks: Int
+    private var partition: QueryPartition?
+
+    /// Collective: the grid over the bounding box of every rank's rows (`points`, normalised,
+    /// n × D) sized for K neighbours among `total` pairs, and its per-cell counts.
+    public init(_ comm: any Collective, points: [Double], dims: Int, total: Int, neighbors: Int) throws {
+        var lower = [Double](repeating: .infinity, count: dims), upper = [Double](repeating: -.infinity, count: dims)
+        for j in 0..<points.count / dims {
+            for i in 0..<dims { lower[i] = min(lower[i], points[j * dims + i]); upper[i] = max(upper[i], points[j * dims + i]) }
+        }
+        try comm.allreduce(&lower, .min)
+        try comm.allreduce(&upper, .max)
+        let geometry = GridGeometry(lower: lower, upper: upper, count: total, neighbors: neighbors)
+        var counts = [Int64](repeating: 0, count: geometry.cellCount)
+        for c in Self.cells(points, geometry) { counts[c] += 1 }
+        try comm.allreduce(&counts, .sum)
+        self.geometry = geometry; self.counts = counts; self.neighbors = neighbors; self.ranks = comm.size
+    }
+
+    public var summary: String {
+        "grid: \(geometry.shape.map(String.init).joined(separator: "×")) cells of \(String(format: "%.4f", geometry.cellSize)) (normalised units)"
+    }
+
+    public func assignQueries(_ comm: any Collective, points: [Double]) throws -> [Int] {
+        let qCells = Self.cells(points, geometry)
+        var queryCounts = [Int32](repeating: 0, count: geometry.cellCount)
+        for c in qCells { queryCounts[c] += 1 }
+        queryCounts = try comm.broadcast(queryCounts)
+        let partition = QueryPartition(geometry: geometry, queryCounts: queryCounts.map(Int.init), counts: counts,
+                                       neighbors: neighbors, ranks: ranks)
+        self.partition = partition
+        return partition.owners(cells: qCells)
+    }
+
+    public func holders(of points: [Double]) -> [[Int]] {
+        guard let partition else { preconditionFailure("holders(of:) before assignQueries") }
+        let cells = Self.cells(points, geometry)
+        return (0..<ranks).map { r in
+            let needed = partition.neededCells(rank: r, geometry: geometry)
+            return cells.indices.filter { needed[cells[$0]] }
+        }
+    }
+
+    /// The cell of each normalised point (n × D).
+    static func cells(_ points: [Double], _ geometry: GridGeometry) -> [Int] {
+        let dims = geometry.dims
+        return points.withUnsafeBufferPointer { p in (0..<points.count / dims).map { geometry.cell(of: p.baseAddress! + $0 * dims) } }
+    }
+}

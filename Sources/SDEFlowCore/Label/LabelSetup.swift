@@ -1,0 +1,119 @@
+import Foundation
+
+/// The one path from a pair source to a ready `Labeler`, used by `label`, `bench` and the tests:
+/// 1. every rank reads one block of rows, and the ranks agree on σ_x, σ_μ (`Normalisation`);
+/// 2. the shard plan is built over the normalised rows (`ShardPlan`);
+/// 3. rank 0 draws the queries (x_n, μ, z) and the plan gives each to a rank;
+/// 4. each rank receives, from the block owners, the pairs the plan says it holds (its shard),
+///    in ascending global row, the order K-NN ties are broken by.
+/// Every number depends on global ids only, so the result is the same for any rank count.
+public struct LabelSetup {
+    public let normalisation: Normalisation
+    public let plan: any ShardPlan
+    /// This rank's queries, and the pairs it holds (ascending global row).
+    public let queries: QueryBlock
+    public let shard: PairBlock
+
+    /// Rows are handed out in blocks of this many, so per-block sums (hence σ_x, σ_μ) are the
+    /// same for any number of ranks.
+    static let blockRows = 1 << 16
+
+    public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log) throws {
+        let n = source.count, dims = source.d + source.dMu
+        let blocks = (n + Self.blockRows - 1) / Self.blockRows
+        let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
+        let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
+        let block = try source.read(rows: rows)
+        let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
+        let points = norm.points(x: block.x, mu: block.mu)
+        let plan = try GridShardPlan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
+        log.info("\(plan.summary), σ_x = \(String(format: "%.4g", norm.sigmaX)), σ_μ = \(String(format: "%.4g", norm.sigmaMu))")
+        let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)
+        let owners = try plan.assignQueries(comm, points: norm.points(x: all.x, mu: all.mu))
+        queries = try Self.scatter(comm, all, owners: owners)
+        shard = try Self.exchange(comm, block, holders: plan.holders(of: points))
+        normalisation = norm; self.plan = plan
+    }
+
+    /// A labeler over this rank's shard, with the neighbour index built over it.
+    public func labeler(_ settings: LabelSettings) -> Labeler {
+        let index = NeighbourSearch.index(points: normalisation.points(x: shard.x, mu: shard.mu), plan: plan)
+        return Labeler(data: shard, index: index, normalisation: normalisation, settings: settings)
+    }
+
+    /// σ_x and σ_μ from per-block sums combined in block order (the same bits for any -n).
+    static func normalisation(_ comm: any Collective, _ block: PairBlock, blockCount: Int) throws -> Normalisation {
+        var sums = [Double]()
+        for b in 0..<blockCount {
+            var s = [Double](repeating: 0, count: 4)
+            for j in b * blockRows ..< min((b + 1) * blockRows, block.count) {
+                for i in 0..<block.d { let v = block.x[j * block.d + i]; s[0] += v; s[1] += v * v }
+                for i in 0..<block.dMu { let v = block.mu[j * block.dMu + i]; s[2] += v; s[3] += v * v }
+            }
+            sums += s
+        }
+        let all = try comm.allgatherv(sums)
+        var t = [Double](repeating: 0, count: 4)
+        for b in 0..<all.count / 4 { for i in 0..<4 { t[i] += all[b * 4 + i] } }
+        let n = Double(try comm.allreduce(Int64(block.count), .sum))
+        let nx = n * Double(block.d), nm = n * Double(block.dMu)
+        func std(_ s: Double, _ s2: Double, _ c: Double) -> Double { max(s2 / c - (s / c) * (s / c), 0).squareRoot() }
+        return Normalisation(d: block.d, dMu: block.dMu, sigmaX: std(t[0], t[1], nx), sigmaMu: std(t[2], t[3], nm))
+    }
+
+    /// The paper's queries: `count` distinct data pairs (x_j, μ_j), query id = rank in
+    /// ascending data index, z keyed by the query id.
+    static func drawQueries(_ source: any PairSource, count: Int, seed: UInt64) throws -> QueryBlock {
+        let rng = CounterRNG(seed: seed)
+        let picks = rng.distinctIndices(count, below: source.count, .queryChoice)
+        let rows = try source.read(indices: picks)
+        var q = QueryBlock(d: source.d, dMu: source.dMu)
+        q.ids = (0..<Int64(picks.count)).map { $0 }; q.x = rows.x; q.mu = rows.mu
+        q.z = [Double](repeating: 0, count: picks.count * source.d)
+        q.z.withUnsafeMutableBufferPointer { z in
+            for id in 0..<picks.count {
+                rng.fillNormals(UnsafeMutableBufferPointer(rebasing: z[id * source.d ..< (id + 1) * source.d]), .queryNoise, id: UInt64(id), index: 0)
+            }
+        }
+        return q
+    }
+
+    /// Root's queries to their owners.
+    static func scatter(_ comm: any Collective, _ all: QueryBlock, owners: [Int]) throws -> QueryBlock {
+        let d = all.d, dMu = all.dMu
+        var parts = [[Double]](repeating: [], count: comm.size), ids = [[Int64]](repeating: [], count: comm.size)
+        for (j, r) in owners.enumerated() {  // rank 0 only
+            ids[r].append(all.ids[j])
+            parts[r] += all.x[j * d ..< (j + 1) * d]; parts[r] += all.mu[j * dMu ..< (j + 1) * dMu]; parts[r] += all.z[j * d ..< (j + 1) * d]
+        }
+        var q = QueryBlock(d: d, dMu: dMu)
+        q.ids = try comm.scatterv(ids)
+        let values = try comm.scatterv(parts), w = 2 * d + dMu
+        for i in 0..<q.ids.count {
+            let r = values[i * w ..< (i + 1) * w]
+            q.x += r.prefix(d); q.mu += r.dropFirst(d).prefix(dMu); q.z += r.suffix(d)
+        }
+        return q
+    }
+
+    /// Sends each row of my block to every rank that holds it; sources arrive in rank order,
+    /// each in row order, so the shard is in ascending global row.
+    static func exchange(_ comm: any Collective, _ block: PairBlock, holders: [[Int]]) throws -> PairBlock {
+        let d = block.d, dMu = block.dMu, w = 2 * d + dMu
+        let send: [[Double]] = holders.map { rows in
+            var part: [Double] = []
+            part.reserveCapacity(rows.count * w)
+            for j in rows {
+                part += block.x[j * d ..< (j + 1) * d]; part += block.mu[j * dMu ..< (j + 1) * dMu]; part += block.y[j * d ..< (j + 1) * d]
+            }
+            return part
+        }
+        let values = try comm.alltoallv(send)
+        var shard = PairBlock(d: d, dMu: dMu)
+        for i in 0..<values.count / w {
+            let r = values[i * w ..< (i + 1) * w]
+            shard.x += r.prefix(d); shard.mu += r.dropFirst(d).prefix(dMu); shard.y += r.suffix(d)
+        }
+        return shard
+    }
+}

@@ -1,0 +1,87 @@
+import CKernels
+import Foundation
+
+/// **[beyond]** DPM-Solver++(2M), an exponential integrator (`sdeflow_label_ode_grid`): per step
+/// the posterior mean of the displacement is held fixed (or extrapolated from the previous
+/// step) and the linear rest of the ODE solved exactly, on a grid dense where the weights
+/// sharpen. Tens of steps suffice where Euler needs a thousand.
+///
+/// With `stop` > 0 (`LabelSettings.odeStop`) the grid ends at noise σ = stop × the neighbours'
+/// displacement spread and the solve finishes with the posterior mean plus κ times the
+/// remaining noise, κ chosen per component so a locally Gaussian law keeps its variance.
+public struct ExponentialSolver: LabelODEIntegrator {
+    let steps: Int
+    let stop: Double
+    private var tau: [Float]
+    private var kappa: [Float]
+
+    init(steps: Int, stop: Double, d: Int) {
+        self.steps = steps; self.stop = stop
+        tau = Self.tauGrid(steps: steps)
+        kappa = [Float](repeating: 0.5, count: max(d, 1))
+    }
+
+    public var needsWeights: Bool { stop > 0 }
+
+    public mutating func prepare(delta: [Double], weights: [Double], count: Int, d: Int) {
+        guard stop > 0 else { return }
+        let spread = Self.weightedSpread(delta, weights, count: count, d: d)
+        let sigma = stop * (spread.reduce(0) { $0 + $1 * $1 } / Double(d)).squareRoot()
+        tau = Self.tauGrid(steps: steps, stop: sigma)
+        if kappa.count != d { kappa = [Float](repeating: 0.5, count: d) }
+        for i in 0..<d { kappa[i] = Float(Self.kappa(spread: spread[i], sigma: sigma)) }
+    }
+
+    public mutating func integrate(d: Int, kPad: Int, deltaT: [Float], norm2: [Float], kern: [Float],
+                            z: inout [Float], scratch: inout [Float]) -> Float {
+        if kappa.count < d { kappa = [Float](repeating: 0.5, count: d) }
+        return sdeflow_label_ode_grid(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(steps), tau, kappa, &scratch)
+    }
+
+    /// Noise-to-signal range of the grid, in units of the scaled displacement c·(y − x), which
+    /// c makes O(1): σ = β/α = √τ/(1 − τ) runs from `sigmaMax` to `sigmaMin`.
+    public static let sigmaMax = 100.0, sigmaMin = 1e-3
+    /// Spacing exponent of the grid (Karras et al. 2022, ρ = 7): most steps at small σ.
+    public static let rho = 7.0
+
+    /// The grid τ[0] = 1 > τ[1] > … > τ[steps] (steps + 1 values): after the first step from
+    /// pure noise, σ spaced uniformly in σ^{1/ρ} from `sigmaMax` down to `sigmaMin` and then
+    /// τ = 0 — or, with `stop` > 0, down to σ = stop, where the solve finishes instead.
+    public static func tauGrid(steps: Int, stop: Double = 0) -> [Float] {
+        precondition(steps >= 1)
+        let last = stop > 0 ? min(stop, sigmaMax / 2) : sigmaMin
+        let inner = stop > 0 ? steps : steps - 1
+        var tau: [Float] = [1]
+        for i in 0..<inner {
+            let f = inner == 1 ? 1 : Double(i) / Double(inner - 1)
+            let root = pow(sigmaMax, 1 / rho) + f * (pow(last, 1 / rho) - pow(sigmaMax, 1 / rho))
+            tau.append(Float(tauOf(sigma: pow(root, rho))))
+        }
+        if stop <= 0 { tau.append(0) }
+        return tau
+    }
+
+    /// Per component, the κ that gives a Gaussian law of spread s its variance back when the
+    /// solve stops at noise σ: κ = (s√(s² + σ²) − s²)/σ² (→ ½ as σ/s → 0).
+    public static func kappa(spread s: Double, sigma: Double) -> Double {
+        guard sigma > 0, s > 0 else { return 0.5 }
+        return (s * (s * s + sigma * sigma).squareRoot() - s * s) / (sigma * sigma)
+    }
+
+    /// τ with √τ/(1 − τ) = σ: √τ is the positive root of σu² + u − σ = 0.
+    static func tauOf(sigma: Double) -> Double {
+        let u = 2 * sigma / (1 + (1 + 4 * sigma * sigma).squareRoot())
+        return u * u
+    }
+
+    /// Per component, the weighted standard deviation of the displacements (K × d).
+    static func weightedSpread(_ delta: [Double], _ w: [Double], count k: Int, d: Int) -> [Double] {
+        (0..<d).map { i in
+            var sw = 0.0, s1 = 0.0, s2 = 0.0
+            for j in 0..<k { sw += w[j]; s1 += w[j] * delta[j * d + i] }
+            let m = s1 / sw
+            for j in 0..<k { s2 += w[j] * (delta[j * d + i] - m) * (delta[j * d + i] - m) }
+            return (s2 / sw).squareRoot()
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import SDEFlowCore
+import Testing
+
+/// The distributed stages on `LocalCollective` (one thread per simulated rank, no mpirun): the
+/// label stage must give bitwise the same labels at 1, 2 and 3 ranks, and data-parallel
+/// training the same model to float rounding. The mpirun tests (CLITests) cover the real MPI.
+@Suite struct DistributedStageTests {
+    static let data: PairBlock = {
+        var sim = SDEExample.rotatingOU.simulation
+        sim.pathsPerMu = 40
+        return Simulator.simulate(.rotatingOU, settings: sim, observedMu: SDEExample.rotatingOU.observedMu,
+                                  paths: 0..<(40 * SDEExample.rotatingOU.observedMu.count), seed: 3)
+    }()
+
+    static func labels(ranks: Int) throws -> LabelSet {
+        var settings = SDEExample.rotatingOU.labels
+        settings.labels = 300; settings.neighbors = 400
+        let s = settings
+        return try LocalCollective.run(ranks: ranks) { comm in
+            try DistributedLabels.run(comm, source: data, info: DatasetInfo(dt: 0.1, example: "ou2d"), settings: s,
+                                      seed: 7, log: Log(rank: 1))
+        }[0]
+    }
+
+    @Test func labelsAreBitwiseTheSameAtOneTwoAndThreeRanks() throws {
+        let one = try Self.labels(ranks: 1)
+        #expect(one.count == 300 && one.label.allSatisfy(\.isFinite))
+        for ranks in [2, 3] {
+            let many = try Self.labels(ranks: ranks)
+            #expect(many.label == one.label && many.ess == one.ess && many.x == one.x && many.z == one.z)
+            #expect(many.shardPairs?.count == ranks)
+        }
+    }
+
+    @Test func trainingAgreesAtOneTwoAndThreeRanks() throws {
+        let labels = try Self.labels(ranks: 1)
+        var settings = TrainSettings(hidden: [16, 16])
+        settings.maxEpochs = 3; settings.batchSize = 64
+        let s = settings
+        func train(_ ranks: Int) throws -> [Float] {
+            try LocalCollective.run(ranks: ranks) { comm in
+                try DataParallelTrainer.train(comm, labels: labels, settings: s, log: Log(rank: 1)).mlp.parameters
+            }[0]
+        }
+        let one = try train(1)
+        for ranks in [2, 3] {
+            let many = try train(ranks)
+            let worst = zip(one, many).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-4, "ranks \(ranks): parameters differ by \(worst)")
+        }
+    }
+
+    @Test func aFailingRankFailsTheOthersInsteadOfHanging() {
+        #expect(throws: SDEFlowError.self) {
+            _ = try LocalCollective.run(ranks: 3) { comm in
+                if comm.rank == 1 { throw SDEFlowError.usage("rank 1 fails") }
+                try comm.barrier()
+                return 0
+            }
+        }
+    }
+}
