@@ -81,30 +81,43 @@ public enum OUND {
     }
 }
 
-/// Memo of `ou-nd`'s exact laws by (μ, h): the Simulator asks for the law once per step, and
-/// the Van Loan exponential of a 2d × 2d matrix (≈ 10 ms at d = 50) must not be recomputed
-/// each time. The laws depend only on (μ, h), and a run uses few pairs (the observed μ and
-/// Δt, plus the evaluation's times). Thread-safe (the Simulator may run on several threads);
-/// two threads missing the same key both compute the same deterministic value.
+/// Memo of `ou-nd`'s exact laws by (μ, h), one per dimension, shared by every `ouND(dim:)`
+/// value and `OUND.linearStep`: the Simulator asks for the law once per step, and the Van
+/// Loan exponential of a 2d × 2d matrix (≈ 10 ms at d = 50) must not be recomputed each time.
+/// The laws depend only on (μ, h), and a run uses few pairs (the observed μ and Δt, plus the
+/// evaluation's times). Thread-safe (the Simulator may run on several threads); two threads
+/// missing the same key both compute the same deterministic value.
 final class OUNDLawCache: @unchecked Sendable {
     struct Key: Hashable { let mu: UInt64, h: UInt64 }
-    struct Law { let transition: [Double]; let covariance: [Double] }
 
     let dim: Int
     private let lock = NSLock()
-    private var laws: [Key: Law] = [:]
+    private var laws: [Key: LinearGaussianStep] = [:]
     private var stationaryFactors: [UInt64: [Double]] = [:]
     /// More distinct (μ, h) than any run asks for; beyond it the memo starts over.
     static let capacity = 512
 
     init(dim: Int) { self.dim = dim }
 
-    /// The law of a step h at μ (computed on first use).
-    func law(mu: Double, h: Double) -> Law {
+    private static let registryLock = NSLock()
+    nonisolated(unsafe) private static var registry: [Int: OUNDLawCache] = [:]
+
+    /// The memo for dimension `dim` (created on first use).
+    static func shared(dim: Int) -> OUNDLawCache {
+        registryLock.withLock {
+            if let c = registry[dim] { return c }
+            let c = OUNDLawCache(dim: dim)
+            registry[dim] = c
+            return c
+        }
+    }
+
+    /// The law of a step h at μ, with its Cholesky factor (computed on first use).
+    func law(mu: Double, h: Double) -> LinearGaussianStep {
         let key = Key(mu: mu.bitPattern, h: h.bitPattern)
         if let law = lock.withLock({ laws[key] }) { return law }
         let (phi, sigma) = OUND.discretisation(dim: dim, mu: mu, h: h)
-        let law = Law(transition: phi, covariance: sigma)
+        let law = LinearGaussianStep(transition: phi, covariance: sigma)
         lock.withLock {
             if laws.count >= Self.capacity { laws.removeAll(keepingCapacity: true) }
             laws[key] = law
@@ -124,6 +137,15 @@ final class OUNDLawCache: @unchecked Sendable {
     }
 }
 
+extension OUND {
+    /// The memoised exact step of `ou-nd` at (μ, h), factored for sampling: what
+    /// `Simulator.simulate(_:settings:observedMu:paths:seed:linearStep:)` needs to simulate
+    /// `SDEExample.ouND(dim:)` at a mat-vec per step, with the same pairs as `Simulator.simulate`.
+    public static func linearStep(dim: Int, mu: Double, h: Double) -> LinearGaussianStep {
+        OUNDLawCache.shared(dim: dim).law(mu: mu, h: h)
+    }
+}
+
 extension SDEExample {
     /// `ou-nd`: the d-dimensional linear SDE of `OUND` (dX = −(μI + B) X dt + √(2μ) L dW,
     /// μ ∈ [0.5, 2], d = `dim` ≥ 2), with an exact Gaussian one-step law: the first built-in
@@ -140,14 +162,17 @@ extension SDEExample {
     ///   noise scale σ(μ)·√((L Lᵀ)_ii), which is all `SDEExample` can carry; the correlations
     ///   are only in `exactTransition`, which is what simulation and evaluation use.
     /// - `exactTransition`: mean Φx (d), covariance Σ (d × d) from Van Loan's block
-    ///   exponential, memoised by (μ, h), so a step costs a d × d mat-vec.
+    ///   exponential, memoised by (μ, h) (shared by every `ouND(dim:)` of the same d). Through
+    ///   `Simulator.simulate` a step still costs a Cholesky factorisation of Σ (≈ 40 µs at
+    ///   d = 50); `Simulator.simulate(…, linearStep: { OUND.linearStep(dim: d, mu: $0[0], h: $1) })`
+    ///   gives the same pairs at a few µs per step.
     ///
     /// The network ([256, 256, 256], patience 50) and the label settings are provisional: the
     /// local-linear estimator with K = 2 000 and the bm-like paper settings are placeholders
     /// until the defaults are chosen by measurement for this example.
     public static func ouND(dim: Int) -> SDEExample {
         precondition(dim >= 2, "ou-nd needs dim ≥ 2 (got \(dim))")
-        let d = dim, cache = OUNDLawCache(dim: dim)
+        let d = dim, cache = OUNDLawCache.shared(dim: dim)
         let b = OUND.coupling(dim: d)
         let lltDiagonal = (0..<d).map { $0 == 0 ? 1.0 : 1.25 }  // (L Lᵀ)_ii for L = I + 0.5·subdiagonal
         return SDEExample(
