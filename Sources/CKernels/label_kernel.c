@@ -50,7 +50,7 @@ typedef int32_t v16i __attribute__((ext_vector_type(16), aligned(4)));
     } while (0)
 
 // Softmax over neighbours of the log-weights at one (z, tau), and the weighted mean of delta
-// (METHOD.md §2): the only part of the score that depends on the data. `mean` gets
+// (docs/METHOD.md §2): the only part of the score that depends on the data. `mean` gets
 // sum_j w_j delta_j / sum_j w_j; returns the effective sample size (sum w)^2 / sum w^2.
 ALWAYS_INLINE float softmax_mean(int32_t d, int32_t k_pad, const float *restrict delta_t,
                                  const float *restrict norm2, const float *restrict kern,
@@ -137,7 +137,7 @@ ALWAYS_INLINE float sdeflow_label_ode_body(int32_t d, int32_t k_pad, const float
     float mean[SDEFLOW_MAX_DIM];
     float ess = 0.0f;
     for (int32_t s = 0; s < steps; s++) {
-        // Lower end t of this step; coefficients at the shifted values of METHOD.md §2,
+        // Lower end t of this step; coefficients at the shifted values of docs/METHOD.md §2,
         // f = d log(alpha)/dtau and g2 = d(beta2)/dtau - 2 f beta2 at those values.
         const float t = 1.0f - (float)(s + 1) * h;
         const float alpha = 1.0f - t + h, beta2 = t + h;

@@ -54,7 +54,7 @@ func evaluationSpec(model: FlowModel, modelPath: String, exampleName: String?, s
     guard let name = exampleName ?? model.info.example else {
         throw SDEFlowError.usage("\(modelPath)/model.json names no example (a model of your own data): pass --example NAME to choose the exact law to compare with (known: \(known)); without an exact law, use `sdeflow-mpi inspect`")
     }
-    guard let ex = SDEExample.named(name) else { throw SDEFlowError.usage("unknown example '\(name)'; known: \(known)") }
+    guard let ex = SDEExample.named(name, dim: model.info.d) else { throw SDEFlowError.usage("unknown example '\(name)'; known: \(known)") }
     guard ex.exactTransition != nil else { throw SDEFlowError.usage("example '\(name)' has no exact law to evaluate against") }
     guard model.info.d == ex.d else {
         throw SDEFlowError.usage("model \(modelPath) has state dimension d = \(model.info.d) but example '\(name)' has d = \(ex.d): evaluate it against an example of the same dimension")

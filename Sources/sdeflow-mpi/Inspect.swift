@@ -58,7 +58,7 @@ struct Inspect: ParsableCommand {
             }
             var known: SDEExample? = nil
             if let name = example ?? flow.info.example, name != "none" {
-                if let ex = SDEExample.named(name), ex.d == d, ex.dMu == flow.info.dMu { known = ex } else {
+                if let ex = SDEExample.named(name, dim: d), ex.d == d, ex.dMu == flow.info.dMu { known = ex } else {
                     log.info("warning: no exact overlay: '\(name)' is not a built-in example with d = \(d), dμ = \(flow.info.dMu)")
                 }
             }

@@ -14,6 +14,8 @@ struct SeedOption: ParsableArguments {
 struct SimulateOptions: ParsableArguments {
     @Option(help: "Name of the example SDE (\(SDEExample.all.map(\.name).joined(separator: ", "))).")
     var example: String = "bm"
+    @Option(help: "State dimension d, for examples that take one (ou-nd: default 10).")
+    var dim: Int?
     @Option(help: "Trajectories per observed μ (paper: 5000 for bm and ou, 3000 for ou2d).")
     var pathsPerMu: Int?
     @Option(help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d).")
@@ -87,7 +89,7 @@ struct LabelOptions: ParsableArguments {
     }
 }
 
-/// Training options; unset ones take the paper's (METHOD.md §3).
+/// Training options; unset ones take the paper's (docs/METHOD.md §3).
 struct TrainOptions: ParsableArguments {
     @Option(help: "Hidden layer widths, e.g. 128,128,128 (default: the example's paper network).") var hidden: String?
     @Option(help: "Global mini-batch size (split over ranks).") var batchSize: Int = 1024

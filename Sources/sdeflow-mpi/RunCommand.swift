@@ -23,7 +23,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         guard evalSamples >= 2, (pathSamples ?? 2) >= 2 else { throw ValidationError("--eval-samples and --path-samples must be at least 2") }
-        let ex = try lookupExample(simulation.example)
+        let ex = try lookupExample(simulation.example, dim: simulation.dim)
         var sim = try simulation.settings(for: ex)
         var labelDefaults = ex.labels, paperLabels = ex.paperLabels
         var train = try trainOptions.settings(example: ex, seed: seed.seed)
@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
         let labelSettings = try labelOptions.settings(defaults: labelDefaults, paper: paperLabels)
         let dtype = try simulation.npyType()
         try withMPI { comm, log in
-            let times = try Stopwatch()
+            let times = Stopwatch()
             try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: filePath(output, "data"), dtype: dtype, log: log)
             times.lap("simulate")
             let labels = try Pipeline.label(comm, data: filePath(output, "data"), settings: labelSettings, seed: seed.seed,
@@ -62,7 +62,6 @@ struct Run: ParsableCommand {
 final class Stopwatch {
     private var last = Date()
     private(set) var laps: [(String, Double)] = []
-    init() throws {}
     func lap(_ name: String) {
         let now = Date()
         laps.append((name, now.timeIntervalSince(last)))

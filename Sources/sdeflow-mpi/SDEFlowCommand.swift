@@ -28,8 +28,9 @@ func parseList(_ text: String, option: String) throws -> [Double] {
     }
 }
 
-func lookupExample(_ name: String) throws -> SDEExample {
-    guard let ex = SDEExample.named(name) else {
+func lookupExample(_ name: String, dim: Int? = nil) throws -> SDEExample {
+    if let dim, dim < 2 { throw ValidationError("--dim must be at least 2") }
+    guard let ex = SDEExample.named(name, dim: dim) else {
         throw ValidationError("unknown example '\(name)'; known: \(SDEExample.all.map(\.name).joined(separator: ", "))")
     }
     return ex

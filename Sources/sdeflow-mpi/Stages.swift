@@ -11,7 +11,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Data set folder to write (x.npy, mu.npy, y.npy, dataset.json).") var output: String
 
     func run() throws {
-        let ex = try lookupExample(simulation.example)
+        let ex = try lookupExample(simulation.example, dim: simulation.dim)
         let settings = try simulation.settings(for: ex), dtype = try simulation.npyType()
         try withMPI { comm, log in
             try Pipeline.simulate(comm, example: ex, settings: settings, seed: seed.seed, output: output, dtype: dtype, log: log)
@@ -29,7 +29,8 @@ struct Label: ParsableCommand {
 
     func run() throws {
         let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
-        let known = info?.example.flatMap { SDEExample.named($0) }
+        let width = (try? NPY.header(at: filePath(data, "x.npy")))?.rowWidth
+        let known = info?.example.flatMap { SDEExample.named($0, dim: width) }
         let ex = known ?? .brownianMotion
         var defaults = ex.labels
         // Data of no known example: the cross terms of `local-bilinear` add d·dμ columns to a fit
@@ -57,7 +58,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try withMPI { comm, log in
             let set = try LabelSet(directory: labels)
-            let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0) }, seed: seed.seed)
+            let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed)
             _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log)
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-@testable import SDEFlowCore
+import SDEFlowCore
 import Testing
 
 /// Largest |a_i − b_i|.
@@ -220,11 +220,9 @@ private func expectMoments(_ sample: (mean: [Double], cov: [Double]), law: (mean
             expectMoments(moments(ends, d: d), law: law, n: n, bias: 0.01, "EM μ=\(mu)")
             var settings = ex.simulation
             settings.pathsPerMu = n; settings.horizon = dt
-            let start = SDEExample(
-                name: ex.name, summary: ex.summary, d: d, dMu: 1, observedMu: [[mu]], muRange: ex.muRange,
-                simulation: settings, labels: ex.labels, paperLabels: ex.paperLabels, hidden: ex.hidden,
-                patience: ex.patience, coefficients: ex.coefficients, initialState: { _, _, _ in x0 },
-                exactTransition: ex.exactTransition)
+            var start = ex
+            start.observedMu = [[mu]]
+            start.initialState = { _, _, _ in x0 }
             let block = Simulator.simulate(start, settings: settings, observedMu: [[mu]], paths: 0..<n, seed: 5)
             expectMoments(moments(block.y, d: d), law: law, n: n, "Simulator μ=\(mu)")
         }

@@ -4,7 +4,7 @@
 /// Largest state dimension d the kernels accept (stack buffers).
 #define SDEFLOW_MAX_DIM 256
 
-/// Integrates one query's probability-flow ODE (METHOD.md §2) backwards from tau = 1 to 0
+/// Integrates one query's probability-flow ODE (docs/METHOD.md §2) backwards from tau = 1 to 0
 /// with explicit Euler on `steps` uniform steps, using the kernel-weighted score over its
 /// neighbours, and leaves the label Z_0 in `z`.
 ///

@@ -53,6 +53,18 @@ public struct EvaluationResult: Sendable {
             add("oneStep.\(name).maxMeanError", "one step, \(name) μ (\(s.count)): max |mean error|", s.maxMeanError)
             add("oneStep.\(name).maxVarianceRelativeError", "one step, \(name) μ (\(s.count)): max variance rel. error", s.maxVarianceRelativeError)
             add("oneStep.\(name).maxW1", "one step, \(name) μ (\(s.count)): max W1", s.maxW1)
+            if spec.example.d > 1 {
+                add("oneStep.\(name).maxCovarianceRelativeError", "one step, \(name) μ (\(s.count)): max covariance rel. error (Frobenius)",
+                    s.maxCovarianceRelativeError)
+            }
+        }
+        add("oneStep.meanErrorNoiseFloor", "one step: |mean error| of \(spec.oneStepSamples) iid exact draws (max over μ)",
+            one.rows.map(\.meanErrorFloor).max() ?? 0)
+        add("oneStep.varianceRelativeErrorNoiseFloor", "one step: variance rel. error of \(spec.oneStepSamples) iid exact draws",
+            one.rows.first?.varianceErrorFloor ?? 0)
+        if spec.example.d > 1 {
+            add("oneStep.covarianceRelativeErrorNoiseFloor", "one step: covariance rel. error of \(spec.oneStepSamples) iid exact draws (max over μ)",
+                one.rows.map(\.covarianceErrorFloor).max() ?? 0)
         }
         add("oneStep.w1NoiseFloor", "one step: mean W1 of \(spec.oneStepSamples) exact draws (noise floor, max over μ)",
             one.rows.map { $0.w1Reference.max() ?? 0 }.max() ?? 0)
@@ -63,12 +75,20 @@ public struct EvaluationResult: Sendable {
             add("oneStep.paperMu.maxVarianceRelativeError", "one step at μ ∈ {\(list)}: max variance rel. error",
                 paper.map(\.varianceRelativeError).max()!)
         }
+        add("multiStep.meanErrorNoiseFloor", "\(multi.steps) steps: |mean error| of \(spec.lawSamples) iid exact draws (max over μ)",
+            multi.rows.map(\.meanErrorFloor).max() ?? 0)
+        add("multiStep.varianceRelativeErrorNoiseFloor", "\(multi.steps) steps: variance rel. error of \(spec.lawSamples) iid exact draws",
+            multi.rows.first?.varianceErrorFloor ?? 0)
         for (name, s) in [("observed", multi.observed), ("between", multi.between)] {
             guard let s else { continue }
             add("multiStep.\(name).maxMeanError", "\(multi.steps) steps, \(name) μ (\(s.count)): max |mean error|", s.maxMeanError)
             add("multiStep.\(name).maxVarianceRelativeError", "\(multi.steps) steps, \(name) μ (\(s.count)): max variance rel. error",
                 s.maxVarianceRelativeError)
             add("multiStep.\(name).maxW1", "\(multi.steps) steps, \(name) μ (\(s.count)): max W1", s.maxW1)
+            if spec.example.d > 1 {
+                add("multiStep.\(name).maxCovarianceRelativeError", "\(multi.steps) steps, \(name) μ (\(s.count)): max covariance rel. error",
+                    s.maxCovarianceRelativeError)
+            }
         }
         if let st {
             for (name, pick) in [("observed", true), ("between", false)] {
@@ -87,10 +107,12 @@ public struct EvaluationResult: Sendable {
         var out = "\(m.example): evaluation against the exact law (Δt = \(fmt(m.dt)), seed \(m.seed))\n"
         for sec in [m.oneStep, m.multiStep] {
             out += "\n\(sec.description), \(sec.samples) samples per μ\n"
-            out += "        μ  kind       mean error   var rel err         W1    W1 floor\n"
+            out += "        μ  kind       mean error (floor)    var rel err (floor)   cov rel err (floor)        W1    W1 floor\n"
             for r in sec.rows {
-                out += String(format: "%9.4f  %@  %11.5f  %11.3f%%  %9.5f  %9.5f\n", r.mu[0], r.observed ? "observed" : "between ",
-                              r.meanError, 100 * r.varianceRelativeError, r.maxW1, r.w1Reference.max() ?? 0)
+                out += String(format: "%9.4f  %@  %9.5f (%7.5f)  %7.3f%% (%5.2f%%)  %7.3f%% (%5.2f%%)  %9.5f  %9.5f\n", r.mu[0],
+                              r.observed ? "observed" : "between ", r.meanError, r.meanErrorFloor, 100 * r.varianceRelativeError,
+                              100 * r.varianceErrorFloor, 100 * r.covarianceRelativeError, 100 * r.covarianceErrorFloor,
+                              r.maxW1, r.w1Reference.max() ?? 0)
             }
         }
         if let st = m.stationary {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `evaluate` measures for one example (METHOD.md §4), with the paper's settings as defaults.
+/// What `evaluate` measures for one example (docs/METHOD.md §4), with the paper's settings as defaults.
 public struct EvaluationSpec: Sendable {
     public var example: SDEExample
     public var dt: Double

@@ -14,7 +14,4 @@ public struct PairBlock: Sendable {
         self.d = d; self.dMu = dMu; self.x = x; self.mu = mu; self.y = y
     }
 
-    public mutating func append(contentsOf other: PairBlock) {
-        x += other.x; mu += other.mu; y += other.y
-    }
 }

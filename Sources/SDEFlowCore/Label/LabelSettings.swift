@@ -1,6 +1,6 @@
 import Foundation
 
-/// The settings the paper used for labels (METHOD.md §2, §4); every CLI default comes from here.
+/// The settings the paper used for labels (docs/METHOD.md §2, §4); every CLI default comes from here.
 public struct LabelSettings: Codable, Sendable, Equatable {
     /// Number of queries (x_n, μ, z), one label each.
     public var labels: Int

@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 
-/// Stage 1 of the method (METHOD.md §2) on one rank: for each query, the exact K nearest data
+/// Stage 1 of the method (docs/METHOD.md §2) on one rank: for each query, the exact K nearest data
 /// pairs in the normalised space (`NeighbourIndex`), the joint (x, μ) kernel, the estimator's
 /// adjustment (`LocalLinearFit`) and the probability-flow ODE from z to the label (`ODESolver`).
 ///

@@ -8,6 +8,7 @@ extension SDEExample {
         ("bm", { _ in .brownianMotion }),
         ("ou", { _ in .ornsteinUhlenbeck }),
         ("ou2d", { _ in .rotatingOU }),
+        ("ou-nd", { dim in .ouND(dim: dim ?? 10) }),
     ]
 
     /// The names, in registry order.

@@ -14,7 +14,7 @@ public struct SDEExample: Sendable {
     public let simulation: SimulationSettings
     /// The label settings this tool uses by default (`Examples.swift` says why they differ).
     public let labels: LabelSettings
-    /// The paper's label settings and method exactly (METHOD.md §4), for `--paper-method`.
+    /// The paper's label settings and method exactly (docs/METHOD.md §4), for `--paper-method`.
     public let paperLabels: LabelSettings
     /// What `evaluate` compares against the exact law, and with how many samples.
     public let evaluation: EvaluationPlan

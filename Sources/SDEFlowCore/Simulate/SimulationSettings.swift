@@ -1,6 +1,6 @@
 import Foundation
 
-/// How trajectories are simulated for one example (METHOD.md §4).
+/// How trajectories are simulated for one example (docs/METHOD.md §4).
 public struct SimulationSettings: Codable, Sendable, Equatable {
     public var pathsPerMu: Int
     /// Observation interval Δt and horizon T (T/Δt pairs per path).

@@ -16,8 +16,6 @@ public struct Log: Sendable {
         let t = String(format: "%8.2fs", Date().timeIntervalSince(start))
         FileHandle.standardError.write(Data("[\(t)] [rank \(rank)] \(message)\n".utf8))
     }
-
-    public var elapsed: Double { Date().timeIntervalSince(start) }
 }
 
 /// Peak resident memory of this process in MiB (VmHWM from /proc; 0 where unavailable).

@@ -18,7 +18,7 @@ public func batchSlice(batchSize: Int, rank: Int, size: Int) -> Range<Int> {
     return start..<(start + base + (rank < extra ? 1 : 0))
 }
 
-/// One data-parallel training step, identical on every rank (METHOD.md §3): the rank takes its
+/// One data-parallel training step, identical on every rank (docs/METHOD.md §3): the rank takes its
 /// `batchSlice` of the global batch, adds its gradient of the batch's mean squared error (PyTorch
 /// MSELoss: mean over rows and outputs) and its share of that loss into one buffer, `allreduce`
 /// sums the buffer over ranks, and every rank applies the same Adam update. Holds the reusable

@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a model was trained (the defaults are the paper's, METHOD.md §3).
+/// How a model was trained (the defaults are the paper's, docs/METHOD.md §3).
 public struct TrainSettings: Codable, Sendable, Equatable {
     public var hidden: [Int]
     public var batchSize = 1024

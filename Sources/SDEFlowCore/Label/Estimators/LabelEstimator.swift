@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 
-/// How the neighbours' displacements enter the kernel score (METHOD.md §2).
+/// How the neighbours' displacements enter the kernel score (docs/METHOD.md §2).
 public enum LabelEstimator: String, Codable, Sendable, CaseIterable {
     /// The paper's estimator: every neighbour contributes its own c·(y_j − x_j).
     case paper

@@ -78,28 +78,6 @@ public final class CellListIndex: NeighbourIndex {
         self.boxOf = boxOf; self.boxes = boxes
     }
 
-    /// Reusable buffers for one search, so a label loop allocates nothing but its result. Each
-    /// step sizes the buffers it fills before it starts, then works on raw pointers.
-    public struct Scratch {
-        /// (near², far², point count) of the non-empty cells around the query.
-        var cells: [(near: Double, far: Double, count: Int32)] = []
-        /// Their point counts by near² and by far² in `cellBins` + 1 bins over [0, largest
-        /// far²], with the smallest near² and the largest far² in each bin.
-        var cellHistogram: [(nearCount: Int, nearMin: Double, farCount: Int, farMax: Double)] = []
-        /// Runs of sorted slots [from, to) to visit, in slot order, the first `runCount` of
-        /// `runs`; `whole`: every point taken.
-        var runs: [(from: Int32, to: Int32, whole: Bool)] = []
-        var runCount = 0
-        /// Squared distances of the points of the runs not taken whole, one run after another.
-        var dist2: [Double] = []
-        /// Their bins (`pointBins` + 2 over [lower, upper], see `bin`), and the bins' counts.
-        var binOf: [UInt16] = []
-        var histogram: [Int32] = []
-        /// (squared distance, index) of the points in the bin of the k-th distance.
-        var boundary: [(Double, Int32)] = []
-        public init() {}
-    }
-
     /// Histogram resolutions: a bin of the cell histogram is a small fraction of the bracket's
     /// width, and the point histogram leaves a handful of points in the k-th distance's bin.
     static let cellBins = 128, pointBins = 512
@@ -169,27 +147,8 @@ public final class CellListIndex: NeighbourIndex {
                         largest = max(largest, far)
                     }
                 }
-                // Point counts binned by near² and far², so no sort of the cells is needed.
                 scratch.cellHistogram.withUnsafeMutableBufferPointer { hist in
-                    hist.update(repeating: (0, .infinity, 0, 0))
-                    let scale = Self.scale(largest, bins)
-                    for (near, far, count) in cells[0..<n] {
-                        let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
-                        hist[bn].nearCount += Int(count); hist[bn].nearMin = min(hist[bn].nearMin, near)
-                        hist[bf].farCount += Int(count); hist[bf].farMax = max(hist[bf].farMax, far)
-                    }
-                    // Bins are monotone: bins ≤ b hold every near² (far²) below bin b + 1's.
-                    var reached = 0
-                    upper = largest
-                    for b in 0...bins {
-                        reached += hist[b].farCount
-                        if reached >= k { upper = hist[b].farMax; break }
-                    }
-                    reached = 0
-                    for b in 0...bins {
-                        reached += hist[b].nearCount
-                        if reached >= k { lower = hist[b].nearMin; break }
-                    }
+                    (lower, upper) = Self.kthBounds(UnsafeBufferPointer(UnsafeMutableBufferPointer(rebasing: cells[0..<n])), largest: largest, k: k, hist: hist)
                 }
             }
         }
@@ -204,12 +163,40 @@ public final class CellListIndex: NeighbourIndex {
         return (min(lower, safe * safe, upper), upper)
     }
 
+    /// The k-th smallest squared distance lies in [lower, upper] given each cell's (near², far²,
+    /// point count): point counts binned by near² and far² (bins over [0, largest]), so no sort
+    /// of the cells is needed. Bins are monotone: bins ≤ b hold every near² (far²) below bin b + 1's.
+    private static func kthBounds(_ cells: UnsafeBufferPointer<(near: Double, far: Double, count: Int32)>, largest: Double,
+                                  k: Int, hist: UnsafeMutableBufferPointer<(nearCount: Int, nearMin: Double, farCount: Int, farMax: Double)>)
+        -> (lower: Double, upper: Double)
+    {
+        let bins = cellBins
+        hist.update(repeating: (0, .infinity, 0, 0))
+        let scale = Self.scale(largest, bins)
+        for (near, far, count) in cells {
+            let bn = Self.bin(near, 0, scale, bins), bf = Self.bin(far, 0, scale, bins)
+            hist[bn].nearCount += Int(count); hist[bn].nearMin = min(hist[bn].nearMin, near)
+            hist[bf].farCount += Int(count); hist[bf].farMax = max(hist[bf].farMax, far)
+        }
+        var reached = 0, lower = 0.0, upper = largest
+        for b in 0...bins {
+            reached += hist[b].farCount
+            if reached >= k { upper = hist[b].farMax; break }
+        }
+        reached = 0
+        for b in 0...bins {
+            reached += hist[b].nearCount
+            if reached >= k { lower = hist[b].nearMin; break }
+        }
+        return (lower, upper)
+    }
+
     /// Visits the cells whose box comes within `upper` of q: the runs of cells entirely within
     /// `lower` are taken whole, the points of the others get their squared distance (into
     /// scratch.dist2) and are counted in the histogram. Returns the number taken whole.
     private func collect(_ q: UnsafePointer<Double>, lower: Double, upper: Double, lo: UnsafeMutablePointer<Int>,
                          hi: UnsafeMutablePointer<Int>, scratch: inout Scratch) -> Int {
-        let g = geometry, dims = g.dims, n = count
+        let g = geometry, dims = g.dims
         // Cells a point within `upper` can be in: those within √upper of q, one more for rounding.
         let r = upper.squareRoot() * (1 + 1e-9)
         var blockCells = 1
@@ -242,6 +229,14 @@ public final class CellListIndex: NeighbourIndex {
         if scratch.dist2.count < scanned {
             scratch.dist2 = Array(repeating: 0, count: scanned); scratch.binOf = Array(repeating: 0, count: scanned)
         }
+        measure(q, lower: lower, upper: upper, scanned: scanned, scratch: &scratch)
+        return whole
+    }
+
+    /// Squared distances of the points in the runs not taken whole (into scratch.dist2, one run
+    /// after another) and their histogram over [lower, upper].
+    private func measure(_ q: UnsafePointer<Double>, lower: Double, upper: Double, scanned: Int, scratch: inout Scratch) {
+        let dims = geometry.dims, n = count, runCount = scratch.runCount
         let last = Self.pointBins + 1, scale = Self.scale(upper - lower, Self.pointBins)
         if scratch.histogram.count != last + 1 { scratch.histogram = Array(repeating: 0, count: last + 1) }
         sorted.withUnsafeBufferPointer { pts in
@@ -270,7 +265,6 @@ public final class CellListIndex: NeighbourIndex {
                 }
             }
         }
-        return whole
     }
 
     /// `bins` per `width` of squared distance, or 0 (one bin for everything) if the width is 0

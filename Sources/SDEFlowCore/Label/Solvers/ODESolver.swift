@@ -1,6 +1,6 @@
 import Foundation
 
-/// How the probability-flow ODE (METHOD.md §2) is integrated from τ = 1 to 0 per query: the
+/// How the probability-flow ODE (docs/METHOD.md §2) is integrated from τ = 1 to 0 per query: the
 /// names `--ode-solver` accepts, each with its implementation (one file per solver in this
 /// folder). A new solver is one file and one case here.
 public enum ODESolver: String, Codable, Sendable, CaseIterable {

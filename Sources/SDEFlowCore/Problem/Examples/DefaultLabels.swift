@@ -1,6 +1,6 @@
 import Foundation
 
-/// The paper's three examples (METHOD.md §4), Δt = 0.1, c = 3 throughout: the paper's data,
+/// The paper's three examples (docs/METHOD.md §4), Δt = 0.1, c = 3 throughout: the paper's data,
 /// network and (as `paperLabels`, for `--paper-method`) label settings.
 ///
 /// The default labels differ from the paper's in how they spend the same budget. The paper's

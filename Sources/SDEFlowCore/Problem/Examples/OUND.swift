@@ -184,6 +184,8 @@ extension SDEExample {
                                   estimator: .localLinear, solver: .exponential, odeStop: 0.2),
             paperLabels: LabelSettings(labels: 50_000, neighbors: 2000, odeSteps: 1000, nuX: 1.0, nuMu: 0.5,
                                        estimator: .paper, solver: .euler),
+            evaluation: EvaluationPlan(oneStepStart: [Double](repeating: 0.3, count: d), oneStepSamples: 20_000,
+                                       lawStart: StartLaw(mean: [Double](repeating: 0, count: d)), lawSteps: 10, lawSamples: 10_000),
             hidden: [256, 256, 256], patience: 50,
             coefficients: { x, mu, a, diffusion in
                 let m = mu[0], s = OUND.noiseScale(mu: m)
