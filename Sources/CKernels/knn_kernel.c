@@ -17,6 +17,7 @@
 #define LANES SDEFLOW_KNN_LANES
 typedef float v16f __attribute__((ext_vector_type(LANES), aligned(4)));
 typedef int32_t v16i __attribute__((ext_vector_type(LANES)));
+typedef _Bool v16b __attribute__((ext_vector_type(LANES)));
 // A macro, not a function: a v16f may not cross a call in the baseline clone (ABI).
 #define load16(p) (*(const v16f *)(p))
 
@@ -70,6 +71,39 @@ static float knn_round_up(double x) {
     return f;
 }
 
+#define KNN_BINS 2048
+
+/// Bin of `key` among KNN_BINS equal bins from `lo` on (`scale` bins per unit). Monotone in key
+/// (each float operation is), so a lower bin holds only smaller keys.
+static inline int64_t knn_bin(float key, float lo, float scale) {
+    const int64_t b = (int64_t)((key - lo) * scale);
+    return b < KNN_BINS - 1 ? b : KNN_BINS - 1;
+}
+
+/// The key of rank `rank` (0-based) among keys[0 ..< len], left in place: a histogram over
+/// [min, max] finds its bin, whose few keys (copied to `work`) are quickselected. Every pass
+/// but the last is branch-free: a quickselect over the whole buffer mispredicts on half its
+/// comparisons, and was most of a search's time at k = 2000.
+static float knn_rank(const float *keys, int64_t len, int64_t rank, float *work) {
+    float lo = keys[0], hi = keys[0];
+    for (int64_t j = 1; j < len; j++) {
+        lo = keys[j] < lo ? keys[j] : lo;
+        hi = keys[j] > hi ? keys[j] : hi;
+    }
+    if (!(hi > lo)) return lo;
+    const float scale = (KNN_BINS - 1) / (hi - lo);
+    int32_t hist[KNN_BINS] = {0};
+    for (int64_t j = 0; j < len; j++) hist[knn_bin(keys[j], lo, scale)]++;
+    int64_t b = 0, below = 0;
+    while (below + hist[b] <= rank) below += hist[b++];
+    int64_t m = 0;
+    for (int64_t j = 0; j < len; j++) {
+        work[m] = keys[j];
+        m += knn_bin(keys[j], lo, scale) == b;
+    }
+    return knn_select(work, m, rank - below);
+}
+
 /// Cuts q's buffer (len > k) to the k best by (exact distance, index), in place and in order.
 /// With kth the k-th smallest key and E the margin, every key is within E of (exact distance −
 /// norm2), so keys below kth − 2E are surely among the k best, keys above kth + 2E surely not,
@@ -78,15 +112,14 @@ static float knn_round_up(double x) {
 /// can show only if it is below (k-th distance − norm2 + E): the new bound.
 static void knn_shrink(sdeflow_knn_query *q, const sdeflow_knn_shared *s) {
     const int64_t k = s->k, len = q->len, dims = s->dims;
-    memcpy(s->keys, q->keys, (size_t)len * sizeof(float));
-    const double kth = knn_select(s->keys, len, k - 1);
-    const double lo = kth - 2 * q->margin, hi = kth + 2 * q->margin;
+    const double kth = knn_rank(q->keys, len, k - 1, s->keys), wide = 2 * q->margin;
+    // Key − kth (rounding is monotone, so the tests below are as safe as exact ones); one test
+    // per case, so the only branch is on the rare close call.
     int64_t sure = 0, band = 0;
     for (int64_t j = 0; j < len; j++) {
-        const double key = q->keys[j];
-        if (key < lo) {
-            sure++;
-        } else if (key <= hi) {
+        const double t = (double)q->keys[j] - kth;
+        sure += t < -wide;
+        if (fabs(t) <= wide) {
             const double d = knn_exact(s->points + (int64_t)q->index[j] * dims, q->query, dims);
             s->dists[band] = d;
             s->order[band++] = (sdeflow_knn_pair){d, q->index[j]};
@@ -96,36 +129,39 @@ static void knn_shrink(sdeflow_knn_query *q, const sdeflow_knn_shared *s) {
     const sdeflow_knn_pair cut = s->order[k - sure - 1];
     int64_t kept = 0;
     for (int64_t j = 0, b = 0; j < len; j++) {
-        const double key = q->keys[j];
-        int keep = key < lo;
-        if (!keep && key <= hi) {
+        const float key = q->keys[j];
+        const int32_t index = q->index[j];
+        const double t = (double)key - kth;
+        int keep = t < -wide;
+        if (fabs(t) <= wide) {
             const double d = s->dists[b++];
-            keep = d < cut.dist || (d == cut.dist && q->index[j] <= cut.index);
+            keep = d < cut.dist || (d == cut.dist && index <= cut.index);
         }
-        if (keep) {
-            q->keys[kept] = q->keys[j];
-            q->index[kept++] = q->index[j];
-        }
+        q->keys[kept] = key;  // written always, kept only if `keep`: no branch on it
+        q->index[kept] = index;
+        kept += keep;
     }
     q->len = kept;
     q->bound = knn_round_up(cut.dist - q->norm2 + q->margin);
 }
 
-/// The slow path of the scan: appends to each of the r queries the lanes of its 16 keys
-/// (points first ..< first + 16) that are below its bound, cutting a full buffer first.
-__attribute__((noinline)) static void knn_take(const float (*keys)[LANES], int64_t r, int64_t first,
-                                               sdeflow_knn_query *q, const sdeflow_knn_shared *s) {
+/// The slow path of the scan: appends to each of the r queries the lanes set in its mask (its
+/// keys, points first ..< first + 16, that are below its bound), cutting a full buffer first.
+__attribute__((noinline)) static void knn_take(const float (*keys)[LANES], const uint32_t *masks, int64_t r,
+                                               int64_t first, sdeflow_knn_query *q,
+                                               const sdeflow_knn_shared *s) {
     for (int64_t j = 0; j < r; j++) {
         sdeflow_knn_query *qj = q + j;
-        int any = 0;
-        for (int l = 0; l < LANES; l++) any |= keys[j][l] < qj->bound;
-        if (!any) continue;
-        if (qj->len + LANES > s->cap) knn_shrink(qj, s);
-        for (int l = 0; l < LANES; l++) {
-            if (keys[j][l] < qj->bound) {
-                qj->keys[qj->len] = keys[j][l];
-                qj->index[qj->len++] = (int32_t)(first + l);
-            }
+        uint32_t mask = masks[j];
+        if (mask && qj->len + LANES > s->cap) {
+            knn_shrink(qj, s);
+            mask = 0;  // the bound moved: test the keys again
+            for (int l = 0; l < LANES; l++) mask |= (uint32_t)(keys[j][l] < qj->bound) << l;
+        }
+        for (; mask; mask &= mask - 1) {
+            const int l = __builtin_ctz(mask);
+            qj->keys[qj->len] = keys[j][l];
+            qj->index[qj->len++] = (int32_t)(first + l);
         }
     }
 }
@@ -150,8 +186,10 @@ ALWAYS_INLINE void knn_scan_body(const float *restrict tile, int64_t groups, int
         for (int j = 0; j < R; j++) hit |= acc[j] < q[j].bound;
         if (__builtin_reduce_or(hit)) {
             float keys[16][LANES];
+            uint32_t masks[16];
             for (int j = 0; j < R; j++) *(v16f *)keys[j] = acc[j];
-            knn_take(keys, R, first + g * LANES, q, s);
+            for (int j = 0; j < R; j++) masks[j] = __builtin_bit_cast(uint16_t, __builtin_convertvector(load16(keys[j]) < q[j].bound, v16b));
+            knn_take(keys, masks, R, first + g * LANES, q, s);
         }
     }
 }
