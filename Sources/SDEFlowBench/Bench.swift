@@ -252,7 +252,7 @@ public struct Bench: ParsableCommand {
 
         try comm.barrier()
         t0 = monotonicSeconds()
-        let index = NeighbourSearch.index(points: shard, plan: setup.plan)
+        let index = NeighbourSearch.index(points: shard, dims: dims, plan: setup.plan)
         let build = monotonicSeconds() - t0
         try comm.barrier()
         if mineCount > 0 { blackHole(Double(search(index, Array(q.prefix(dims))))) }  // warm-up

@@ -3,6 +3,11 @@ import Foundation
 /// The stages as the CLI runs them on all ranks: each stage reads and writes the folder layouts
 /// of the data contract; rank 0 writes, every file atomically.
 public enum Pipeline {
+    /// Below this median effective sample size of the kernel weights at the last ODE step the
+    /// label stage warns: each label is then one or two neighbours' displacements, and the
+    /// labels' law is under-dispersed noise around them (docs/METHOD.md §7).
+    static let essFloor = 10.0
+
     /// Simulates an example's data set: paths are split over ranks by global path id and
     /// gathered on rank 0, which writes `x.npy`, `mu.npy`, `y.npy`, `dataset.json`.
     public static func simulate(_ comm: any Collective, example: SDEExample, settings: SimulationSettings, seed: UInt64,
@@ -23,15 +28,23 @@ public enum Pipeline {
 
     /// Stage 1 on all ranks; rank 0 writes the label folder. Every rank returns the labels.
     public static func label(_ comm: any Collective, data: String, settings: LabelSettings, seed: UInt64,
-                             output: String, log: Log) throws -> LabelSet {
+                             output: String, log: Log, search: NeighbourSearch = .auto) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
-        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log)
+        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log, search: search)
         let seconds = Date().timeIntervalSince(started)
         let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
         log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",
                         seconds, work / seconds, labels.info.meanEffectiveSampleSize))
+        let ess = labels.ess.filter(\.isFinite).sorted()
+        if !ess.isEmpty {
+            func q(_ p: Double) -> Double { ess[min(ess.count - 1, Int(p * Double(ess.count)))] }
+            log.info(String(format: "label: effective sample size at the last ODE step: 5%% %.1f, median %.1f, 95%% %.1f", q(0.05), q(0.5), q(0.95)))
+            if q(0.5) < Self.essFloor {
+                log.info(String(format: "label: warning: median effective sample size %.1f < %.0f: most labels rest on a handful of neighbours (high dimension or narrow bandwidths); raise --nu-x/--nu-mu or --ode-stop, see docs/METHOD.md §7", q(0.5), Self.essFloor))
+            }
+        }
         let nonFinite = labels.label.filter { !$0.isFinite }.count
         if nonFinite > 0 { log.info("label: warning: \(nonFinite) non-finite label values (training drops those rows)") }
         if comm.isRoot { try labels.write(to: output); log.info("label: wrote \(output)") }

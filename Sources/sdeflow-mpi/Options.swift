@@ -4,6 +4,7 @@ import SDEFlowCore
 
 extension LabelEstimator: ExpressibleByArgument {}
 extension ODESolver: ExpressibleByArgument {}
+extension NeighbourSearch: ExpressibleByArgument {}
 
 struct SeedOption: ParsableArguments {
     @Option(help: "Seed of every random draw (draws are keyed by global ids, so results do not depend on the rank count).")
@@ -59,6 +60,8 @@ struct LabelOptions: ParsableArguments {
     var odeSolver: ODESolver?
     @Option(help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step (default 0.2; 0: run onto the data).")
     var odeStop: Double?
+    @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (blocked distances, every rank holds all pairs).")
+    var neighbourIndex: NeighbourSearch = .auto
     @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false
 
@@ -77,7 +80,7 @@ struct LabelOptions: ParsableArguments {
             if v == .euler && odeStop == nil { s.odeStop = 0 }  // the default stop is the exponential solver's
         }
         if let v = odeStop { s.odeStop = v }
-        guard s.odeStop >= 0 && s.odeStop < 1 else { throw ValidationError("--ode-stop must be in [0, 1)") }
+        guard s.odeStop >= 0 && s.odeStop <= 10 else { throw ValidationError("--ode-stop must be in [0, 10]") }
         guard s.odeStop == 0 || s.solver == .exponential else {
             throw ValidationError("--ode-stop needs --ode-solver exponential (the Euler solver always runs onto the data)")
         }

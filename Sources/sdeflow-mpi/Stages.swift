@@ -42,7 +42,8 @@ struct Label: ParsableCommand {
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI { comm, log in
-            _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log)
+            _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
+                                   search: options.neighbourIndex)
         }
     }
 }

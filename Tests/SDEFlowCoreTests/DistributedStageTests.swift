@@ -33,6 +33,29 @@ import Testing
         }
     }
 
+    /// Catches: the brute-force path (auto beyond D = 4) depending on the rank count, or the
+    /// grid being tried (and allocating 3^D cells) at high D.
+    @Test func highDimensionalLabelsUseBruteForceAndAgreeAcrossRanks() throws {
+        let ex = SDEExample.ouND(dim: 6)
+        var sim = ex.simulation
+        sim.pathsPerMu = 30
+        let data = Simulator.simulate(ex, settings: sim, observedMu: ex.observedMu, paths: 0..<(30 * ex.observedMu.count), seed: 2)
+        var settings = ex.labels
+        settings.labels = 120; settings.neighbors = 300
+        let s = settings
+        func labels(_ ranks: Int) throws -> LabelSet {
+            try LocalCollective.run(ranks: ranks) { comm in
+                try DistributedLabels.run(comm, source: data, info: nil, settings: s, seed: 4, log: Log(rank: 1))
+            }[0]
+        }
+        let one = try labels(1)
+        #expect(one.label.allSatisfy(\.isFinite) && one.shardPairs == [data.count])
+        for ranks in [2, 3] {
+            let many = try labels(ranks)
+            #expect(many.label == one.label && many.ess == one.ess)
+        }
+    }
+
     @Test func trainingAgreesAtOneTwoAndThreeRanks() throws {
         let labels = try Self.labels(ranks: 1)
         var settings = TrainSettings(hidden: [16, 16])

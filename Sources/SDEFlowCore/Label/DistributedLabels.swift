@@ -9,9 +9,10 @@ public enum DistributedLabels {
     static let sinkBlock = 1024
 
     public static func run(_ comm: any Collective, source: any PairSource, info: DatasetInfo?, settings: LabelSettings,
-                           seed: UInt64, log: Log, sink: (any LabelSink)? = nil) throws -> LabelSet {
+                           seed: UInt64, log: Log, sink: (any LabelSink)? = nil,
+                           search: NeighbourSearch = .auto) throws -> LabelSet {
         try check(source, settings)
-        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log)
+        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search)
         let shard = setup.shard, mine = setup.queries
         let bytes = shard.count * (2 * source.d + source.dMu) * 8
         log.all("shard: \(shard.count) of \(source.count) pairs (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB), \(mine.count) queries")

@@ -18,7 +18,8 @@ public struct LabelSetup {
     /// same for any number of ranks.
     static let blockRows = 1 << 16
 
-    public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log) throws {
+    public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log,
+                search: NeighbourSearch = .auto) throws {
         let n = source.count, dims = source.d + source.dMu
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
@@ -26,7 +27,11 @@ public struct LabelSetup {
         let block = try source.read(rows: rows)
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
         let points = norm.points(x: block.x, mu: block.mu)
-        let plan = try GridShardPlan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
+        let plan = try search.plan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
+        if plan is ReplicatedShardPlan {
+            try NeighbourSearch.checkMemory(pairs: n, width: dims + source.d, dims: dims, neighbors: settings.neighbors, name: source.name)
+        }
+        log.info("neighbours: \(search.resolved(dims: dims).rawValue) index\(search == .auto ? " (auto at D = \(dims))" : "")")
         log.info("\(plan.summary), σ_x = \(String(format: "%.4g", norm.sigmaX)), σ_μ = \(String(format: "%.4g", norm.sigmaMu))")
         let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)
         let owners = try plan.assignQueries(comm, points: norm.points(x: all.x, mu: all.mu))
@@ -37,7 +42,7 @@ public struct LabelSetup {
 
     /// A labeler over this rank's shard, with the neighbour index built over it.
     public func labeler(_ settings: LabelSettings) -> Labeler {
-        let index = NeighbourSearch.index(points: normalisation.points(x: shard.x, mu: shard.mu), plan: plan)
+        let index = NeighbourSearch.index(points: normalisation.points(x: shard.x, mu: shard.mu), dims: normalisation.dims, plan: plan)
         return Labeler(data: shard, index: index, normalisation: normalisation, settings: settings)
     }
 

@@ -60,6 +60,9 @@ public final class GridShardPlan: ShardPlan {
     let neighbors: Int
     let ranks: Int
     private var partition: QueryPartition?
+    /// More cells than this (4 Mi are what the grid aims for) and the per-cell arrays alone
+    /// would take gigabytes.
+    static let maxCells = 1 << 26
 
     /// Collective: the grid over the bounding box of every rank's rows (`points`, normalised,
     /// n × D) sized for K neighbours among `total` pairs, and its per-cell counts.
@@ -71,6 +74,10 @@ public final class GridShardPlan: ShardPlan {
         try comm.allreduce(&lower, .min)
         try comm.allreduce(&upper, .max)
         let geometry = GridGeometry(lower: lower, upper: upper, count: total, neighbors: neighbors)
+        let cells = geometry.shape.reduce((1, false)) { r, n in r.1 ? r : r.0.multipliedReportingOverflow(by: n) }
+        guard !cells.1, cells.0 <= Self.maxCells else {
+            throw SDEFlowError.option("--neighbour-index grid", "a grid over D = \(dims) coordinates would have \(cells.1 ? "more than 2^63" : String(cells.0)) cells (at most \(Self.maxCells)); use --neighbour-index brute-force (or auto)")
+        }
         var counts = [Int64](repeating: 0, count: geometry.cellCount)
         for c in Self.cells(points, geometry) { counts[c] += 1 }
         try comm.allreduce(&counts, .sum)
