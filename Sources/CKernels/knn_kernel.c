@@ -85,8 +85,14 @@ static inline int64_t knn_bin(float key, float lo, float scale) {
 /// but the last is branch-free: a quickselect over the whole buffer mispredicts on half its
 /// comparisons, and was most of a search's time at k = 2000.
 static float knn_rank(const float *keys, int64_t len, int64_t rank, float *work) {
-    float lo = keys[0], hi = keys[0];
-    for (int64_t j = 1; j < len; j++) {
+    v16f vlo = keys[0], vhi = keys[0];  // 16 lanes at a time, then the tail
+    int64_t j = 0;
+    for (; j + LANES <= len; j += LANES) {
+        vlo = __builtin_elementwise_min(vlo, load16(keys + j));
+        vhi = __builtin_elementwise_max(vhi, load16(keys + j));
+    }
+    float lo = __builtin_reduce_min(vlo), hi = __builtin_reduce_max(vhi);
+    for (; j < len; j++) {
         lo = keys[j] < lo ? keys[j] : lo;
         hi = keys[j] > hi ? keys[j] : hi;
     }
@@ -158,11 +164,15 @@ __attribute__((noinline)) static void knn_take(const float (*keys)[LANES], const
             mask = 0;  // the bound moved: test the keys again
             for (int l = 0; l < LANES; l++) mask |= (uint32_t)(keys[j][l] < qj->bound) << l;
         }
+        float *to = qj->keys;
+        int32_t *index = qj->index;
+        int64_t len = qj->len;
         for (; mask; mask &= mask - 1) {
             const int l = __builtin_ctz(mask);
-            qj->keys[qj->len] = keys[j][l];
-            qj->index[qj->len++] = (int32_t)(first + l);
+            to[len] = keys[j][l];
+            index[len++] = (int32_t)(first + l);
         }
+        qj->len = len;
     }
 }
 
