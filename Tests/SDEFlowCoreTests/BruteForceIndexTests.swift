@@ -128,6 +128,18 @@ func bruteForceIndexFarFromTheOrigin(dims: Int) {
     expectExact(split, dims: dims, queries: mixedQueries(split, dims: dims, m: 9, seed: 11), ks: [1, 20, 700], "two clusters")
 }
 
+/// Catches: a float screen that breaks down when the points nearly coincide — keys in float's
+/// underflow range (spread 1e-19) and points a few Double steps apart at 1e4 (exact ties in
+/// distance) — where the histogram's key range is tiny and every call must fall to the exact
+/// distances.
+@Test func bruteForceIndexOnNearlyCoincidentPoints() {
+    for (offset, spread) in [(0.25, 1e-19), (1e4, 1e-11)] {
+        let points = uniformPoints(500, dims: 4, seed: 14).map { offset + spread * $0 }
+        let queries = mixedQueries(points, dims: 4, m: 9, seed: 15)
+        expectExact(points, dims: 4, queries: queries, ks: [1, 30, 333], "spread \(spread) at \(offset)")
+    }
+}
+
 /// Catches: state leaking between blocks or groups of queries, and a last block or group
 /// handled wrongly when the query count is not a multiple of the block size: the neighbours
 /// of each query must not depend on the block size nor on the other queries in the call.
