@@ -77,7 +77,7 @@ private func expectExact(_ points: [Double], dims: Int, queries: [Double], ks: [
 /// Catches: a margin too small for the float keys at high D, a wrong bound after a buffer cut,
 /// lost points at tile or group edges, and padding lanes returned as neighbours — every result
 /// must equal the naive double brute force, indices and all (n is not a multiple of 16).
-@Test(arguments: [2, 11, 21, 51, 101])
+@Test(arguments: [1, 2, 11, 21, 51, 101])
 func bruteForceIndexEqualsNaive(dims: Int) {
     let points = uniformPoints(1500 + dims, dims: dims, seed: UInt64(dims))
     let queries = mixedQueries(points, dims: dims, m: 23, seed: 3)
