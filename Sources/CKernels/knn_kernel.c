@@ -73,10 +73,11 @@ static float knn_round_up(double x) {
 
 #define KNN_BINS 2048
 
-/// Bin of `key` among KNN_BINS equal bins from `lo` on (`scale` bins per unit). Monotone in key
-/// (each float operation is), so a lower bin holds only smaller keys.
-static inline int64_t knn_bin(float key, float lo, float scale) {
-    const int64_t b = (int64_t)((key - lo) * scale);
+/// Bin of `key` among KNN_BINS equal bins from `lo` on (`scale` bins per unit; in double, so a
+/// range of keys as narrow as one float step cannot overflow it). Monotone in key (each
+/// operation is), so a lower bin holds only smaller keys.
+static inline int64_t knn_bin(float key, double lo, double scale) {
+    const int64_t b = (int64_t)(((double)key - lo) * scale);
     return b < KNN_BINS - 1 ? b : KNN_BINS - 1;
 }
 
@@ -85,13 +86,19 @@ static inline int64_t knn_bin(float key, float lo, float scale) {
 /// but the last is branch-free: a quickselect over the whole buffer mispredicts on half its
 /// comparisons, and was most of a search's time at k = 2000.
 static float knn_rank(const float *keys, int64_t len, int64_t rank, float *work) {
-    float lo = keys[0], hi = keys[0];
-    for (int64_t j = 1; j < len; j++) {
-        lo = keys[j] < lo ? keys[j] : lo;
-        hi = keys[j] > hi ? keys[j] : hi;
+    v16f lanes_lo = keys[0], lanes_hi = keys[0];  // 16 lanes at a time, then the tail
+    int64_t tail = 0;
+    for (; tail + LANES <= len; tail += LANES) {
+        lanes_lo = __builtin_elementwise_min(lanes_lo, load16(keys + tail));
+        lanes_hi = __builtin_elementwise_max(lanes_hi, load16(keys + tail));
+    }
+    float lo = __builtin_reduce_min(lanes_lo), hi = __builtin_reduce_max(lanes_hi);
+    for (; tail < len; tail++) {
+        lo = keys[tail] < lo ? keys[tail] : lo;
+        hi = keys[tail] > hi ? keys[tail] : hi;
     }
     if (!(hi > lo)) return lo;
-    const float scale = (KNN_BINS - 1) / (hi - lo);
+    const double scale = (KNN_BINS - 1) / ((double)hi - lo);
     int32_t hist[KNN_BINS] = {0};
     for (int64_t j = 0; j < len; j++) hist[knn_bin(keys[j], lo, scale)]++;
     int64_t b = 0, below = 0;
@@ -147,8 +154,8 @@ static void knn_shrink(sdeflow_knn_query *q, const sdeflow_knn_shared *s) {
 
 /// The slow path of the scan: appends to each of the r queries the lanes set in its mask (its
 /// keys, points first ..< first + 16, that are below its bound), cutting a full buffer first.
-__attribute__((noinline)) static void knn_take(const float (*keys)[LANES], const uint32_t *masks, int64_t r,
-                                               int64_t first, sdeflow_knn_query *q,
+__attribute__((noinline)) static void knn_take(const float (*keys)[LANES], const uint32_t *masks,
+                                               int64_t r, int64_t first, sdeflow_knn_query *q,
                                                const sdeflow_knn_shared *s) {
     for (int64_t j = 0; j < r; j++) {
         sdeflow_knn_query *qj = q + j;
@@ -158,11 +165,15 @@ __attribute__((noinline)) static void knn_take(const float (*keys)[LANES], const
             mask = 0;  // the bound moved: test the keys again
             for (int l = 0; l < LANES; l++) mask |= (uint32_t)(keys[j][l] < qj->bound) << l;
         }
+        float *to = qj->keys;
+        int32_t *index = qj->index;
+        int64_t len = qj->len;
         for (; mask; mask &= mask - 1) {
             const int l = __builtin_ctz(mask);
-            qj->keys[qj->len] = keys[j][l];
-            qj->index[qj->len++] = (int32_t)(first + l);
+            to[len] = keys[j][l];
+            index[len++] = (int32_t)(first + l);
         }
+        qj->len = len;
     }
 }
 
@@ -188,7 +199,10 @@ ALWAYS_INLINE void knn_scan_body(const float *restrict tile, int64_t groups, int
             float keys[16][LANES];
             uint32_t masks[16];
             for (int j = 0; j < R; j++) *(v16f *)keys[j] = acc[j];
-            for (int j = 0; j < R; j++) masks[j] = __builtin_bit_cast(uint16_t, __builtin_convertvector(load16(keys[j]) < q[j].bound, v16b));
+            for (int j = 0; j < R; j++) {  // from memory: from acc[j], clang spilled acc
+                const v16b below = __builtin_convertvector(load16(keys[j]) < q[j].bound, v16b);
+                masks[j] = __builtin_bit_cast(uint16_t, below);
+            }
             knn_take(keys, masks, R, first + g * LANES, q, s);
         }
     }

@@ -77,7 +77,7 @@ private func expectExact(_ points: [Double], dims: Int, queries: [Double], ks: [
 /// Catches: a margin too small for the float keys at high D, a wrong bound after a buffer cut,
 /// lost points at tile or group edges, and padding lanes returned as neighbours — every result
 /// must equal the naive double brute force, indices and all (n is not a multiple of 16).
-@Test(arguments: [2, 11, 21, 51, 101])
+@Test(arguments: [1, 2, 11, 21, 51, 101])
 func bruteForceIndexEqualsNaive(dims: Int) {
     let points = uniformPoints(1500 + dims, dims: dims, seed: UInt64(dims))
     let queries = mixedQueries(points, dims: dims, m: 23, seed: 3)
@@ -126,6 +126,18 @@ func bruteForceIndexFarFromTheOrigin(dims: Int) {
     let near = uniformPoints(600, dims: dims, seed: 8)
     let split = near + uniformPoints(600, dims: dims, seed: 10, offset: 1e4)
     expectExact(split, dims: dims, queries: mixedQueries(split, dims: dims, m: 9, seed: 11), ks: [1, 20, 700], "two clusters")
+}
+
+/// Catches: a float screen that breaks down when the points nearly coincide — keys in float's
+/// underflow range (spread 1e-19) and points a few Double steps apart at 1e4 (exact ties in
+/// distance) — where the histogram's key range is tiny and every call must fall to the exact
+/// distances.
+@Test func bruteForceIndexOnNearlyCoincidentPoints() {
+    for (offset, spread) in [(0.25, 1e-19), (1e4, 1e-11)] {
+        let points = uniformPoints(500, dims: 4, seed: 14).map { offset + spread * $0 }
+        let queries = mixedQueries(points, dims: 4, m: 9, seed: 15)
+        expectExact(points, dims: 4, queries: queries, ks: [1, 30, 333], "spread \(spread) at \(offset)")
+    }
 }
 
 /// Catches: state leaking between blocks or groups of queries, and a last block or group

@@ -12,7 +12,8 @@ import CKernels
 /// the k-th best is settled on the exact distance, so results are exact whatever the rounding.
 ///
 /// Canonical order: ascending point index (`slotOrder` is the identity).
-/// Thread safety: `nearest` allocates its own scratch, so one index may serve several threads.
+/// `nearest` keeps no state between calls: its scratch is allocated per call and sized per
+/// block of queries (`bytesNeeded`).
 public final class BruteForceIndex: NeighbourIndex {
     public let count: Int
     public let dims: Int
@@ -125,7 +126,6 @@ public final class BruteForceIndex: NeighbourIndex {
             while size > b - first { size /= 2 }
             groups.append((first, size)); first += size
         }
-        let slack = Double(dims + 8)
         for (first, size) in groups {
             for j in 0..<size {
                 let q = queries + (first + j) * dims
@@ -136,17 +136,25 @@ public final class BruteForceIndex: NeighbourIndex {
                     scratch.weights[first * dims + i * size + j] = -2 * Float(c)
                 }
                 precondition(norm2.isFinite && norm2 < 1e30, "query \(first + j) is not finite or too far from the points")
-                // Rounding bound of the keys (see knn_kernel.c), twice the derived (D + 4) 2^-24
-                // (|q| + |p|)², plus float underflow.
-                let reach = norm2.squareRoot() + radius
-                let margin = slack * 0x1p-23 * reach * reach + slack * 0x1p-140
                 scratch.states[first + j] = sdeflow_knn_query(
-                    query: q, norm2: norm2, margin: margin, bound: .infinity, len: 0,
+                    query: q, norm2: norm2, margin: margin(norm2: norm2), bound: .infinity, len: 0,
                     keys: scratch.keys + (first + j) * scratch.capacity,
                     index: scratch.index + (first + j) * scratch.capacity)
             }
         }
         return groups
+    }
+
+    /// A bound on |key − (exact distance − |q − m|²)| for every point, for the query with
+    /// |q − m|² = `norm2` (squared normalised units). With u = 2^-24: the key is a float dot
+    /// product of D + 1 terms (the norm, then −2 q_i p_i), off by at most γ_{D+1} (|p|² + 2|q||p|)
+    /// with γ_n = n u / (1 − n u); rounding the coordinates and the norm to float adds at most
+    /// 3u |p|² + 4u |q||p|. Together ≤ (D + 4) u (|q| + |p|)², and |p| ≤ `radius`. Taken twice
+    /// over, which also covers the Double roundings (centring, the exact sum, norm2: relative
+    /// O(D 2^-53)), plus (D + 8) 2^-140 for float underflow.
+    private func margin(norm2: Double) -> Double {
+        let reach = norm2.squareRoot() + radius, slack = Double(dims + 8)
+        return slack * 0x1p-23 * reach * reach + slack * 0x1p-140
     }
 
     /// Every tile of points against every group of queries, tile by tile, so a tile is read
