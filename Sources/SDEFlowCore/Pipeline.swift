@@ -28,11 +28,12 @@ public enum Pipeline {
 
     /// Stage 1 on all ranks; rank 0 writes the label folder. Every rank returns the labels.
     public static func label(_ comm: any Collective, data: String, settings: LabelSettings, seed: UInt64,
-                             output: String, log: Log, search: NeighbourSearch = .auto) throws -> LabelSet {
+                             output: String, log: Log, search: NeighbourSearch = .auto,
+                             shards: ShardLayout = .auto) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
-        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log, search: search)
+        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log, search: search, shards: shards)
         let seconds = Date().timeIntervalSince(started)
         let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
         log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",

@@ -5,6 +5,7 @@ import SDEFlowCore
 extension LabelEstimator: ExpressibleByArgument {}
 extension ODESolver: ExpressibleByArgument {}
 extension NeighbourSearch: ExpressibleByArgument {}
+extension ShardLayout: ExpressibleByArgument {}
 
 struct SeedOption: ParsableArguments {
     @Option(help: "Seed of every random draw (draws are keyed by global ids, so results do not depend on the rank count).")
@@ -60,8 +61,10 @@ struct LabelOptions: ParsableArguments {
     var odeSolver: ODESolver?
     @Option(help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step (default 0.2; 0: run onto the data).")
     var odeStop: Double?
-    @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (blocked distances, every rank holds all pairs).")
+    @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (a scan of every pair held, exact).")
     var neighbourIndex: NeighbourSearch = .auto
+    @Option(help: "How pairs are spread over ranks: auto (halo with the grid index while it fits in memory, blocks otherwise), halo (each rank holds what its queries' K-NN can reach: no traffic while labelling) or blocks (each rank holds N/P pairs; each label's K rows travel to its rank).")
+    var shards: ShardLayout = .auto
     @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false
 

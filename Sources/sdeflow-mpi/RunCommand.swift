@@ -40,7 +40,7 @@ struct Run: ParsableCommand {
             try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: filePath(output, "data"), dtype: dtype, log: log)
             times.lap("simulate")
             let labels = try Pipeline.label(comm, data: filePath(output, "data"), settings: labelSettings, seed: seed.seed,
-                                            output: filePath(output, "labels"), log: log, search: labelOptions.neighbourIndex)
+                                            output: filePath(output, "labels"), log: log, search: labelOptions.neighbourIndex, shards: labelOptions.shards)
             times.lap("label")
             let model = try Pipeline.train(comm, labels: labels, settings: train, output: filePath(output, "model"), log: log)
             times.lap("train")

@@ -43,7 +43,7 @@ struct Label: ParsableCommand {
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI { comm, log in
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
-                                   search: options.neighbourIndex)
+                                   search: options.neighbourIndex, shards: options.shards)
         }
     }
 }

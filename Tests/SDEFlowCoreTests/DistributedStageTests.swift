@@ -13,14 +13,27 @@ import Testing
                                   paths: 0..<(40 * SDEExample.rotatingOU.observedMu.count), seed: 3)
     }()
 
-    static func labels(ranks: Int) throws -> LabelSet {
+    static func labels(ranks: Int, shards: ShardLayout = .auto) throws -> LabelSet {
         var settings = SDEExample.rotatingOU.labels
         settings.labels = 300; settings.neighbors = 400
         let s = settings
         return try LocalCollective.run(ranks: ranks) { comm in
             try DistributedLabels.run(comm, source: data, info: DatasetInfo(dt: 0.1, example: "ou2d"), settings: s,
-                                      seed: 7, log: Log(rank: 1))
+                                      seed: 7, log: Log(rank: 1), shards: shards)
         }[0]
+    }
+
+    /// Catches: the neighbour exchange of block shards finding other neighbours, or putting them
+    /// in another order, than one shard holding everything (the labels would differ in bits),
+    /// or blocks that are not blocks (a rank holding more than its N/P share).
+    @Test func blockShardsGiveTheHaloLabelsAndHoldNOverP() throws {
+        let halo = try Self.labels(ranks: 1, shards: .halo)
+        for ranks in [1, 2, 3] {
+            let blocks = try Self.labels(ranks: ranks, shards: .blocks)
+            #expect(blocks.label == halo.label && blocks.ess == halo.ess)
+            let n = Self.data.count
+            #expect(blocks.shardPairs == (0..<ranks).map { n * ($0 + 1) / ranks - n * $0 / ranks })
+        }
     }
 
     @Test func labelsAreBitwiseTheSameAtOneTwoAndThreeRanks() throws {
@@ -49,7 +62,7 @@ import Testing
             }[0]
         }
         let one = try labels(1)
-        #expect(one.label.allSatisfy(\.isFinite) && one.shardPairs == [data.count])
+        #expect(one.label.allSatisfy(\.isFinite) && one.shardPairs == [data.count])  // blocks: -n 1 holds everything
         for ranks in [2, 3] {
             let many = try labels(ranks)
             #expect(many.label == one.label && many.ess == one.ess)

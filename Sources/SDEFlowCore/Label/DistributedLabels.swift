@@ -10,14 +10,20 @@ public enum DistributedLabels {
 
     public static func run(_ comm: any Collective, source: any PairSource, info: DatasetInfo?, settings: LabelSettings,
                            seed: UInt64, log: Log, sink: (any LabelSink)? = nil,
-                           search: NeighbourSearch = .auto) throws -> LabelSet {
+                           search: NeighbourSearch = .auto, shards: ShardLayout = .auto) throws -> LabelSet {
         try check(source, settings)
-        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search)
+        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards)
         let shard = setup.shard, mine = setup.queries
         let bytes = shard.count * (2 * source.d + source.dMu) * 8
         log.all("shard: \(shard.count) of \(source.count) pairs (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB), \(mine.count) queries")
         let kept = MemoryLabelSink(d: source.d, dMu: source.dMu)
-        try label(setup.labeler(settings), mine, sinks: [kept] + (sink.map { [$0] } ?? []), log: log)
+        let sinks: [any LabelSink] = [kept] + (sink.map { [$0] } ?? [])
+        if let exchange = setup.neighbourExchange(comm, settings) {
+            let labeler = Labeler(d: source.d, dMu: source.dMu, normalisation: setup.normalisation, settings: settings)
+            try label(comm, exchange, labeler, mine, sinks: sinks, log: log)
+        } else {
+            try label(setup.labeler(settings), mine, sinks: sinks, log: log)
+        }
         let shardPairs = try comm.allgatherv([Int64(shard.count)]).map(Int.init)
         let ids = try comm.allgatherv(kept.queries.ids)
         let gathered = try [kept.queries.x, kept.queries.mu, kept.queries.z, kept.labels, kept.ess].map { try comm.allgatherv($0) }
@@ -53,6 +59,30 @@ public enum DistributedLabels {
         let seconds = Date().timeIntervalSince(started)
         log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search %.1f s (%.0f µs/query)", queries.count,
                        seconds, search, 1e6 * search / Double(max(queries.count, 1))))
+    }
+
+    /// Labels `queries` in rounds of the neighbour exchange (every rank takes part in every
+    /// round, with an empty block when its own queries are done), each round handed to the sinks.
+    static func label(_ comm: any Collective, _ exchange: NeighbourExchange, _ labeler: Labeler, _ queries: QueryBlock,
+                      sinks: [any LabelSink], log: Log) throws {
+        let size = NeighbourExchange.roundSize(ranks: comm.size, k: exchange.k, width: 2 * labeler.d + labeler.dMu)
+        let rounds = Int(try comm.allreduce(Int64((queries.count + size - 1) / size), .max))
+        let started = Date()
+        var search = 0.0
+        for r in 0..<rounds {
+            let block = queries.slice(min(r * size, queries.count) ..< min((r + 1) * size, queries.count))
+            let t0 = Date()
+            let (found, rows) = try exchange.round(block)
+            search += Date().timeIntervalSince(t0)
+            let result = labeler.label(block, found: found, rows: rows)
+            for sink in sinks { try sink.accept(block, labels: result.labels, ess: result.ess) }
+            if (r + 1) % max(1, rounds / 20) == 0 || r + 1 == rounds {
+                let done = min((r + 1) * size, queries.count), rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+                log.info("labels: rank 0 has done \(done)/\(queries.count) queries (\(String(format: "%.0f", rate))/s)")
+            }
+        }
+        log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search and exchange %.1f s, in %d rounds of %d",
+                       queries.count, Date().timeIntervalSince(started), search, rounds, size))
     }
 
     /// Puts gathered per-query arrays [x, mu, z, label, ess] in query-id order.

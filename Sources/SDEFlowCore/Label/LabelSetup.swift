@@ -13,13 +13,15 @@ public struct LabelSetup {
     /// This rank's queries, and the pairs it holds (ascending global row).
     public let queries: QueryBlock
     public let shard: PairBlock
+    /// Global id of this rank's first row read (the first row of its block).
+    public let firstRow: Int
 
     /// Rows are handed out in blocks of this many, so per-block sums (hence σ_x, σ_μ) are the
     /// same for any number of ranks.
     static let blockRows = 1 << 16
 
     public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log,
-                search: NeighbourSearch = .auto) throws {
+                search: NeighbourSearch = .auto, shards: ShardLayout = .auto) throws {
         let n = source.count, dims = source.d + source.dMu
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
@@ -27,23 +29,54 @@ public struct LabelSetup {
         let block = try source.read(rows: rows)
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
         let points = norm.points(x: block.x, mu: block.mu)
-        let plan = try search.plan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
-        if plan is ReplicatedShardPlan {
-            try NeighbourSearch.checkMemory(pairs: n, width: dims + source.d, dims: dims, neighbors: settings.neighbors, name: source.name)
-        }
-        log.info("neighbours: \(search.resolved(dims: dims).rawValue) index\(search == .auto ? " (auto at D = \(dims))" : "")")
-        log.info("\(plan.summary), σ_x = \(String(format: "%.4g", norm.sigmaX)), σ_μ = \(String(format: "%.4g", norm.sigmaMu))")
         let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)
-        let owners = try plan.assignQueries(comm, points: norm.points(x: all.x, mu: all.mu))
+        let queryPoints = norm.points(x: all.x, mu: all.mu)
+        let index = search.resolved(dims: dims)
+        var plan: any ShardPlan
+        var owners: [Int], holders: [[Int]]
+        if index == .grid && shards != .blocks {
+            plan = try GridShardPlan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
+            owners = try plan.assignQueries(comm, points: queryPoints)
+            holders = plan.holders(of: points)
+            var incoming = holders.map { Int64($0.count) }
+            try comm.allreduce(&incoming, .sum)
+            let largest = Int(incoming.max() ?? 0)
+            if !ShardLayout.fits(pairs: largest, width: 2 * source.d + source.dMu) {
+                guard shards == .auto else {
+                    throw SDEFlowError.option("--shards halo", "the largest halo shard holds \(largest) of \(n) pairs, more than this node's memory takes per rank: use --shards blocks (or auto)")
+                }
+                log.info("shards: the largest halo shard would hold \(largest) of \(n) pairs: blocks instead")
+                plan = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: rows.lowerBound, neighbors: settings.neighbors, grid: true)
+                owners = try plan.assignQueries(comm, points: queryPoints)
+                holders = plan.holders(of: points)
+            }
+        } else {
+            guard shards != .halo else { throw SDEFlowError.option("--shards halo", "halo shards need the grid index (D = \(dims) uses \(index.rawValue)): use --shards blocks or auto") }
+            plan = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: rows.lowerBound, neighbors: settings.neighbors, grid: index == .grid)
+            owners = try plan.assignQueries(comm, points: queryPoints)
+            holders = plan.holders(of: points)
+        }
+        log.info("neighbours: \(index.rawValue) index\(search == .auto ? " (auto at D = \(dims))" : ""); \(plan.summary)")
+        log.info(String(format: "normalised space: σ_x = %.4g, σ_μ = %.4g", norm.sigmaX, norm.sigmaMu))
         queries = try Self.scatter(comm, all, owners: owners)
-        shard = try Self.exchange(comm, block, holders: plan.holders(of: points))
-        normalisation = norm; self.plan = plan
+        shard = try Self.exchange(comm, block, holders: holders)
+        normalisation = norm; self.plan = plan; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
     }
 
-    /// A labeler over this rank's shard, with the neighbour index built over it.
+    /// A labeler over this rank's shard, with the neighbour index built over it (halo shards).
     public func labeler(_ settings: LabelSettings) -> Labeler {
         let index = NeighbourSearch.index(points: normalisation.points(x: shard.x, mu: shard.mu), dims: normalisation.dims, plan: plan)
         return Labeler(data: shard, index: index, normalisation: normalisation, settings: settings)
+    }
+
+    /// Under block shards, the search across every rank's block (nil under halo shards).
+    func neighbourExchange(_ comm: any Collective, _ settings: LabelSettings) -> NeighbourExchange? {
+        guard let blocks = plan as? BlockShardPlan else { return nil }
+        let points = normalisation.points(x: shard.x, mu: shard.mu)
+        return NeighbourExchange(comm: comm, block: shard, firstRow: firstRow,
+                                 index: NeighbourSearch.index(points: points, dims: normalisation.dims, plan: plan),
+                                 points: points, normalisation: normalisation, k: settings.neighbors, scale: settings.scale,
+                                 geometry: blocks.geometry)
     }
 
     /// σ_x and σ_μ from per-block sums combined in block order (the same bits for any -n).

@@ -14,11 +14,18 @@ public struct Labeler {
     public let normalisation: Normalisation
     /// Dimensions of x and μ.
     public let d: Int, dMu: Int
-    public let index: any NeighbourIndex
-    /// The shard in the index's slot order (`NeighbourIndex.slotOrder`): c·(y − x) (n × d), x (n × d),
-    /// μ (n × dMu). A query's K neighbours are then a few runs of consecutive slots for the cell
-    /// list, so reading them streams memory. The only copy of the shard the labeler keeps.
-    private let slotDelta: [Double], slotX: [Double], slotMu: [Double]
+    /// The local search (nil for a labeler fed neighbour rows from elsewhere: `NeighbourExchange`).
+    public let index: (any NeighbourIndex)?
+    /// The shard in the index's slot order (`NeighbourIndex.slotOrder`). A query's K neighbours
+    /// are then a few runs of consecutive slots for the cell list, so reading them streams
+    /// memory. The only copy of the shard the labeler keeps.
+    private let slots: NeighbourRows
+
+    /// A labeler without a shard of its own: only `label(_:found:rows:)`.
+    public init(d: Int, dMu: Int, normalisation: Normalisation, settings: LabelSettings) {
+        self.settings = settings; self.normalisation = normalisation; self.d = d; self.dMu = dMu
+        index = nil; slots = NeighbourRows(d: d, dMu: dMu)
+    }
 
     /// Queries searched at once.
     static let searchBlock = 32
@@ -32,17 +39,7 @@ public struct Labeler {
         precondition(index.count == data.count)
         self.settings = settings; self.normalisation = normalisation; self.d = data.d; self.dMu = data.dMu
         self.index = index
-        let d = data.d, dMu = data.dMu, c = settings.scale, n = data.count
-        var delta = [Double](repeating: 0, count: n * d), x = delta, mu = [Double](repeating: 0, count: n * dMu)
-        for (slot, j32) in index.slotOrder.enumerated() {
-            let j = Int(j32)
-            for i in 0..<d {
-                delta[slot * d + i] = c * (data.y[j * d + i] - data.x[j * d + i])
-                x[slot * d + i] = data.x[j * d + i]
-            }
-            for i in 0..<dMu { mu[slot * dMu + i] = data.mu[j * dMu + i] }
-        }
-        slotDelta = delta; slotX = x; slotMu = mu
+        slots = NeighbourRows(data, rows: index.slotOrder.map(Int.init), scale: settings.scale)
     }
 
     /// Labels (count × d, scaled displacements) and the effective sample size of the kernel
@@ -52,8 +49,8 @@ public struct Labeler {
         -> (labels: [Double], ess: [Double], searchSeconds: Double)
     {
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
+        guard let index else { preconditionFailure("label(_:) needs a labeler built over a shard") }
         let k = settings.neighbors, dims = normalisation.dims
-        var work = QueryWork(settings: settings, d: d, dMu: dMu)
         var labels = [Double](repeating: 0, count: queries.count * d)
         var ess = [Double](repeating: 0, count: queries.count)
         var points = [Double](repeating: 0, count: Self.searchBlock * dims)
@@ -68,16 +65,29 @@ public struct Labeler {
                 found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: block.count, k: k, into: $0.baseAddress!) }
             }
             searchNanos += DispatchTime.now().uptimeNanoseconds - t0
-            for n in block {
-                let e = found.withUnsafeBufferPointer { f in
-                    labelOne(queries, n, neighbours: UnsafeBufferPointer(rebasing: f[(n - start) * k ..< (n - start + 1) * k]),
-                             work: &work, into: &labels)
-                }
-                ess[n] = Double(e)
-            }
+            let r = label(queries.slice(block), found: found, rows: slots)
+            labels.replaceSubrange(block.lowerBound * d ..< block.upperBound * d, with: r.labels)
+            ess.replaceSubrange(block, with: r.ess)
             if block.upperBound / every > reported { reported = block.upperBound / every; progress(block.upperBound) }
         }
         return (labels, ess, Double(searchNanos) * 1e-9)
+    }
+
+    /// Labels and effective sample sizes of `queries`, given each query's K neighbours as rows
+    /// of `rows`: `found[q·K ..< (q + 1)·K]`, in the index's canonical order (the order the
+    /// sums run in, so it fixes the bits). The one per-query path of every search.
+    public func label(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows) -> (labels: [Double], ess: [Double]) {
+        let k = settings.neighbors
+        var work = QueryWork(settings: settings, d: d, dMu: dMu)
+        var labels = [Double](repeating: 0, count: queries.count * d), ess = [Double](repeating: 0, count: queries.count)
+        found.withUnsafeBufferPointer { f in
+            for n in 0..<queries.count {
+                let e = labelOne(queries, n, neighbours: UnsafeBufferPointer(rebasing: f[n * k ..< (n + 1) * k]), rows: rows,
+                                 work: &work, into: &labels)
+                ess[n] = Double(e)
+            }
+        }
+        return (labels, ess)
     }
 
     /// Normalised coordinates of queries `block` into `out` (block.count × D).
@@ -97,10 +107,10 @@ public struct Labeler {
 
     /// One query: gather its neighbours, adjust them (estimator), set up and run the solver;
     /// writes the label into `labels[n·d ..< (n + 1)·d]` and returns the effective sample size.
-    private func labelOne(_ queries: QueryBlock, _ n: Int, neighbours: UnsafeBufferPointer<Int32>,
+    private func labelOne(_ queries: QueryBlock, _ n: Int, neighbours: UnsafeBufferPointer<Int32>, rows: NeighbourRows,
                           work: inout QueryWork, into labels: inout [Double]) -> Float {
         let kn = neighbours.count
-        let maxLogK = gather(queries, n, neighbours, &work)
+        let maxLogK = gather(queries, n, neighbours, rows, &work)
         if settings.estimator.fitsLocally || work.solver.needsWeights {
             for slot in 0..<kn { work.weights[slot] = exp(work.logKernel[slot] - maxLogK) }
         }
@@ -118,13 +128,14 @@ public struct Labeler {
 
     /// Copies the neighbours' displacements, their offsets from the query (x, μ and any cross
     /// terms) and log kernel weights into `work`; returns the largest log kernel weight.
-    private func gather(_ queries: QueryBlock, _ n: Int, _ neighbours: UnsafeBufferPointer<Int32>, _ work: inout QueryWork) -> Double {
+    private func gather(_ queries: QueryBlock, _ n: Int, _ neighbours: UnsafeBufferPointer<Int32>, _ rows: NeighbourRows,
+                        _ work: inout QueryWork) -> Double {
         let p = work.p, crossTerms = p > d + dMu
         let ix = 1 / (2 * settings.nuX * settings.nuX), imu = 1 / (2 * settings.nuMu * settings.nuMu)
         var maxLogK = -Double.infinity
-        slotDelta.withUnsafeBufferPointer { sd in
-            slotX.withUnsafeBufferPointer { sx in
-                slotMu.withUnsafeBufferPointer { smu in
+        rows.delta.withUnsafeBufferPointer { sd in
+            rows.x.withUnsafeBufferPointer { sx in
+                rows.mu.withUnsafeBufferPointer { smu in
                     for (slot, j32) in neighbours.enumerated() {
                         let j = Int(j32)
                         var logK = 0.0

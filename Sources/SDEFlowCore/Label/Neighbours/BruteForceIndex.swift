@@ -1,7 +1,7 @@
 import CKernels
 
 /// Exact K-nearest-neighbour search by scanning every point, for any D (the grid of
-/// `NearestNeighbours` stops paying off beyond a few dimensions).
+/// `CellListIndex` stops paying off beyond a few dimensions).
 ///
 /// A float screen decides almost every point, and exact Double arithmetic the few close calls.
 /// The points are kept twice: as given (Double, for the contract's distance) and as a packed

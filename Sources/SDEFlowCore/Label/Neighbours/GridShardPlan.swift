@@ -67,6 +67,16 @@ public final class GridShardPlan: ShardPlan {
     /// Collective: the grid over the bounding box of every rank's rows (`points`, normalised,
     /// n × D) sized for K neighbours among `total` pairs, and its per-cell counts.
     public init(_ comm: any Collective, points: [Double], dims: Int, total: Int, neighbors: Int) throws {
+        let geometry = try Self.geometry(comm, points: points, dims: dims, total: total, neighbors: neighbors)
+        var counts = [Int64](repeating: 0, count: geometry.cellCount)
+        for c in Self.cells(points, geometry) { counts[c] += 1 }
+        try comm.allreduce(&counts, .sum)
+        self.geometry = geometry; self.counts = counts; self.neighbors = neighbors; self.ranks = comm.size
+    }
+
+    /// Collective: the grid over the bounding box of every rank's rows (`points`, normalised,
+    /// n × D) sized for K neighbours among `total` pairs; refused when it would have too many cells.
+    static func geometry(_ comm: any Collective, points: [Double], dims: Int, total: Int, neighbors: Int) throws -> GridGeometry {
         var lower = [Double](repeating: .infinity, count: dims), upper = [Double](repeating: -.infinity, count: dims)
         for j in 0..<points.count / dims {
             for i in 0..<dims { lower[i] = min(lower[i], points[j * dims + i]); upper[i] = max(upper[i], points[j * dims + i]) }
@@ -78,10 +88,7 @@ public final class GridShardPlan: ShardPlan {
         guard !cells.1, cells.0 <= Self.maxCells else {
             throw SDEFlowError.option("--neighbour-index grid", "a grid over D = \(dims) coordinates would have \(cells.1 ? "more than 2^63" : String(cells.0)) cells (at most \(Self.maxCells)); use --neighbour-index brute-force (or auto)")
         }
-        var counts = [Int64](repeating: 0, count: geometry.cellCount)
-        for c in Self.cells(points, geometry) { counts[c] += 1 }
-        try comm.allreduce(&counts, .sum)
-        self.geometry = geometry; self.counts = counts; self.neighbors = neighbors; self.ranks = comm.size
+        return geometry
     }
 
     public var summary: String {
