@@ -153,10 +153,10 @@ ALWAYS_INLINE float sdeflow_label_ode_body(int32_t d, int32_t k_pad, const float
     return ess;
 }
 
-ALWAYS_INLINE float sdeflow_label_ode_grid_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
+ALWAYS_INLINE float label_ode_grid(int32_t d, int32_t k_pad, const float *restrict delta_t,
                         const float *restrict norm2, const float *restrict kern,
                         float *restrict z, int32_t steps, const float *restrict tau,
-                        const float *restrict kappa, float *restrict scratch) {
+                        const float *restrict kappa, int32_t full, float *restrict scratch) {
     // DPM-Solver++(2M) (Lu et al. 2022) in this parameterisation: alpha = 1 - tau, beta = sqrt(tau),
     // lambda = log(alpha / beta). Over a step the ODE is linear in Z given the posterior mean
     // D of the displacement, so Z(lo) = (beta_lo / beta_hi) Z(hi) + (alpha_lo - beta_lo alpha_hi / beta_hi) D
@@ -189,9 +189,32 @@ ALWAYS_INLINE float sdeflow_label_ode_grid_body(int32_t d, int32_t k_pad, const 
         // Gaussian law of spread s it makes the label variance s^2 exactly, ~1/2 for small sigma).
         const float alpha = 1.0f - end;
         ess = softmax_mean(d, k_pad, delta_t, norm2, kern, z, alpha / end, 0.5f * alpha * alpha / end, scratch, mean);
-        for (int32_t c = 0; c < d; c++) z[c] = mean[c] + kappa[c] * (z[c] / alpha - mean[c]);
+        if (full) {  // kappa is a d x d matrix (row-major): correlated components
+            for (int32_t c = 0; c < d; c++) prev[c] = z[c] / alpha - mean[c];
+            for (int32_t c = 0; c < d; c++) {
+                float v = mean[c];
+                for (int32_t e = 0; e < d; e++) v += kappa[c * d + e] * prev[e];
+                z[c] = v;
+            }
+        } else {
+            for (int32_t c = 0; c < d; c++) z[c] = mean[c] + kappa[c] * (z[c] / alpha - mean[c]);
+        }
     }
     return ess;
+}
+
+ALWAYS_INLINE float sdeflow_label_ode_grid_matrix_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
+                        const float *restrict norm2, const float *restrict kern,
+                        float *restrict z, int32_t steps, const float *restrict tau,
+                        const float *restrict kappa, float *restrict scratch) {
+    return label_ode_grid(d, k_pad, delta_t, norm2, kern, z, steps, tau, kappa, 1, scratch);
+}
+
+ALWAYS_INLINE float sdeflow_label_ode_grid_body(int32_t d, int32_t k_pad, const float *restrict delta_t,
+                        const float *restrict norm2, const float *restrict kern,
+                        float *restrict z, int32_t steps, const float *restrict tau,
+                        const float *restrict kappa, float *restrict scratch) {
+    return label_ode_grid(d, k_pad, delta_t, norm2, kern, z, steps, tau, kappa, 0, scratch);
 }
 
 ALWAYS_INLINE float sdeflow_roofline_body(int32_t k_pad, const float *restrict a, const float *restrict b,
@@ -218,6 +241,11 @@ DISPATCH(float, sdeflow_label_ode,
           const float *restrict kern, float *restrict z, int32_t steps, float *restrict scratch),
          (d, k_pad, delta_t, norm2, kern, z, steps, scratch))
 DISPATCH(float, sdeflow_label_ode_grid,
+         (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
+          const float *restrict kern, float *restrict z, int32_t steps, const float *restrict tau,
+          const float *restrict kappa, float *restrict scratch),
+         (d, k_pad, delta_t, norm2, kern, z, steps, tau, kappa, scratch))
+DISPATCH(float, sdeflow_label_ode_grid_matrix,
          (int32_t d, int32_t k_pad, const float *restrict delta_t, const float *restrict norm2,
           const float *restrict kern, float *restrict z, int32_t steps, const float *restrict tau,
           const float *restrict kappa, float *restrict scratch),

@@ -6,6 +6,7 @@ extension LabelEstimator: ExpressibleByArgument {}
 extension ODESolver: ExpressibleByArgument {}
 extension NeighbourSearch: ExpressibleByArgument {}
 extension ShardLayout: ExpressibleByArgument {}
+extension ODEFinish: ExpressibleByArgument {}
 
 struct SeedOption: ParsableArguments {
     @Option(help: "Seed of every random draw (draws are keyed by global ids, so results do not depend on the rank count).")
@@ -65,6 +66,8 @@ struct LabelOptions: ParsableArguments {
     var neighbourIndex: NeighbourSearch = .auto
     @Option(help: "How pairs are spread over ranks: auto (halo with the grid index while it fits in memory, blocks otherwise), halo (each rank holds what its queries' K-NN can reach: no traffic while labelling) or blocks (each rank holds N/P pairs; each label's K rows travel to its rank).")
     var shards: ShardLayout = .auto
+    @Option(help: "How a stopped solve finishes: diagonal (κ per component) or matrix (κ from the neighbours' covariance: keeps correlations; default for ou-nd and for data of no known example with d > 2).")
+    var odeFinish: ODEFinish?
     @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false
 
@@ -83,6 +86,7 @@ struct LabelOptions: ParsableArguments {
             if v == .euler && odeStop == nil { s.odeStop = 0 }  // the default stop is the exponential solver's
         }
         if let v = odeStop { s.odeStop = v }
+        if let v = odeFinish { s.finish = v }
         guard s.odeStop >= 0 && s.odeStop <= 10 else { throw ValidationError("--ode-stop must be in [0, 10]") }
         guard s.odeStop == 0 || s.solver == .exponential else {
             throw ValidationError("--ode-stop needs --ode-solver exponential (the Euler solver always runs onto the data)")

@@ -29,6 +29,12 @@ float sdeflow_label_ode_grid(int32_t d, int32_t k_pad, const float *delta_t, con
                              const float *kern, float *z, int32_t steps, const float *tau,
                              const float *kappa, float *scratch);
 
+/// The same with a d x d `kappa` (row-major): the finish above a grid ending above 0 is
+/// mean + kappa (Z/alpha - mean), for locally Gaussian laws with correlated components.
+float sdeflow_label_ode_grid_matrix(int32_t d, int32_t k_pad, const float *delta_t, const float *norm2,
+                                    const float *kern, float *z, int32_t steps, const float *tau,
+                                    const float *kappa, float *scratch);
+
 /// The kernel-weighted score S(z, tau) = -(z - alpha sum_j omega_j delta_j) / beta2 at one
 /// (alpha, beta2), same layouts as above; `score` gets d values. The ODE uses the same code.
 void sdeflow_kernel_score(int32_t d, int32_t k_pad, const float *delta_t, const float *norm2,

@@ -26,12 +26,15 @@ public struct LabelSettings: Codable, Sendable, Equatable {
     /// smooth; κ keeps the variance of a locally Gaussian law exact. 0: run onto the data.
     /// The examples' defaults use 0.2 with 60 steps (+0.2 % label variance against 1000 steps).
     public var odeStop: Double
+    /// How a stopped solve finishes (`ODEFinish`); label sets written before it existed used `.diagonal`.
+    public var finish: ODEFinish
 
     public init(labels: Int, neighbors: Int, odeSteps: Int, nuX: Double, nuMu: Double, scale: Double = 3,
-                estimator: LabelEstimator = .localLinear, solver: ODESolver = .exponential, odeStop: Double = 0) {
+                estimator: LabelEstimator = .localLinear, solver: ODESolver = .exponential, odeStop: Double = 0,
+                finish: ODEFinish = .diagonal) {
         self.labels = labels; self.neighbors = neighbors; self.odeSteps = odeSteps
         self.nuX = nuX; self.nuMu = nuMu; self.scale = scale; self.estimator = estimator; self.solver = solver
-        self.odeStop = odeStop
+        self.odeStop = odeStop; self.finish = finish
     }
 
     public init(from decoder: Decoder) throws {
@@ -43,5 +46,6 @@ public struct LabelSettings: Codable, Sendable, Equatable {
         estimator = try c.decodeIfPresent(LabelEstimator.self, forKey: .estimator) ?? .paper
         solver = try c.decodeIfPresent(ODESolver.self, forKey: .solver) ?? .euler
         odeStop = try c.decodeIfPresent(Double.self, forKey: .odeStop) ?? 0
+        finish = try c.decodeIfPresent(ODEFinish.self, forKey: .finish) ?? .diagonal
     }
 }

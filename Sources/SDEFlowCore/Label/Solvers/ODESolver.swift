@@ -11,7 +11,7 @@ public enum ODESolver: String, Codable, Sendable, CaseIterable {
     func integrator(_ settings: LabelSettings) -> any LabelODEIntegrator {
         switch self {
         case .euler: EulerSolver(steps: settings.odeSteps)
-        case .exponential: ExponentialSolver(steps: settings.odeSteps, stop: settings.odeStop, d: 0)
+        case .exponential: ExponentialSolver(steps: settings.odeSteps, stop: settings.odeStop, d: 0, finish: settings.finish)
         }
     }
 
@@ -22,6 +22,17 @@ public enum ODESolver: String, Codable, Sendable, CaseIterable {
         case .exponential: "DPM-Solver++ 2M on a grid dense at small noise; default"
         }
     }
+}
+
+/// How a solve stopped above the data (`LabelSettings.odeStop`) finishes: the posterior mean
+/// plus κ times the remaining noise, κ per component or a d × d matrix (`ExponentialSolver`).
+public enum ODEFinish: String, Codable, Sendable, CaseIterable {
+    /// κ per component from each component's spread: exact for uncorrelated components; the
+    /// paper examples' defaults (their labels unchanged by the matrix form's arrival).
+    case diagonal
+    /// κ from the eigen-decomposition of the neighbours' weighted covariance: exact for any
+    /// locally Gaussian law; costs O(K d² + d³) per label.
+    case matrix
 }
 
 /// One query's ODE solve, given the label kernel's buffers (`label_kernel.h` layouts: float32,
