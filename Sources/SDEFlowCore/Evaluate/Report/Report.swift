@@ -46,7 +46,11 @@ public enum EvaluationReport {
         page += section("One-step conditional mean and standard deviation against μ",
                         "Exact curves over the whole range; learned values at the observed μ (filled) and between them (hollow). Ticks at the bottom mark the observed μ.",
                         momentPlots(spec, m.oneStep, exact: { spec.exactOneStep($0) }, what: "one step"))
-        page += section("One-step errors against μ", "", errorPlots(spec, m.oneStep))
+        page += section("One-step errors against μ", "Dashed: what as many iid exact draws would score (the noise floor).", errorPlots(spec, m.oneStep))
+        if spec.example.d > 1 {
+            page += section("Pairwise one-step marginals", "Learned one-step samples (dots, 1500 drawn) at \(muText(spec.densityMu[spec.densityMu.count / 2])) against the exact law's 1σ and 2σ ellipses.",
+                            pairwisePlots(r))
+        }
         page += section("Trajectories", "\(spec.fanSamples) learned trajectories from \(spec.lawStart.text) at μ = \(fmt(spec.fanMu.mu[0])) (\(spec.fanMu.kind)); 30 are drawn. Band: exact mean ± 2 std; dashed: learned mean ± 2 std.",
                         fanPlots(r))
         page += section("Multi-step law against μ", escapeXML(m.multiStep.description) + ", \(spec.lawSamples) samples per μ.",
@@ -73,7 +77,7 @@ public enum EvaluationReport {
         for (p, samples) in zip(spec.densityMu, r.densitySamples) {
             let law = spec.exactOneStep(p.mu)
             let row = r.metrics.oneStep.rows.first { $0.mu == p.mu }
-            for i in 0..<d {
+            for i in 0..<min(d, 4) {  // the first four components: d = 50 would be 150 plots
                 let mean = law.mean[i], sd = law.std[i]
                 let xr = (mean - 4.5 * sd)...(mean + 4.5 * sd)
                 let values = stride(from: i, to: samples.count, by: d).map { samples[$0] }
@@ -134,17 +138,18 @@ public enum EvaluationReport {
         let what = sec.steps == 1 ? "one step" : "\(sec.steps) steps"
         for (name, value) in [("|mean error|", { (r: LawRow) in r.meanError }),
                               ("variance rel. error (%)", { (r: LawRow) in 100 * r.varianceRelativeError }),
-                              ("W1 (max over components)", { (r: LawRow) in r.maxW1 })] {
-            let floor = sec.rows.map { $0.w1Reference.max() ?? 0 }.max() ?? 0
-            let isW1 = name.hasPrefix("W1")
+                              ("W1 (max over components)", { (r: LawRow) in r.maxW1 })]
+            + (spec.example.d > 1 ? [("covariance rel. error, Frobenius (%)", { (r: LawRow) in 100 * r.covarianceRelativeError })] : []) {
             var plot = SVGPlot(title: "\(what): \(name)", xLabel: "μ", yLabel: name, x: muAxis(spec),
-                               y: fromZero(sec.rows.map(value) + (isW1 ? [floor] : [])))
+                               y: fromZero(sec.rows.map(value)))
             plot.points(obs.map { $0.mu[0] }, obs.map(value), color: learned, label: "observed μ")
             plot.points(mid.map { $0.mu[0] }, mid.map(value), color: learned, filled: false, label: "between")
-            if isW1 {
-                plot.line(sec.rows.map { $0.mu[0] }, sec.rows.map { $0.w1Reference.max() ?? 0 }, color: grey, width: 1.2, dash: "4 3",
-                          label: "noise floor (exact draws)")
-            }
+            let floors: [Double] = name.hasPrefix("W1") ? sec.rows.map { $0.w1Reference.max() ?? 0 }
+                : name.hasPrefix("|mean") ? sec.rows.map(\.meanErrorFloor)
+                : name.hasPrefix("variance") ? sec.rows.map { 100 * $0.varianceErrorFloor }
+                : sec.rows.map { 100 * $0.covarianceErrorFloor }
+            plot.yRange = fromZero(sec.rows.map(value) + floors)
+            plot.line(sec.rows.map { $0.mu[0] }, floors, color: grey, width: 1.2, dash: "4 3", label: "noise floor (iid exact draws)")
             plot.marks(spec.observedMu.map { $0[0] }, color: observedColor)
             plots.append(plot)
         }
