@@ -36,7 +36,7 @@ public enum Limits {
     public static let hiddenWidth = 1...65_536
     public static let hiddenLayers = 1...64
     public static let batchSize = 1...16_777_216
-    public static let learningRate = 0.0...1.0  // and > 0
+    public static let learningRate = 0.0...1.0  // excluding 0
     public static let weightDecay = 0.0...1.0
     public static let epochs = 1...10_000_000
     public static let lrPatience = 0...10_000_000
@@ -62,6 +62,28 @@ public enum Limits {
             let gib = { (v: Double) in String(format: "%.3g", v / 1_073_741_824) }
             throw SDEFlowError(location, "\(what) needs about \(gib(Double(bytes))) GiB per rank × \(local) rank(s) on this node, more than the node's \(gib(available)) GiB: \(fix)")
         }
+    }
+
+    /// Bytes one rank needs to train an MLP input → hidden → output with `batch` rows per step
+    /// on `rows` labels (nil if the count overflows): about six parameter-sized float buffers
+    /// (parameters, gradient, Adam's two moments, the best parameters, a copy), the batch's inputs
+    /// and targets, the activations of one chunk of rows and the training data in Double and Float.
+    public static func trainingBytes(input: Int, hidden: [Int], output: Int, batch: Int, rows: Int) -> Int? {
+        let sizes = [input] + hidden + [output]
+        var parameters = 0, activations = 0
+        for l in 0..<sizes.count - 1 {
+            guard let w = product(sizes[l] + 1, sizes[l + 1]) else { return nil }
+            (parameters, activations) = (parameters + w, activations + sizes[l + 1])
+        }
+        activations += 2 * (sizes.dropFirst().max() ?? 0)
+        let chunk = min(batch, 4096), width = input + output
+        guard let p = product(parameters, 24), let a = product(chunk, activations, 4), let b = product(batch, width, 4),
+              let r = product(rows, width, 24) else { return nil }
+        let (sum, overflow) = [p, a, b, r].reduce((0, false)) { acc, v in
+            let (s, o) = acc.0.addingReportingOverflow(v)
+            return (s, acc.1 || o)
+        }
+        return overflow ? nil : sum
     }
 
     /// "[a, b]" with %g numbers, for messages.
