@@ -71,10 +71,7 @@ public struct Dataset: PairSource {
     /// dataset.json if present, with Δt in `Limits.dtRange`.
     static func readInfo(_ path: String) throws -> DatasetInfo? {
         guard let raw = FileManager.default.contents(atPath: path) else { return nil }
-        let info: DatasetInfo
-        do { info = try JSONDecoder().decode(DatasetInfo.self, from: raw) } catch {
-            throw SDEFlowError.file(path, "cannot be read as dataset metadata (need at least {\"dt\": 0.1}): \(error)")
-        }
+        let info = try decodeJSON(DatasetInfo.self, raw, path: path, expected: " as dataset metadata (need at least {\"dt\": 0.1})")
         guard Limits.dtRange.contains(info.dt) else {
             throw SDEFlowError.file(path, "dt = \(info.dt): the observation interval Δt must be a number in \(Limits.text(Limits.dtRange))")
         }
