@@ -53,10 +53,14 @@ struct SimulateOptions: ParsableArguments {
         var s = ex.simulation
         try checkRange(pathsPerMu, "--paths-per-mu", Limits.pathsPerMu)
         try checkRange(horizon, "--horizon", s.dt...(s.dt * Double(Limits.maxStepsPerPath)))
-        if let f = fineStep, f != 0 { try checkRange(f, "--fine-step (or 0)", (s.dt / Double(Limits.maxSubsteps))...s.dt) }
+        if let f = fineStep, f != 0 { try checkRange(f, "--fine-step (or 0)", (s.dt / Double(Limits.maxSubsteps) * (1 - 1e-9))...s.dt) }
         s.pathsPerMu = pathsPerMu ?? s.pathsPerMu
         s.horizon = horizon ?? s.horizon
         if let f = fineStep { s.fineStep = f == 0 ? nil : f }
+        let fine = s.stepsPerPath * max(1, Int((s.dt / (s.fineStep ?? s.dt)).rounded()))  // noise is keyed by a UInt32 step
+        guard fine <= Int(UInt32.max) else {
+            throw ValidationError("--horizon / --fine-step give \(fine) Euler–Maruyama steps per path; at most \(UInt32.max)")
+        }
         let pairs = Limits.product(s.pathsPerMu, ex.observedMu.count, s.stepsPerPath)
         // Rank 0 gathers every pair (x, μ, y in Double) and keeps its own block meanwhile.
         let bytes = pairs.flatMap { Limits.product($0, 2 * ex.d + ex.dMu, 8, 2) } ?? Int.max

@@ -90,6 +90,8 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             (["simulate", "--output", "/tmp/unused", "--horizon", "inf"], ["--horizon must be a number in [0.1, 100000]"]),
             (["simulate", "--output", "/tmp/unused", "--fine-step", "1e-300"], ["--fine-step (or 0) must be a number"]),
             (["simulate", "--output", "/tmp/unused", "--paths-per-mu", "-1"], ["--paths-per-mu must be an integer"]),
+            (["simulate", "--output", "/tmp/unused", "--paths-per-mu", "1", "--horizon", "10000", "--fine-step", "1e-7"],
+             ["--horizon / --fine-step give 100000000000 Euler–Maruyama steps per path", "at most 4294967295"]),
             (["simulate", "--output", "/tmp/unused", "--example", "ou-nd", "--dim", "1000"], ["--dim must be an integer in 2…256"]),
             (["evaluate", "--model", "/nonexistent", "--output", "/tmp/unused", "--samples", "1"], ["--samples must be an integer in 2…"]),
             (["inspect", "--model", "/nonexistent", "--output", "/tmp/unused", "--mu", "0", "--x-range", "-1:1", "--points", "-2"],
