@@ -75,6 +75,8 @@ private func openDataset(_ dir: String) -> (arrays: [ReadResult], dt: Double?)? 
     defer { try? FileManager.default.removeItem(atPath: root) }
     var seedDice = Dice(1_000_000)
     let base = baseArrays(&seedDice)
+    try FileManager.default.createDirectory(atPath: "\(root)/base", withIntermediateDirectories: true)
+    for (name, bytes) in base { try Data(bytes).write(to: URL(fileURLWithPath: "\(root)/base/\(name)")) }
     var read: [ReadResult] = [], infos: [[String: Any]] = [], jsonMutants = 0, opened = 0
     for id in 0..<160 {
         var dice = Dice(2_000_000 + id)
@@ -87,7 +89,10 @@ private func openDataset(_ dir: String) -> (arrays: [ReadResult], dt: Double?)? 
             let name = dice.pick(["x.npy", "mu.npy", "y.npy"])
             arrays[name] = mutate(arrays[name]!, kind: dice.pick([0, 2, 3, 4, 7, 7, 8, 9]), &dice)
         }
-        for (name, bytes) in arrays { try Data(bytes).write(to: URL(fileURLWithPath: "\(dir)/\(name)")) }
+        for (name, bytes) in arrays {  // unchanged arrays are links to the base folder's (fewer writes)
+            if bytes == base[name] { try FileManager.default.createSymbolicLink(atPath: "\(dir)/\(name)", withDestinationPath: "\(root)/base/\(name)") }
+            else { try Data(bytes).write(to: URL(fileURLWithPath: "\(dir)/\(name)")) }
+        }
         if let json { try Data(json).write(to: URL(fileURLWithPath: "\(dir)/dataset.json")) }
         guard let result = openDataset(dir) else { continue }
         opened += 1

@@ -194,26 +194,28 @@ func readMutant(_ path: String) -> ReadResult? {
 }
 
 /// One python3 call: every read mutant must load with np.load to the same dtype, shape and
-/// values (NaN equal to NaN). Our values travel as float64 .npy files next to a JSON manifest.
+/// values (NaN equal to NaN). Our values travel as one float64 .npy file (each mutant's at an
+/// offset) next to a JSON manifest.
 func numPyAgrees(_ results: [ReadResult], in dir: String, extra: String = "") throws -> (status: Int32, output: String) {
-    var manifest: [[String: Any]] = []
-    for (i, r) in results.enumerated() {
-        let ours = "\(dir)/ours-\(i).npy"
-        try NPY.write(ours, r.values, shape: [r.values.count])
-        manifest.append(["file": r.file, "ours": ours, "dtype": r.dtype, "shape": r.shape])
+    var manifest: [[String: Any]] = [], all: [Double] = []
+    for r in results {
+        manifest.append(["file": r.file, "at": all.count, "count": r.values.count, "dtype": r.dtype, "shape": r.shape])
+        all += r.values
     }
+    try NPY.write("\(dir)/ours.npy", all, shape: [all.count])
     try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: "\(dir)/manifest.json"))
     let script = """
     import sys, json, warnings, numpy as np
     warnings.simplefilter("ignore")
     bad = []
     entries = json.load(open(sys.argv[1]))
+    everything = np.load(sys.argv[1].replace("manifest.json", "ours.npy"))
     for e in entries:
         try:
             a = np.load(e["file"])
         except Exception as ex:
             bad.append(f"{e['file']}: Swift read {e['shape']}, NumPy refused: {ex}"); continue
-        ours = np.load(e["ours"])
+        ours = everything[e["at"]:e["at"] + e["count"]]
         if list(a.shape) != e["shape"] or a.dtype != np.dtype(e["dtype"]):
             bad.append(f"{e['file']}: NumPy {a.dtype} {a.shape}, Swift {e['dtype']} {e['shape']}")
         elif not np.array_equal(a.astype(np.float64).ravel(), ours, equal_nan=True):
