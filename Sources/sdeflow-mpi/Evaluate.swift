@@ -23,13 +23,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Example whose exact law is the reference (\(SDEExample.all.map(\.name).joined(separator: ", "))); default: the model's, from model.json.")
     var example: String?
     @Option(help: "Output folder (metrics.json, report.html).") var output: String
-    @Option(help: "One-step samples per μ (default: bm 10000 and ou 20000 as in the paper, ou2d 20000).") var samples: Int?
-    @Option(help: "Samples per μ for the multi-step law (default, the paper's: bm 10000, ou 50000, ou2d 10000).") var pathSamples: Int?
+    @Option(parsing: .unconditional, help: "One-step samples per μ, 2…1e8 (default: bm 10000 and ou 20000 as in the paper, ou2d 20000).") var samples: Int?
+    @Option(parsing: .unconditional, help: "Samples per μ for the multi-step law, 2…1e8 (default, the paper's: bm 10000, ou 50000, ou2d 10000).") var pathSamples: Int?
     @OptionGroup var seed: SeedOption
 
     func validate() throws {
-        if let s = samples, s < 2 { throw ValidationError("--samples must be at least 2") }
-        if let s = pathSamples, s < 2 { throw ValidationError("--path-samples must be at least 2") }
+        try checkRange(samples, "--samples", Limits.samples)
+        try checkRange(pathSamples, "--path-samples", Limits.samples)
         if let e = example { _ = try lookupExample(e) }
     }
 

@@ -30,17 +30,21 @@ struct Inspect: ParsableCommand {
     @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
     @Option(parsing: .unconditional, help: "States: A:B (component 0 varies, others 0), or one A:B per component (a segment). E.g. -3:3.")
     var xRange: String
-    @Option(help: "Number of states on the line (P ≥ 2).") var points: Int = 41
-    @Option(help: "One-step samples per state.") var samples: Int = 20_000
+    @Option(parsing: .unconditional, help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
+    @Option(parsing: .unconditional, help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
     @Option(help: "Output stem F: writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
     @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
     var example: String?
     @OptionGroup var seed: SeedOption
 
     func validate() throws {
-        guard points >= 2 else { throw ValidationError("--points must be at least 2") }
-        guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
+        try checkRange(points, "--points", 2...1_000_000)
+        try checkRange(samples, "--samples", Limits.samples)
         if let e = example, e != "none" { _ = try lookupExample(e) }
+        _ = try parseList(mu, option: "--mu")
+        let bytes = Limits.product(points, samples, 8, 2) ?? Int.max  // per state component
+        try Limits.checkMemory(bytes: bytes, what: "\(points) states × \(samples) samples", fix: "lower --points or --samples",
+                               location: .option("--samples"))
     }
 
     func run() throws {

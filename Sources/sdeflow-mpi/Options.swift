@@ -8,8 +8,26 @@ extension NeighbourSearch: ExpressibleByArgument {}
 extension ShardLayout: ExpressibleByArgument {}
 extension ODEFinish: ExpressibleByArgument {}
 
+// Every numeric option has a documented range, checked in the `validate()` of its option group
+// (before a command starts; the bounds are `Limits`'); numeric options parse negative values
+// (`parsing: .unconditional`) so that `--neighbors -5` is refused with its range, not "Missing value".
+
+/// `value` (if given) in `range`, else a ValidationError naming the option and the range.
+func checkRange(_ value: Int?, _ option: String, _ range: ClosedRange<Int>) throws {
+    guard let value, !range.contains(value) else { return }
+    throw ValidationError("\(option) must be an integer in \(range.lowerBound)…\(range.upperBound) (got \(value))")
+}
+
+/// As above for a number (NaN and ±inf are outside every range); an open end excludes its bound.
+func checkRange(_ value: Double?, _ option: String, _ range: ClosedRange<Double>, openBelow: Bool = false, openAbove: Bool = false) throws {
+    guard let value else { return }
+    guard !range.contains(value) || (openBelow && value == range.lowerBound) || (openAbove && value == range.upperBound) else { return }
+    let r = Limits.text(range).dropFirst().dropLast()
+    throw ValidationError("\(option) must be a number in \(openBelow ? "(" : "[")\(r)\(openAbove ? ")" : "]") (got \(value))")
+}
+
 struct SeedOption: ParsableArguments {
-    @Option(help: "Seed of every random draw (draws are keyed by global ids, so results do not depend on the rank count).")
+    @Option(parsing: .unconditional, help: "Seed of every random draw, 0…2^64−1 (draws are keyed by global ids, so results do not depend on the rank count).")
     var seed: UInt64 = 1
 }
 
@@ -17,25 +35,39 @@ struct SeedOption: ParsableArguments {
 struct SimulateOptions: ParsableArguments {
     @Option(help: "Name of the example SDE (\(SDEExample.all.map(\.name).joined(separator: ", "))).")
     var example: String = "bm"
-    @Option(help: "State dimension d, for examples that take one (ou-nd: default 10).")
+    @Option(parsing: .unconditional, help: "State dimension d, for examples that take one (ou-nd: default 10), 2…\(Limits.maxStateDimension).")
     var dim: Int?
-    @Option(help: "Trajectories per observed μ (paper: 5000 for bm and ou, 3000 for ou2d).")
+    @Option(parsing: .unconditional, help: "Trajectories per observed μ (paper: 5000 for bm and ou, 3000 for ou2d), 1…1e9; the pairs must fit in memory.")
     var pathsPerMu: Int?
-    @Option(help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d).")
+    @Option(parsing: .unconditional, help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d), Δt…1e6 Δt.")
     var horizon: Double?
-    @Option(help: "Euler–Maruyama sub-step (paper: 1e-3); 0 uses the exact transition where known.")
+    @Option(parsing: .unconditional, help: "Euler–Maruyama sub-step (paper: 1e-3), Δt/1e6…Δt; 0 uses the exact transition where known.")
     var fineStep: Double?
     @Option(help: "Floating type of the written arrays: float32 or float64.")
     var dtype: String = "float64"
 
+    func validate() throws {
+        _ = try settings(for: try lookupExample(example, dim: dim))
+        _ = try npyType()
+    }
+
     func settings(for ex: SDEExample) throws -> SimulationSettings {
         var s = ex.simulation
-        if let p = pathsPerMu { guard p > 0 else { throw ValidationError("--paths-per-mu must be positive") }; s.pathsPerMu = p }
-        if let h = horizon { guard h >= s.dt else { throw ValidationError("--horizon must be at least Δt = \(s.dt)") }; s.horizon = h }
-        if let f = fineStep {
-            guard f >= 0, f <= s.dt else { throw ValidationError("--fine-step must be in [0, Δt = \(s.dt)]") }
-            s.fineStep = f == 0 ? nil : f
+        try checkRange(pathsPerMu, "--paths-per-mu", Limits.pathsPerMu)
+        try checkRange(horizon, "--horizon", s.dt...(s.dt * Double(Limits.maxStepsPerPath)))
+        if let f = fineStep, f != 0 { try checkRange(f, "--fine-step (or 0)", (s.dt / Double(Limits.maxSubsteps) * (1 - 1e-9))...s.dt) }
+        s.pathsPerMu = pathsPerMu ?? s.pathsPerMu
+        s.horizon = horizon ?? s.horizon
+        if let f = fineStep { s.fineStep = f == 0 ? nil : f }
+        let fine = s.stepsPerPath * max(1, Int((s.dt / (s.fineStep ?? s.dt)).rounded()))  // noise is keyed by a UInt32 step
+        guard fine <= Int(UInt32.max) else {
+            throw ValidationError("--horizon / --fine-step give \(fine) Euler–Maruyama steps per path; at most \(UInt32.max)")
         }
+        let pairs = Limits.product(s.pathsPerMu, ex.observedMu.count, s.stepsPerPath)
+        // Rank 0 gathers every pair (x, μ, y in Double) and keeps its own block meanwhile.
+        let bytes = pairs.flatMap { Limits.product($0, 2 * ex.d + ex.dMu, 8, 2) } ?? Int.max
+        try Limits.checkMemory(bytes: bytes, what: "simulating \(pairs.map(String.init) ?? "too many") pairs",
+                               fix: "lower --paths-per-mu or --horizon", location: .option("--paths-per-mu"))
         return s
     }
 
@@ -50,17 +82,17 @@ struct SimulateOptions: ParsableArguments {
 
 /// Label options; unset ones take the paper's settings for the data set's example (bm's for user data).
 struct LabelOptions: ParsableArguments {
-    @Option(help: "Number of labels (queries).") var labels: Int?
-    @Option(help: "K, exact nearest neighbours per query.") var neighbors: Int?
-    @Option(help: "N_τ, steps of the probability-flow ODE.") var odeSteps: Int?
-    @Option(help: "Kernel bandwidth in x.") var nuX: Double?
-    @Option(help: "Kernel bandwidth in μ.") var nuMu: Double?
-    @Option(help: "Displacement scale c (labels are c·(y − x)).") var scale: Double?
+    @Option(parsing: .unconditional, help: "Number of labels (queries), 1…1e9 and at most the data's pairs.") var labels: Int?
+    @Option(parsing: .unconditional, help: "K, exact nearest neighbours per query, 1…1e6 and at most the data's pairs.") var neighbors: Int?
+    @Option(parsing: .unconditional, help: "N_τ, steps of the probability-flow ODE, 1…100000.") var odeSteps: Int?
+    @Option(parsing: .unconditional, help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows).") var nuX: Double?
+    @Option(parsing: .unconditional, help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ.") var nuMu: Double?
+    @Option(parsing: .unconditional, help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel).") var scale: Double?
     @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products; the default for data of no known example with d·dμ > 4) or paper (the paper's, for reproduction).")
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?
-    @Option(help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step (default 0.2; 0: run onto the data).")
+    @Option(parsing: .unconditional, help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 0: run onto the data).")
     var odeStop: Double?
     @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (a scan of every pair held, exact).")
     var neighbourIndex: NeighbourSearch = .auto
@@ -71,8 +103,19 @@ struct LabelOptions: ParsableArguments {
     @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false
 
+    func validate() throws {
+        try checkRange(labels, "--labels", Limits.labelCount)
+        try checkRange(neighbors, "--neighbors", Limits.neighbors)
+        try checkRange(odeSteps, "--ode-steps", Limits.odeSteps)
+        try checkRange(nuX, "--nu-x", Limits.bandwidth)
+        try checkRange(nuMu, "--nu-mu", Limits.bandwidth)
+        try checkRange(scale, "--scale", Limits.scale)
+        try checkRange(odeStop, "--ode-stop", Limits.odeStop)
+    }
+
     /// `defaults` are the tool's label settings for the data's example, `paper` the paper's.
     func settings(defaults: LabelSettings, paper: LabelSettings) throws -> LabelSettings {
+        try validate()
         var s = paperMethod ? paper : defaults
         if let v = labels { s.labels = v }
         if let v = neighbors { s.neighbors = v }
@@ -87,41 +130,63 @@ struct LabelOptions: ParsableArguments {
         }
         if let v = odeStop { s.odeStop = v }
         if let v = odeFinish { s.finish = v }
-        guard s.odeStop >= 0 && s.odeStop <= 10 else { throw ValidationError("--ode-stop must be in [0, 10]") }
         guard s.odeStop == 0 || s.solver == .exponential else {
             throw ValidationError("--ode-stop needs --ode-solver exponential (the Euler solver always runs onto the data)")
         }
-        guard s.labels > 0, s.neighbors > 0, s.odeSteps > 0 else {
-            throw ValidationError("--labels, --neighbors and --ode-steps must be positive")
-        }
-        guard s.nuX > 0, s.nuMu > 0, s.scale > 0 else { throw ValidationError("--nu-x, --nu-mu and --scale must be positive") }
         return s
     }
 }
 
 /// Training options; unset ones take the paper's (docs/METHOD.md §3).
 struct TrainOptions: ParsableArguments {
-    @Option(help: "Hidden layer widths, e.g. 128,128,128 (default: the example's paper network).") var hidden: String?
-    @Option(help: "Global mini-batch size (split over ranks).") var batchSize: Int = 1024
-    @Option(help: "Adam learning rate.") var learningRate: Double = 1e-3
-    @Option(help: "Adam weight decay (L2).") var weightDecay: Double = 1e-6
-    @Option(help: "Maximum epochs.") var maxEpochs: Int = 1000
-    @Option(help: "Early-stopping patience in epochs (default: the example's, 50 or 100).") var patience: Int?
-    @Option(help: "Epochs without improvement before the learning rate is halved.") var lrPatience: Int = 20
-    @Option(help: "Fraction of labels held out for validation.") var validationFraction: Double = 0.1
+    @Option(help: "Hidden layer widths, e.g. 128,128,128: 1…64 integers in 1…65536 (default: the example's paper network); the network must fit in memory.") var hidden: String?
+    @Option(parsing: .unconditional, help: "Global mini-batch size (split over ranks), 1…16777216.") var batchSize: Int = 1024
+    @Option(parsing: .unconditional, help: "Adam learning rate, in (0, 1].") var learningRate: Double = 1e-3
+    @Option(parsing: .unconditional, help: "Adam weight decay (L2), in [0, 1].") var weightDecay: Double = 1e-6
+    @Option(parsing: .unconditional, help: "Maximum epochs, 1…1e7.") var maxEpochs: Int = 1000
+    @Option(parsing: .unconditional, help: "Early-stopping patience in epochs, 1…1e7 (default: the example's, 50 or 100).") var patience: Int?
+    @Option(parsing: .unconditional, help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
+    @Option(parsing: .unconditional, help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
 
-    func settings(example: SDEExample?, seed: UInt64) throws -> TrainSettings {
-        var s = TrainSettings(for: example)
-        if let h = hidden {
-            s.hidden = try parseList(h, option: "--hidden").map { Int($0) }
-            guard !s.hidden.isEmpty, s.hidden.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden needs positive widths, e.g. 128,128,128") }
+    func validate() throws {
+        if let h = hidden { _ = try Self.widths(h) }
+        try checkRange(batchSize, "--batch-size", Limits.batchSize)
+        try checkRange(learningRate, "--learning-rate", Limits.learningRate, openBelow: true)
+        try checkRange(weightDecay, "--weight-decay", Limits.weightDecay)
+        try checkRange(maxEpochs, "--max-epochs", Limits.epochs)
+        try checkRange(patience, "--patience", Limits.epochs)
+        try checkRange(lrPatience, "--lr-patience", Limits.lrPatience)
+        try checkRange(validationFraction, "--validation-fraction", 0...1, openBelow: true, openAbove: true)
+    }
+
+    /// `--hidden` as widths: 1…64 integers in 1…65536 (no rounding of 1.5, no 1e10).
+    static func widths(_ text: String) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let w = Limits.hiddenWidth, l = Limits.hiddenLayers
+        guard l.contains(parts.count) else { throw ValidationError("--hidden gives \(parts.count) layers; expected \(l.lowerBound)…\(l.upperBound) widths, e.g. 128,128,128") }
+        return try parts.map {
+            guard let v = Int($0), w.contains(v) else {
+                throw ValidationError("--hidden: '\($0)' is not a layer width: widths are integers in \(w.lowerBound)…\(w.upperBound), e.g. 128,128,128")
+            }
+            return v
         }
+    }
+
+    /// The settings, with the network and batch checked against this node's memory: inputs of
+    /// width 2d + dμ and d outputs (`dims`, else the example's; `rows` labels).
+    func settings(example: SDEExample?, seed: UInt64, dims: (d: Int, dMu: Int)? = nil, rows: Int = 0) throws -> TrainSettings {
+        try validate()
+        var s = TrainSettings(for: example)
+        if let h = hidden { s.hidden = try Self.widths(h) }
         s.batchSize = batchSize; s.learningRate = learningRate; s.weightDecay = weightDecay
         s.maxEpochs = maxEpochs; s.patience = patience ?? s.patience; s.lrPatience = lrPatience
         s.validationFraction = validationFraction; s.seed = seed
-        guard s.batchSize > 0, s.maxEpochs > 0, s.patience > 0 else { throw ValidationError("--batch-size, --max-epochs and --patience must be positive") }
-        guard (0.0..<1.0).contains(s.validationFraction), s.validationFraction > 0 else { throw ValidationError("--validation-fraction must be in (0, 1)") }
+        if let dm = dims ?? example.map({ ($0.d, $0.dMu) }) {
+            let (d, dMu) = dm
+            let bytes = Limits.trainingBytes(input: 2 * d + dMu, hidden: s.hidden, output: d, batch: s.batchSize, rows: rows)
+            try Limits.checkMemory(bytes: bytes ?? Int.max, what: "training an MLP \(2 * d + dMu)→\(s.hidden.map(String.init).joined(separator: "→"))→\(d) with batch \(s.batchSize)",
+                                   fix: "use narrower --hidden layers or a smaller --batch-size", location: .option("--hidden"))
+        }
         return s
     }
 }
-

@@ -17,19 +17,19 @@ struct SDEFlowCommand: ParsableCommand {
         subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Evaluate.self, Inspect.self, Bench.self])
 }
 
-/// Parses "a,b,c" into numbers, naming the option on failure.
+/// Parses "a,b,c" into numbers within ±1e100 (the data contract's bound), naming the option on failure.
 func parseList(_ text: String, option: String) throws -> [Double] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     return try parts.map {
-        guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v.isFinite else {
-            throw ValidationError("\(option): '\($0)' is not a number (expected comma-separated numbers, e.g. 0.5,1.5)")
+        guard let v = Double($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude else {
+            throw ValidationError("\(option): '\($0)' is not a number within ±1e100 (expected comma-separated numbers, e.g. 0.5,1.5)")
         }
         return v
     }
 }
 
 func lookupExample(_ name: String, dim: Int? = nil) throws -> SDEExample {
-    if let dim, dim < 2 { throw ValidationError("--dim must be at least 2") }
+    if let dim, !(2...Limits.maxStateDimension).contains(dim) { throw ValidationError("--dim must be an integer in 2…\(Limits.maxStateDimension) (got \(dim))") }
     guard let ex = SDEExample.named(name, dim: dim) else {
         throw ValidationError("unknown example '\(name)'; known: \(SDEExample.all.map(\.name).joined(separator: ", "))")
     }

@@ -59,7 +59,8 @@ struct Train: ParsableCommand {
     func run() throws {
         try withMPI { comm, log in
             let set = try LabelSet(directory: labels)
-            let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed)
+            let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed,
+                                                dims: (set.d, set.dMu), rows: set.count)
             _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log)
         }
     }
@@ -71,18 +72,25 @@ struct Sample: ParsableCommand {
     @Option(help: "Model folder written by `train`.") var model: String
     @Option(parsing: .unconditional, help: "Initial state, d comma-separated values (negative values are fine: --x0 -1.5).") var x0: String
     @Option(parsing: .unconditional, help: "Parameter μ, dμ comma-separated values.") var mu: String
-    @Option(help: "Number of steps of Δt.") var steps: Int
-    @Option(help: "Number of trajectories.") var count: Int
+    @Option(parsing: .unconditional, help: "Number of steps of Δt, 0…1e7.") var steps: Int
+    @Option(parsing: .unconditional, help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
     @Option(help: "Output .npy file.") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
 
+    func validate() throws {
+        _ = try parseList(x0, option: "--x0"); _ = try parseList(mu, option: "--mu")
+        try checkRange(steps, "--steps", Limits.steps)
+        try checkRange(count, "--count", Limits.count)
+        guard ["float32", "float64"].contains(dtype) else { throw ValidationError("--dtype must be float32 or float64") }
+    }
+
     func run() throws {
         let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
-        guard steps >= 0, count > 0 else { throw ValidationError("--steps must be ≥ 0 and --count > 0") }
-        guard ["float32", "float64"].contains(dtype) else { throw ValidationError("--dtype must be float32 or float64") }
         try withMPI { comm, log in
             let flow = try FlowModel(directory: model)
+            try Limits.checkMemory(bytes: Limits.product(count, steps + 1, flow.info.d, 8, 2) ?? Int.max, what: "\(count) paths of \(steps) steps",
+                                   fix: "lower --count or --steps", location: .option("--count"))
             guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
             if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {

@@ -77,10 +77,11 @@ private func python(_ script: String, _ args: [String]) throws -> (status: Int32
     np.save(f"{dir}/f8_3d.npy", base.reshape(2, 3, 4))
     with open(f"{dir}/v2.npy", "wb") as fh:
         np.lib.format.write_array(fh, base, version=(2, 0))
-    # Hand-made v3.0 header: odd key order and spacing, double quotes, Python 2 'L', '=' byte order.
+    # Hand-made v2.0 header: odd key order and spacing, double quotes, Python 2 'L' (which NumPy
+    # accepts up to version 2.0), '=' byte order.
     d = b'{ "shape" : ( 2 , 3L ) ,"fortran_order":False,  ' + b"'descr':'=i8'  }" + bytes([10])
     body = np.arange(6, dtype="<i8").tobytes()
-    open(f"{dir}/odd.npy", "wb").write(b"\\x93NUMPY\\x03\\x00" + len(d).to_bytes(4, "little") + d + body)
+    open(f"{dir}/odd.npy", "wb").write(b"\\x93NUMPY\\x02\\x00" + len(d).to_bytes(4, "little") + d + body)
     """
     let r = try python(script, [dir])
     try #require(r.status == 0, "\(r.output)")

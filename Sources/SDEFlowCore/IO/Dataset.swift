@@ -38,6 +38,14 @@ public struct Dataset: PairSource {
         }
         let paths = Self.names.map { (directory as NSString).appendingPathComponent($0) }
         let headers = try paths.map { try NPY.header(at: $0) }
+        try Self.checkShapes(headers, paths)
+        self.directory = directory; self.headers = headers
+        self.info = try Self.readInfo((directory as NSString).appendingPathComponent("dataset.json"))
+        self.d = headers[0].rowWidth; self.dMu = headers[1].rowWidth; self.count = headers[0].rowCount
+    }
+
+    /// float32/float64, (N, width ≥ 1) or (N,), the same N ≥ 1 in all three, y as wide as x, d ≤ 256.
+    static func checkShapes(_ headers: [NPYHeader], _ paths: [String]) throws {
         for (h, p) in zip(headers, paths) {
             guard h.dtype == .float32 || h.dtype == .float64 else {
                 throw SDEFlowError.file(p, "dtype \(h.dtype.rawValue) is not supported for data (use float32 or float64)")
@@ -45,6 +53,7 @@ public struct Dataset: PairSource {
             guard (1...2).contains(h.shape.count) else {
                 throw SDEFlowError.file(p, "expected a 2-D array (N, width), got shape \(h.shape)")
             }
+            guard h.rowWidth > 0 else { throw SDEFlowError.file(p, "has shape \(h.shape), width 0: every row needs at least one value") }
         }
         let n = headers[0].rowCount
         for (h, p) in zip(headers, paths) where h.rowCount != n {
@@ -54,27 +63,38 @@ public struct Dataset: PairSource {
             throw SDEFlowError.file(paths[2], "has width \(headers[2].rowWidth) but x.npy has width \(headers[0].rowWidth): y must be (N, d) like x")
         }
         guard n > 0 else { throw SDEFlowError.file(paths[0], "the data set is empty") }
-        let infoPath = (directory as NSString).appendingPathComponent("dataset.json")
-        var info: DatasetInfo? = nil
-        if let raw = FileManager.default.contents(atPath: infoPath) {
-            do { info = try JSONDecoder().decode(DatasetInfo.self, from: raw) } catch {
-                throw SDEFlowError.file(infoPath, "cannot be read as dataset metadata (need at least {\"dt\": 0.1}): \(error)")
-            }
+        guard headers[0].rowWidth <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(paths[0], "has width d = \(headers[0].rowWidth); the label stage supports states of at most d = \(Limits.maxStateDimension) components")
         }
-        self.directory = directory; self.headers = headers; self.info = info
-        self.d = headers[0].rowWidth; self.dMu = headers[1].rowWidth; self.count = n
     }
 
-    /// Rows [rows) of the three arrays, checked finite (a NaN or Inf names file and row).
+    /// dataset.json if present, with Δt in `Limits.dtRange`.
+    static func readInfo(_ path: String) throws -> DatasetInfo? {
+        guard let raw = FileManager.default.contents(atPath: path) else { return nil }
+        let info = try decodeJSON(DatasetInfo.self, raw, path: path, expected: " as dataset metadata (need at least {\"dt\": 0.1})")
+        guard Limits.dtRange.contains(info.dt) else {
+            throw SDEFlowError.file(path, "dt = \(info.dt): the observation interval Δt must be a number in \(Limits.text(Limits.dtRange))")
+        }
+        return info
+    }
+
+    /// The first value of `v` (rows of width `w`) that is not finite or exceeds `Limits.maxMagnitude`,
+    /// as an error naming the file, its row (`row(i)` maps a block row to the file's) and column.
+    static func checkValues(_ v: [Double], width w: Int, path: String, row: (Int) -> Int) throws {
+        guard let bad = v.firstIndex(where: { !(abs($0) <= Limits.maxMagnitude) }) else { return }
+        let what = v[bad].isFinite ? "beyond the bound |value| ≤ 1e100 (larger values overflow the normalisation: rescale the data)"
+                                   : "not finite: the data must be finite (drop such rows first)"
+        throw SDEFlowError.file(path, "row \(row(bad / w)), column \(bad % w) is \(v[bad]): \(what)")
+    }
+
+    /// Rows [rows) of the three arrays, checked finite and within ±`Limits.maxMagnitude` (a bad value
+    /// names file, row and column).
     public func read(rows: Range<Int>) throws -> PairBlock {
         var parts: [[Double]] = []
         for (name, h) in zip(Self.names, headers) {
             let path = (directory as NSString).appendingPathComponent(name)
             let v = try NPY.readRows(path, header: h, rows: rows)
-            if let bad = v.firstIndex(where: { !$0.isFinite }) {
-                let w = h.rowWidth
-                throw SDEFlowError.file(path, "row \(rows.lowerBound + bad / w), column \(bad % w) is \(v[bad]): the data must be finite (drop such rows first)")
-            }
+            try Self.checkValues(v, width: h.rowWidth, path: path) { rows.lowerBound + $0 }
             parts.append(v)
         }
         return PairBlock(d: d, dMu: dMu, x: parts[0], mu: parts[1], y: parts[2])
@@ -82,16 +102,13 @@ public struct Dataset: PairSource {
 
     public var name: String { directory }
 
-    /// The given rows (any order), checked finite: one open per array, one read per row.
+    /// The given rows (any order), checked as `read(rows:)`: one open per array, one read per row.
     public func read(indices: [Int]) throws -> PairBlock {
         var parts: [[Double]] = []
         for (name, h) in zip(Self.names, headers) {
             let path = (directory as NSString).appendingPathComponent(name)
             let v = try NPY.readRows(path, header: h, indices: indices)
-            if let bad = v.firstIndex(where: { !$0.isFinite }) {
-                let w = h.rowWidth
-                throw SDEFlowError.file(path, "row \(indices[bad / w]), column \(bad % w) is \(v[bad]): the data must be finite (drop such rows first)")
-            }
+            try Self.checkValues(v, width: h.rowWidth, path: path) { indices[$0] }
             parts.append(v)
         }
         return PairBlock(d: d, dMu: dMu, x: parts[0], mu: parts[1], y: parts[2])

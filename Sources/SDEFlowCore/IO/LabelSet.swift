@@ -58,18 +58,54 @@ public struct LabelSet: Sendable {
         }
     }
 
+    /// Reads a label folder, every shape checked against labels.json before an array is read:
+    /// x (N, d), mu (N, dμ), z (N, d), label (N, d), ess (N) with N = settings.labels and d, dμ of
+    /// its normalisation ((N,) also for a width of 1). x, μ and z must be finite with |v| ≤ 1e100.
+    /// A label row with a NaN or Inf is allowed (the label stage can produce one, warns, and
+    /// training drops such rows), but a finite label must be within ±1e100 and at least one row
+    /// must be finite.
     public init(directory: String) throws {
-        let info = try readJSON(LabelInfo.self, from: Self.path(directory, "labels.json"))
-        let (x, xs) = try NPY.read(Self.path(directory, "x.npy"))
-        let (mu, ms) = try NPY.read(Self.path(directory, "mu.npy"))
-        let (z, zs) = try NPY.read(Self.path(directory, "z.npy"))
-        let (label, ls) = try NPY.read(Self.path(directory, "label.npy"))
-        let (ess, _) = try NPY.read(Self.path(directory, "ess.npy"))
-        let n = xs.first ?? 0
-        for (name, s) in [("mu.npy", ms), ("z.npy", zs), ("label.npy", ls)] where s.first != n {
-            throw SDEFlowError.file(Self.path(directory, name), "has \(s.first ?? 0) rows, x.npy has \(n)")
+        let infoPath = Self.path(directory, "labels.json")
+        let info = try readJSON(LabelInfo.self, from: infoPath)
+        try Self.check(info, path: infoPath)
+        let n = info.settings.labels, d = info.normalisation.d, dMu = info.normalisation.dMu
+        let layout = [("x.npy", d), ("mu.npy", dMu), ("z.npy", d), ("label.npy", d), ("ess.npy", 1)]
+        for (name, width) in layout {
+            let path = Self.path(directory, name), h = try NPY.header(at: path)
+            guard h.shape == [n, width] || (width == 1 && h.shape == [n]) else {
+                throw SDEFlowError.file(path, "has shape \(h.shape); expected [\(n), \(width)] (N = \(n) labels, d = \(d), dμ = \(dMu) in labels.json)")
+            }
         }
-        let d = xs.count > 1 ? xs[1] : 1
-        self.init(d: d, dMu: ms.count > 1 ? ms[1] : 1, x: x, mu: mu, z: z, label: label, ess: ess, info: info)
+        let a = try layout.map { try NPY.read(Self.path(directory, $0.0)).values }
+        for k in 0..<3 { try Dataset.checkValues(a[k], width: layout[k].1, path: Self.path(directory, layout[k].0)) { $0 } }
+        try Self.checkLabels(a[3], d: d, path: Self.path(directory, "label.npy"))
+        self.init(d: d, dMu: dMu, x: a[0], mu: a[1], z: a[2], label: a[3], ess: a[4], info: info)
+    }
+
+    /// labels.json's sizes and the settings a model inherits (c, Δt).
+    static func check(_ info: LabelInfo, path: String) throws {
+        let norm = info.normalisation, s = info.settings
+        guard norm.d >= 1, norm.d <= Limits.maxStateDimension, norm.dMu >= 1, s.labels >= 1 else {
+            throw SDEFlowError.file(path, "normalisation.d = \(norm.d), normalisation.dMu = \(norm.dMu), settings.labels = \(s.labels): expected 1 ≤ d ≤ \(Limits.maxStateDimension), dμ ≥ 1 and at least one label")
+        }
+        guard Limits.scale.contains(s.scale) else {
+            throw SDEFlowError.file(path, "settings.scale = \(s.scale): the displacement scale c must be in \(Limits.text(Limits.scale))")
+        }
+        if let dt = info.dt, !Limits.dtRange.contains(dt) {
+            throw SDEFlowError.file(path, "dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))")
+        }
+    }
+
+    /// Non-finite label rows are allowed (dropped by training); finite values must be in ±1e100,
+    /// and at least one row must be finite.
+    static func checkLabels(_ label: [Double], d: Int, path: String) throws {
+        if let bad = label.firstIndex(where: { $0.isFinite && abs($0) > Limits.maxMagnitude }) {
+            throw SDEFlowError.file(path, "row \(bad / d), column \(bad % d) is \(label[bad]): beyond the bound |value| ≤ 1e100")
+        }
+        let rows = label.count / d
+        let usable = (0..<rows).contains { r in label[r * d ..< (r + 1) * d].allSatisfy(\.isFinite) }
+        guard usable || rows == 0 else {
+            throw SDEFlowError.file(path, "none of its \(rows) label rows is finite: nothing to train on (the label settings in labels.json are degenerate for this data: check ν_x, ν_μ and c)")
+        }
     }
 }

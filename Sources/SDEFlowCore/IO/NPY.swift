@@ -119,53 +119,86 @@ public enum NPY {
         }
     }
 
+    /// NumPy's own limit on the header text (`np.load`'s default `max_header_size`): a longer
+    /// length field is a corrupt file, and is refused before the header is read.
+    static let maxHeaderLength = 10_000
+    /// At most this many dimensions (NumPy before 2.0 allowed 32).
+    static let maxDimensions = 32
+
     static func header(fd: Int32, path: String) throws -> NPYHeader {
         func fail(_ p: String) -> SDEFlowError { SDEFlowError.file(path, p) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw fail("cannot stat: \(String(cString: strerror(errno)))") }
         let fileSize = Int(st.st_size)
-        var pre = [UInt8](repeating: 0, count: 12)
-        guard fileSize >= 10 else { throw fail("not a .npy file (bad magic)") }
-        try pre.withUnsafeMutableBytes { try preadFully(fd, $0.baseAddress!, count: min(12, fileSize), offset: 0, path: path) }
-        guard Array(pre[0..<6]) == npyMagic else { throw fail("not a .npy file (bad magic)") }
-        let (major, minor) = (pre[6], pre[7])
-        let lenStart: Int
-        let headerLen: Int
-        switch major {
-        case 1: lenStart = 10; headerLen = Int(pre[8]) | Int(pre[9]) << 8
-        case 2, 3:
-            guard fileSize >= 12 else { throw fail("truncated header") }
-            lenStart = 12; headerLen = (8..<12).reduce(0) { $0 | Int(pre[$1]) << (8 * ($1 - 8)) }
-        default: throw fail("unsupported .npy format version \(major).\(minor)")
-        }
+        let (major, lenStart, headerLen) = try preamble(fd, fileSize: fileSize, path: path)
         let dataOffset = lenStart + headerLen
         guard dataOffset <= fileSize else { throw fail("truncated header: needs \(dataOffset) bytes, file has \(fileSize)") }
+        guard headerLen <= maxHeaderLength else {
+            throw fail("header length \(headerLen) is over NumPy's limit of \(maxHeaderLength) bytes (a corrupt length field?)")
+        }
         var text = [UInt8](repeating: 0, count: headerLen)
         try text.withUnsafeMutableBytes { try preadFully(fd, $0.baseAddress!, count: headerLen, offset: lenStart, path: path) }
-        var parser = HeaderParser(bytes: text)
+        var parser = HeaderParser(bytes: text, allowsLongSuffix: major <= 2)
         let dict: [String: HeaderParser.Value]
-        do { dict = try parser.parseDict() } catch let e as HeaderParser.Failure { throw fail("malformed header: \(e.message)") }
+        do { dict = try parser.parseHeader() } catch let e as HeaderParser.Failure { throw fail("malformed header: \(e.message)") }
+        let (dtype, shape) = try fields(dict, path: path)
+        let dataBytes = try byteCount(shape: shape, itemSize: dtype.itemSize, path: path)
+        guard fileSize - dataOffset >= dataBytes else {
+            throw fail("truncated: header promises \(dataBytes) bytes of data, file has \(fileSize - dataOffset)")
+        }
+        return NPYHeader(dtype: dtype, shape: shape, dataOffset: dataOffset)
+    }
+
+    /// Magic and version (1.0, 2.0 or 3.0, as NumPy) and the header length field: the major
+    /// version, where the header text starts and its length.
+    static func preamble(_ fd: Int32, fileSize: Int, path: String) throws -> (major: UInt8, start: Int, length: Int) {
+        func fail(_ p: String) -> SDEFlowError { SDEFlowError.file(path, p) }
+        var pre = [UInt8](repeating: 0, count: 12)
+        let n = min(12, fileSize)
+        try pre.withUnsafeMutableBytes { try preadFully(fd, $0.baseAddress!, count: n, offset: 0, path: path) }
+        guard n >= 6, Array(pre[0..<6]) == npyMagic else { throw fail("not a .npy file (bad magic)") }
+        guard n >= 10 else { throw fail("truncated header: file has \(fileSize) bytes") }
+        let (major, minor) = (pre[6], pre[7])
+        guard (1...3).contains(major), minor == 0 else {
+            throw fail("unsupported .npy format version \(major).\(minor) (NumPy writes 1.0, 2.0 and 3.0)")
+        }
+        if major == 1 { return (major, 10, Int(pre[8]) | Int(pre[9]) << 8) }
+        guard n >= 12 else { throw fail("truncated header: file has \(fileSize) bytes") }
+        return (major, 12, (8..<12).reduce(0) { $0 | Int(pre[$1]) << (8 * ($1 - 8)) })
+    }
+
+    /// The header's three entries, checked as NumPy checks them: exactly the keys 'descr',
+    /// 'fortran_order' and 'shape'; a supported dtype, C order, at most `maxDimensions` dims.
+    static func fields(_ dict: [String: HeaderParser.Value], path: String) throws -> (NPYDType, [Int]) {
+        func fail(_ p: String) -> SDEFlowError { SDEFlowError.file(path, p) }
+        let keys = ["descr", "fortran_order", "shape"]
+        guard Set(dict.keys) == Set(keys) else {
+            throw fail("malformed header: keys \(dict.keys.sorted()), expected exactly \(keys)")
+        }
         guard case .string(let descr)? = dict["descr"] else {
             if case .structured? = dict["descr"] { throw fail("unsupported dtype (structured); supported: \(supportedList)") }
-            throw fail("malformed header: no 'descr' string")
+            throw fail("malformed header: 'descr' is not a string")
         }
-        guard case .bool(let fortran)? = dict["fortran_order"] else { throw fail("malformed header: no 'fortran_order'") }
-        guard case .tuple(let shape)? = dict["shape"] else { throw fail("malformed header: no 'shape' tuple") }
+        guard case .bool(let fortran)? = dict["fortran_order"] else { throw fail("malformed header: 'fortran_order' is not True or False") }
+        guard case .tuple(let shape)? = dict["shape"] else { throw fail("malformed header: 'shape' is not a tuple") }
         let dtype = try parseDescr(descr, path: path)
         if fortran {
             throw fail("Fortran-order (fortran_order: True) arrays are not supported; save np.ascontiguousarray(arr) instead")
         }
-        var elements = 1
-        for n in shape {
-            let (p, overflow) = elements.multipliedReportingOverflow(by: n)
-            guard !overflow else { throw fail("malformed header: shape \(shape) overflows") }
-            elements = p
+        guard shape.count <= maxDimensions else { throw fail("shape has \(shape.count) dimensions; at most \(maxDimensions) are supported") }
+        return (dtype, shape)
+    }
+
+    /// Bytes of data the shape promises, with every product checked for overflow, the product of
+    /// the non-zero dims included (as NumPy: so `rowWidth` of a (0, huge, huge) shape is safe too).
+    static func byteCount(shape: [Int], itemSize: Int, path: String) throws -> Int {
+        var nonZero = itemSize
+        for n in shape where n > 0 {
+            let (p, overflow) = nonZero.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw SDEFlowError.file(path, "malformed header: shape \(shape) is too large (its byte size overflows)") }
+            nonZero = p
         }
-        let (dataBytes, overflow) = elements.multipliedReportingOverflow(by: dtype.itemSize)
-        guard !overflow, fileSize - dataOffset >= dataBytes else {
-            throw fail("truncated: header promises \(dataBytes) bytes of data, file has \(fileSize - dataOffset)")
-        }
-        return NPYHeader(dtype: dtype, shape: shape, dataOffset: dataOffset)
+        return shape.contains(0) ? 0 : nonZero
     }
 
     /// Maps a NumPy descr to a supported dtype; '=' and '|' mean native (little-endian here).
@@ -266,91 +299,6 @@ public enum NPY {
                     for i in 0..<n { store(v[start + i], scratch + i * size) }
                     try emit(UnsafeRawBufferPointer(start: scratch, count: n * size))
                 }
-            }
-        }
-    }
-}
-
-/// Recursive-descent parser for the Python dict literal in a header: string keys; values are
-/// strings, True/False, tuples of ints (`()`, `(5,)`, `(3, 2)`, Python 2's `3L`), or a list
-/// (a structured dtype, reported as unsupported). Whitespace and trailing commas are allowed.
-struct HeaderParser {
-    enum Value { case string(String), bool(Bool), tuple([Int]), structured }
-    struct Failure: Error { let message: String }
-    let bytes: [UInt8]
-    var pos = 0
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    mutating func skipSpace() { while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 } }
-    /// Consumes `c` (after whitespace) if it is next.
-    mutating func accept(_ c: Character) -> Bool {
-        skipSpace()
-        guard pos < bytes.count, bytes[pos] == c.asciiValue! else { return false }
-        pos += 1
-        return true
-    }
-    mutating func expect(_ c: Character) throws {
-        guard accept(c) else { throw Failure(message: "expected '\(c)' at offset \(pos)") }
-    }
-    mutating func parseDict() throws -> [String: Value] {
-        try expect("{")
-        var dict: [String: Value] = [:]
-        while !accept("}") {
-            let key = try parseString()
-            try expect(":")
-            dict[key] = try parseValue()
-            if !accept(",") { try expect("}"); break }
-        }
-        return dict
-    }
-    mutating func parseString() throws -> String {
-        skipSpace()
-        guard pos < bytes.count, bytes[pos] == 0x27 || bytes[pos] == 0x22 else { throw Failure(message: "expected a string at offset \(pos)") }
-        let quote = bytes[pos], start = pos + 1
-        guard let end = bytes[start...].firstIndex(of: quote) else { throw Failure(message: "unterminated string") }
-        pos = end + 1
-        return String(decoding: bytes[start..<end], as: UTF8.self)
-    }
-    mutating func parseWord() -> String {
-        skipSpace()
-        let start = pos
-        while pos < bytes.count, bytes[pos] == 0x2D || (0x30...0x39).contains(bytes[pos]) || (0x41...0x5A).contains(bytes[pos] & 0xDF) { pos += 1 }
-        return String(decoding: bytes[start..<pos], as: UTF8.self)
-    }
-    mutating func parseValue() throws -> Value {
-        skipSpace()
-        guard pos < bytes.count else { throw Failure(message: "unexpected end") }
-        switch bytes[pos] {
-        case 0x27, 0x22: return .string(try parseString())
-        case 0x5B:  // '[': a structured descr (list of fields); skip it, balanced, strings opaque
-            var depth = 0
-            repeat {
-                guard pos < bytes.count else { throw Failure(message: "unterminated list") }
-                switch bytes[pos] {
-                case 0x27, 0x22: _ = try parseString(); continue
-                case 0x5B, 0x28: depth += 1
-                case 0x5D, 0x29: depth -= 1
-                default: break
-                }
-                pos += 1
-            } while depth > 0
-            return .structured
-        case 0x28:
-            pos += 1
-            var dims: [Int] = []
-            while !accept(")") {
-                var word = parseWord()
-                if word.hasSuffix("L") { word.removeLast() }
-                guard let n = Int(word), n >= 0 else { throw Failure(message: "bad shape entry '\(word)'") }
-                dims.append(n)
-                if !accept(",") { try expect(")"); break }
-            }
-            return .tuple(dims)
-        default:
-            switch parseWord() {
-            case "True": return .bool(true)
-            case "False": return .bool(false)
-            case let w: throw Failure(message: "unexpected value '\(w)'")
             }
         }
     }

@@ -23,11 +23,15 @@ public struct LabelSetup {
     public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log,
                 search: NeighbourSearch = .auto, shards: ShardLayout = .auto) throws {
         let n = source.count, dims = source.d + source.dMu
+        guard source.d <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
+        }
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
         let block = try source.read(rows: rows)
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
+        try Self.checkScales(comm, block, norm, settings)
         let points = norm.points(x: block.x, mu: block.mu)
         let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)
         let queryPoints = norm.points(x: all.x, mu: all.mu)
@@ -97,6 +101,22 @@ public struct LabelSetup {
         let nx = n * Double(block.d), nm = n * Double(block.dMu)
         func std(_ s: Double, _ s2: Double, _ c: Double) -> Double { max(s2 / c - (s / c) * (s / c), 0).squareRoot() }
         return Normalisation(d: block.d, dMu: block.dMu, sigmaX: std(t[0], t[1], nx), sigmaMu: std(t[2], t[3], nm))
+    }
+
+    /// Settings the data's scales rule out, refused before any work (every rank reaches the same
+    /// verdict): a bandwidth so narrow against the data's spread that every kernel weight but a
+    /// query's own underflows to 0, and a scale c that takes c·(y − x) out of float32's range.
+    static func checkScales(_ comm: any Collective, _ block: PairBlock, _ norm: Normalisation, _ s: LabelSettings) throws {
+        for (option, nu, sigma) in [("--nu-x", s.nuX, norm.sigmaX), ("--nu-mu", s.nuMu, norm.sigmaMu)]
+        where !(nu >= Limits.minRelativeBandwidth * sigma) {
+            throw SDEFlowError.option(option, "ν = \(nu) is below 1e-6 × the data's spread σ = \(String(format: "%.4g", sigma)): the kernel weight exp(−Δ²/(2ν²)) of every neighbour farther than 1e-4 σ underflows to 0, so each label would copy its own data pair; use ν ≥ \(String(format: "%.3g", Limits.minRelativeBandwidth * sigma))")
+        }
+        var largest = 0.0
+        for j in 0..<min(block.x.count, block.y.count) { largest = max(largest, abs(block.y[j] - block.x[j])) }
+        largest = try comm.allreduce(largest, .max)
+        guard s.scale * largest <= Limits.maxScaledDisplacement else {
+            throw SDEFlowError.option("--scale", "c = \(s.scale) times the largest |y − x| = \(String(format: "%.4g", largest)) puts the scaled displacements c·(y − x) beyond 1e15: the label kernel's float32 squares of them overflow and every kernel weight becomes NaN; lower --scale or rescale the data")
+        }
     }
 
     /// The paper's queries: `count` distinct data pairs (x_j, μ_j), query id = rank in

@@ -59,28 +59,66 @@ public struct FlowModel: Sendable {
         }
     }
 
+    /// Reads a model folder. model.json is checked first (sizes, c, Δt, the network's widths,
+    /// and its parameters against this node's memory), then every array's shape from its header,
+    /// and only then are the arrays read: weights finite, standardisation finite with std > 0.
     public init(directory: String) throws {
-        let info = try readJSON(ModelInfo.self, from: Self.path(directory, "model.json"))
+        let jsonPath = Self.path(directory, "model.json")
+        let info = try readJSON(ModelInfo.self, from: jsonPath)
+        try Self.check(info, path: jsonPath)
         let s = info.shape
-        var parameters = [Float](repeating: 0, count: s.parameterCount)
+        var arrays: [(name: String, shape: [Int], offset: Int)] = []
         for l in 0..<s.layerCount {
             let (nIn, nOut) = (s.layerSizes[l], s.layerSizes[l + 1])
-            for (name, offset, expected) in [("W\(l).npy", s.weightOffset(layer: l), [nOut, nIn]), ("b\(l).npy", s.biasOffset(layer: l), [nOut])] {
-                let (v, shape) = try NPY.readFloat(Self.path(directory, name))
-                guard shape == expected else {
-                    throw SDEFlowError.file(Self.path(directory, name), "has shape \(shape), model.json says \(expected)")
-                }
-                parameters.replaceSubrange(offset ..< offset + v.count, with: v)
+            arrays += [("W\(l).npy", [nOut, nIn], s.weightOffset(layer: l)), ("b\(l).npy", [nOut], s.biasOffset(layer: l))]
+        }
+        let vectors = [("input_mean.npy", s.input), ("input_std.npy", s.input), ("output_mean.npy", s.output), ("output_std.npy", s.output)]
+        for (name, shape) in arrays.map({ ($0.name, $0.shape) }) + vectors.map({ ($0.0, [$0.1]) }) {
+            let h = try NPY.header(at: Self.path(directory, name))
+            guard h.shape == shape else {
+                throw SDEFlowError.file(Self.path(directory, name), "has shape \(h.shape), model.json says \(shape)")
             }
         }
-        func vector(_ name: String, _ n: Int) throws -> [Double] {
-            let (v, _) = try NPY.read(Self.path(directory, name))
-            guard v.count == n else { throw SDEFlowError.file(Self.path(directory, name), "has \(v.count) values, expected \(n)") }
-            return v
+        var parameters = [Float](repeating: 0, count: s.parameterCount)
+        for a in arrays {
+            let (v, _) = try NPY.readFloat(Self.path(directory, a.name))
+            if let bad = v.firstIndex(where: { !$0.isFinite }) {
+                throw SDEFlowError.file(Self.path(directory, a.name), "value \(bad) (row \(bad / a.shape.last!), column \(bad % a.shape.last!)) is \(v[bad]) as float32: a model's weights must be finite")
+            }
+            parameters.replaceSubrange(a.offset ..< a.offset + v.count, with: v)
         }
-        let input = Standardizer(mean: try vector("input_mean.npy", s.input), std: try vector("input_std.npy", s.input))
-        let output = Standardizer(mean: try vector("output_mean.npy", s.output), std: try vector("output_std.npy", s.output))
-        self.init(info: info, mlp: MLP(shape: s, parameters: parameters), input: input, output: output)
+        let st = try vectors.map { try Self.standardisation(Self.path(directory, $0.0), isStd: $0.0.hasSuffix("std.npy")) }
+        self.init(info: info, mlp: MLP(shape: s, parameters: parameters),
+                  input: Standardizer(mean: st[0], std: st[1]), output: Standardizer(mean: st[2], std: st[3]))
+    }
+
+    /// A standardisation vector: finite, and a std > 0.
+    static func standardisation(_ path: String, isStd: Bool) throws -> [Double] {
+        let (v, _) = try NPY.read(path)
+        if let bad = v.firstIndex(where: { !$0.isFinite || abs($0) > Limits.maxMagnitude || (isStd && $0 <= 0) }) {
+            throw SDEFlowError.file(path, "value \(bad) is \(v[bad]): expected a finite \(isStd ? "standard deviation > 0" : "mean within ±1e100")")
+        }
+        return v
+    }
+
+    /// model.json before any array: d, dμ, c and Δt in range, a network (2d + dμ) → hidden → d
+    /// of widths in 1…65536 whose parameters fit in this node's memory.
+    static func check(_ info: ModelInfo, path: String) throws {
+        func fail(_ p: String) -> SDEFlowError { SDEFlowError.file(path, p) }
+        let s = info.shape
+        guard info.d >= 1, info.dMu >= 1, info.d <= Limits.maxStateDimension, info.dMu <= Limits.hiddenWidth.upperBound else {
+            throw fail("d = \(info.d), dMu = \(info.dMu): expected 1 ≤ d ≤ \(Limits.maxStateDimension) and 1 ≤ dμ ≤ \(Limits.hiddenWidth.upperBound)")
+        }
+        guard s.input == 2 * info.d + info.dMu, s.output == info.d else {
+            throw fail("shape \(s.input) → … → \(s.output) does not fit d = \(info.d), dμ = \(info.dMu) (expected input 2d + dμ = \(2 * info.d + info.dMu), output d = \(info.d))")
+        }
+        guard s.hidden.count <= Limits.hiddenLayers.upperBound, s.hidden.allSatisfy(Limits.hiddenWidth.contains) else {
+            throw fail("hidden widths \(s.hidden): expected at most \(Limits.hiddenLayers.upperBound) layers of widths in \(Limits.hiddenWidth.lowerBound)…\(Limits.hiddenWidth.upperBound)")
+        }
+        guard Limits.scale.contains(info.scale) else { throw fail("scale = \(info.scale): the displacement scale c must be in \(Limits.text(Limits.scale))") }
+        if let dt = info.dt, !Limits.dtRange.contains(dt) { throw fail("dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))") }
+        try Limits.checkMemory(bytes: s.parameterCount * 4 * 2, what: "the network of model.json (\(s.parameterCount) parameters)",
+                               fix: "is model.json corrupt?", location: .file(path))
     }
 
     /// One step of the learned flow map for `rows` states: x + unstandardise(G(standardise([x, μ, z])))/c.

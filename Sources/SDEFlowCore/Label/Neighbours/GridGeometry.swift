@@ -35,10 +35,13 @@ public struct GridGeometry: Codable, Sendable, Equatable {
         self.shape = extents.map { max(1, Int(($0 / h).rounded(.up))) }
     }
 
-    /// Cell coordinate along dimension i of normalised value v (clamped into the grid).
+    /// Cell coordinate along dimension i of normalised value v (clamped into the grid). Clamped
+    /// as a Double before the conversion, so a huge, infinite or NaN value (NaN: cell 0) cannot trap.
     @inlinable
     public func coordinate(_ v: Double, _ i: Int) -> Int {
-        min(max(Int(((v - lower[i]) / cellSize).rounded(.down)), 0), shape[i] - 1)
+        let t = ((v - lower[i]) / cellSize).rounded(.down)
+        guard t > 0 else { return 0 }
+        return t < Double(shape[i] - 1) ? Int(t) : shape[i] - 1
     }
 
     /// Linear cell index of a normalised point: dimension 0 fastest, the last μ dimension slowest.
