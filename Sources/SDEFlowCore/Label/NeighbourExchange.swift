@@ -33,86 +33,107 @@ struct NeighbourExchange {
         let counts = try comm.allgatherv([Int64(mine.count)]).map(Int.init)
         let all = try comm.allgatherv(normalisation.points(x: mine.x, mu: mine.mu))
         let (dist, rowsFound, kl) = localCandidates(all, count: all.count / dims)
-        var bound = (0..<all.count / dims).map { q in block.count >= k ? dist[q * kl + kl - 1] : .infinity }
-        try comm.allreduce(&bound, .min)
-        var ids = [[Int64]](repeating: [], count: comm.size), values = [[Double]](repeating: [], count: comm.size)
-        var owner = 0, first = 0
-        for q in 0..<bound.count {
-            while q >= first + counts[owner] { first += counts[owner]; owner += 1 }
-            for j in 0..<kl where dist[q * kl + j] <= bound[q] {
-                let row = rowsFound[q * kl + j]
-                ids[owner] += [Int64(q - first), Int64(firstRow + row)]
-                values[owner].append(dist[q * kl + j])
-                appendRow(row, to: &values[owner])
-            }
+        var bound = (0..<all.count / dims).map { q in
+            block.count >= k ? (0..<kl).reduce(-Double.infinity) { max($0, dist[q * kl + $1]) } : .infinity
         }
+        try comm.allreduce(&bound, .min)
+        let (ids, values) = pack(dist, rowsFound, kl: kl, bound: bound, counts: counts)
         return merge(ids: try comm.alltoallv(ids), values: try comm.alltoallv(values), queries: mine.count)
     }
 
-    /// Local exact top min(K, n) of each query: squared distances (ascending by (distance, row))
-    /// and block rows, m × kl each.
-    private func localCandidates(_ queries: [Double], count m: Int) -> (dist: [Double], rows: [Int], kl: Int) {
+    /// Local exact top min(K, n) of each query: squared distances and block rows, m × kl each
+    /// (in the index's order: the K-th distance is their largest).
+    private func localCandidates(_ queries: [Double], count m: Int) -> (dist: [Double], rows: [Int32], kl: Int) {
         let dims = normalisation.dims, kl = min(k, block.count)
         var slots = [Int32](repeating: 0, count: m * kl)
         if kl > 0 && m > 0 {
             queries.withUnsafeBufferPointer { q in slots.withUnsafeMutableBufferPointer { index.nearest(q.baseAddress!, count: m, k: kl, into: $0.baseAddress!) } }
         }
         let order = index.slotOrder
-        var dist = [Double](repeating: 0, count: m * kl), rows = [Int](repeating: 0, count: m * kl)
-        for q in 0..<m {
-            var pairs: [(Double, Int)] = (0..<kl).map { j in
-                let row = Int(order[Int(slots[q * kl + j])])
-                var s = 0.0
-                for i in 0..<dims { let t = points[row * dims + i] - queries[q * dims + i]; s += t * t }
-                return (s, row)
+        var dist = [Double](repeating: 0, count: m * kl)
+        points.withUnsafeBufferPointer { p in
+            for q in 0..<m {
+                for j in 0..<kl {
+                    let row = Int(order[Int(slots[q * kl + j])])
+                    slots[q * kl + j] = Int32(row)
+                    var s = 0.0
+                    for i in 0..<dims { let t = p[row * dims + i] - queries[q * dims + i]; s += t * t }
+                    dist[q * kl + j] = s
+                }
             }
-            pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-            for j in 0..<kl { dist[q * kl + j] = pairs[j].0; rows[q * kl + j] = pairs[j].1 }
         }
-        return (dist, rows, kl)
+        return (dist, slots, kl)
     }
 
-    /// c·(y − x), x and μ of block row `row`, appended.
-    private func appendRow(_ row: Int, to out: inout [Double]) {
-        let d = block.d, dMu = block.dMu
-        for i in 0..<d { out.append(scale * (block.y[row * d + i] - block.x[row * d + i])) }
-        out += block.x[row * d ..< (row + 1) * d]
-        out += block.mu[row * dMu ..< (row + 1) * dMu]
+    /// Per owner rank, the candidates within the bound: (query index in the owner's round,
+    /// global row) pairs and (distance, c·(y − x), x, μ) values, in flat arrays sized first.
+    private func pack(_ dist: [Double], _ rows: [Int32], kl: Int, bound: [Double], counts: [Int]) -> ([[Int64]], [[Double]]) {
+        let d = block.d, dMu = block.dMu, w = 1 + 2 * d + dMu
+        var owners = [Int](repeating: 0, count: bound.count), first = [Int](repeating: 0, count: bound.count)
+        var sizes = [Int](repeating: 0, count: comm.size), o = 0, f = 0
+        for q in 0..<bound.count {
+            while q >= f + counts[o] { f += counts[o]; o += 1 }
+            owners[q] = o; first[q] = f
+            for j in 0..<kl where dist[q * kl + j] <= bound[q] { sizes[o] += 1 }
+        }
+        var ids = sizes.map { [Int64](repeating: 0, count: 2 * $0) }, values = sizes.map { [Double](repeating: 0, count: w * $0) }
+        var at = [Int](repeating: 0, count: comm.size)
+        block.x.withUnsafeBufferPointer { x in block.y.withUnsafeBufferPointer { y in block.mu.withUnsafeBufferPointer { mu in
+            for q in 0..<bound.count {
+                let o = owners[q]
+                ids[o].withUnsafeMutableBufferPointer { id in values[o].withUnsafeMutableBufferPointer { v in
+                    for j in 0..<kl where dist[q * kl + j] <= bound[q] {
+                        let row = Int(rows[q * kl + j]), c = at[o], out = v.baseAddress! + c * w
+                        id[2 * c] = Int64(q - first[q]); id[2 * c + 1] = Int64(firstRow + row)
+                        out[0] = dist[q * kl + j]
+                        for i in 0..<d { out[1 + i] = scale * (y[row * d + i] - x[row * d + i]); out[1 + d + i] = x[row * d + i] }
+                        for i in 0..<dMu { out[1 + 2 * d + i] = mu[row * dMu + i] }
+                        at[o] += 1
+                    }
+                } }
+            }
+        } } }
+        return (ids, values)
     }
 
     /// The K best of the received candidates of each of this rank's `queries`, in canonical order.
     private func merge(ids: [Int64], values: [Double], queries: Int) -> (found: [Int32], rows: NeighbourRows) {
         let d = block.d, dMu = block.dMu, w = 1 + 2 * d + dMu
-        var byQuery = [[(dist: Double, row: Int64, at: Int)]](repeating: [], count: queries)
-        for c in 0..<ids.count / 2 { byQuery[Int(ids[2 * c])].append((values[c * w], ids[2 * c + 1], c)) }
+        var byQuery = [[Int]](repeating: [], count: queries)
+        for c in 0..<ids.count / 2 { byQuery[Int(ids[2 * c])].append(c) }
         var rows = NeighbourRows(d: d, dMu: dMu)
+        rows.delta = [Double](repeating: 0, count: queries * k * d); rows.x = rows.delta
+        rows.mu = [Double](repeating: 0, count: queries * k * dMu)
         var found = [Int32](repeating: 0, count: queries * k)
         for q in 0..<queries {
-            var best = byQuery[q].sorted { $0.dist < $1.dist || ($0.dist == $1.dist && $0.row < $1.row) }.prefix(k)
-            precondition(best.count == k, "the exchange found \(best.count) of \(k) neighbours")
-            best = ArraySlice(canonical(Array(best), values: values, width: w))
-            for (j, c) in best.enumerated() {
-                let v = values[c.at * w + 1 ..< (c.at + 1) * w]
-                found[q * k + j] = Int32(rows.count)
-                rows.delta += v.prefix(d); rows.x += v.dropFirst(d).prefix(d); rows.mu += v.suffix(dMu)
+            var best = byQuery[q]
+            best.sort { a, b in values[a * w] < values[b * w] || (values[a * w] == values[b * w] && ids[2 * a + 1] < ids[2 * b + 1]) }
+            precondition(best.count >= k, "the exchange found \(best.count) of \(k) neighbours")
+            let chosen = canonical(Array(best.prefix(k)), ids: ids, values: values, width: w)
+            for (j, c) in chosen.enumerated() {
+                let r = q * k + j
+                found[r] = Int32(r)
+                for i in 0..<d { rows.delta[r * d + i] = values[c * w + 1 + i]; rows.x[r * d + i] = values[c * w + 1 + d + i] }
+                for i in 0..<dMu { rows.mu[r * dMu + i] = values[c * w + 1 + 2 * d + i] }
             }
         }
         return (found, rows)
     }
 
-    /// The index's canonical order: global row, or (cell, global row) on the replicated grid.
-    private func canonical(_ c: [(dist: Double, row: Int64, at: Int)], values: [Double], width w: Int) -> [(dist: Double, row: Int64, at: Int)] {
-        guard let geometry else { return c.sorted { $0.row < $1.row } }
-        let d = block.d, dMu = block.dMu
-        var p = [Double](repeating: 0, count: d + dMu)
+    /// The index's canonical order of candidates `c` (indices into the received arrays): global
+    /// row, or (cell, global row) on the replicated grid.
+    private func canonical(_ c: [Int], ids: [Int64], values: [Double], width w: Int) -> [Int] {
+        guard let geometry else { return c.sorted { ids[2 * $0 + 1] < ids[2 * $1 + 1] } }
+        let d = block.d
+        var p = [Double](repeating: 0, count: normalisation.dims)
         let cells: [Int] = c.map { e in
             values.withUnsafeBufferPointer { v in
                 p.withUnsafeMutableBufferPointer { out in
-                    normalisation.point(x: v.baseAddress! + e.at * w + 1 + d, mu: v.baseAddress! + e.at * w + 1 + 2 * d, into: out.baseAddress!)
+                    normalisation.point(x: v.baseAddress! + e * w + 1 + d, mu: v.baseAddress! + e * w + 1 + 2 * d, into: out.baseAddress!)
                 }
             }
             return p.withUnsafeBufferPointer { geometry.cell(of: $0.baseAddress!) }
         }
-        return c.indices.sorted { cells[$0] < cells[$1] || (cells[$0] == cells[$1] && c[$0].row < c[$1].row) }.map { c[$0] }
+        return c.indices.sorted { cells[$0] < cells[$1] || (cells[$0] == cells[$1] && ids[2 * c[$0] + 1] < ids[2 * c[$1] + 1]) }.map { c[$0] }
     }
 }
