@@ -1,0 +1,90 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The stop signals: SIGTERM, SIGINT and SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
+/// batch script) set a flag and do nothing else; the stages read it between blocks and epochs.
+public enum StopSignals {
+    /// The first stop signal received (0: none). Written only by `onStopSignal`.
+    static let received = Atomic<Int32>(0)
+
+    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
+
+    /// Installs the handler for `handled`. Once per process, before any work.
+    public static func install() {
+        _ = received.load(ordering: .relaxed)  // initialise the global before any handler can run
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = onStopSignal
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        for s in handled { sigaction(s, &action, nil) }
+    }
+
+    /// The stop signal this process received, or 0.
+    public static var pending: Int32 { received.load(ordering: .relaxed) }
+
+    public static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGUSR1: "SIGUSR1"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+/// The signal handler: records the first stop signal. Async-signal-safe (one lock-free store).
+private func onStopSignal(_ signal: Int32) {
+    _ = StopSignals.received.compareExchange(expected: 0, desired: signal, ordering: .relaxed)
+}
+
+/// Where a stage learns that the job should stop: `local` is this rank's request (a signal
+/// number, 0 for none), `agreed` makes every rank see the same answer.
+public struct StopRequest: Sendable {
+    public let local: @Sendable () -> Int32
+    /// Nothing ever asks to stop: `agreed` then skips its collective.
+    let never: Bool
+
+    public init(_ local: @escaping @Sendable () -> Int32) { self.local = local; never = false }
+    private init() { local = { 0 }; never = true }
+
+    /// The process's stop signals (`StopSignals`).
+    public static let signals = StopRequest { StopSignals.pending }
+    public static let never = StopRequest()
+
+    /// The stop signal any rank has received (0: none), the same on every rank: one allreduce,
+    /// called by all ranks at the same point (between blocks, between epochs).
+    public func agreed(_ comm: any Collective) throws -> Int32 {
+        never ? 0 : try comm.allreduce(local(), .max)
+    }
+}
+
+/// The job stops early on every rank because of a signal: what it has saved is `saved` (the
+/// same text on every rank); the job frame prints it with the command that resumes, and exits
+/// with 128 + signal.
+public struct JobInterrupted: Error, CustomStringConvertible {
+    public let signal: Int32
+    public let saved: String
+    public init(signal: Int32, saved: String) { self.signal = signal; self.saved = saved }
+    public var description: String { "stopped by \(StopSignals.name(signal)): \(saved)" }
+}
+
+/// A failure every rank raises at the same point, because rank 0 decided and told them (so no
+/// rank is left in a collective and no abort is needed): rank 0 carries the error, the others nil.
+public struct AgreedFailure: Error, CustomStringConvertible {
+    public let error: (any Error)?
+    public var description: String { error.map { "\($0)" } ?? "rank 0 stopped the job (see its message)" }
+}
+
+extension Collective {
+    /// Runs `body` on rank 0 only and tells every rank whether it failed; if it did, every rank
+    /// throws `AgreedFailure` (rank 0's carrying the error). Returns rank 0's value (nil elsewhere).
+    public func onRoot<T>(_ body: () throws -> T) throws -> T? {
+        var value: T? = nil, failure: (any Error)? = nil
+        if isRoot { do { value = try body() } catch { failure = error } }
+        if try broadcast([Int32(failure == nil ? 0 : 1)])[0] != 0 { throw AgreedFailure(error: failure) }
+        return value
+    }
+}
