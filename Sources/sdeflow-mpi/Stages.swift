@@ -9,11 +9,12 @@ struct Simulate: ParsableCommand {
     @OptionGroup var simulation: SimulateOptions
     @OptionGroup var seed: SeedOption
     @Option(help: "Data set folder to write (x.npy, mu.npy, y.npy, dataset.json).") var output: String
+    @OptionGroup var job: JobOptions
 
     func run() throws {
         let ex = try lookupExample(simulation.example, dim: simulation.dim)
         let settings = try simulation.settings(for: ex), dtype = try simulation.npyType()
-        try withMPI { comm, log in
+        try withMPI(job.spec(outputs: [.data(output)])) { comm, log in
             try Pipeline.simulate(comm, example: ex, settings: settings, seed: seed.seed, output: output, dtype: dtype, log: log)
         }
     }
@@ -26,6 +27,9 @@ struct Label: ParsableCommand {
     @Option(help: "Label folder to write.") var output: String
     @OptionGroup var options: LabelOptions
     @OptionGroup var seed: SeedOption
+    @OptionGroup var resume: ResumeOptions
+    @OptionGroup var block: LabelBlockOption
+    @OptionGroup var job: JobOptions
 
     func run() throws {
         let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
@@ -41,9 +45,9 @@ struct Label: ParsableCommand {
             defaults.estimator = .localLinear
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
-                                   search: options.neighbourIndex)
+                                   search: options.neighbourIndex, control: JobControl(fresh: resume.fresh, labelBlock: block.labelBlock))
         }
     }
 }
@@ -55,12 +59,16 @@ struct Train: ParsableCommand {
     @Option(help: "Model folder to write.") var output: String
     @OptionGroup var options: TrainOptions
     @OptionGroup var seed: SeedOption
+    @OptionGroup var resume: ResumeOptions
+    @OptionGroup var checkpoint: CheckpointEveryOption
+    @OptionGroup var job: JobOptions
 
     func run() throws {
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)])) { comm, log in
             let set = try LabelSet(directory: labels)
             let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed)
-            _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log)
+            _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log,
+                                   control: JobControl(fresh: resume.fresh, checkpointEvery: checkpoint.checkpointEvery))
         }
     }
 }
@@ -76,12 +84,13 @@ struct Sample: ParsableCommand {
     @Option(help: "Output .npy file.") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
+    @OptionGroup var job: JobOptions
 
     func run() throws {
         let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
         guard steps >= 0, count > 0 else { throw ValidationError("--steps must be ≥ 0 and --count > 0") }
         guard ["float32", "float64"].contains(dtype) else { throw ValidationError("--dtype must be float32 or float64") }
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .file)])) { comm, log in
             let flow = try FlowModel(directory: model)
             guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
