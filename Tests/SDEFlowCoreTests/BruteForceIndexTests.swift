@@ -157,8 +157,8 @@ func bruteForceIndexMatchesTheGridIndex(dims: Int) {
     for (e, v) in points.enumerated() { lo[e % dims] = min(lo[e % dims], v); hi[e % dims] = max(hi[e % dims], v) }
     let index = BruteForceIndex(points: points, dims: dims)
     for k in [1, 50, 700] {
-        let grid = NearestNeighbours(points: points, geometry: GridGeometry(lower: lo, upper: hi, count: 5000, neighbors: k))
-        var scratch = NearestNeighbours.Scratch()
+        let grid = CellListIndex(points: points, geometry: GridGeometry(lower: lo, upper: hi, count: 5000, neighbors: k))
+        var scratch = CellListIndex.Scratch()
         for (j, got) in search(index, queries, k: k).enumerated() {
             let want = queries[(j * dims)..<((j + 1) * dims)].withUnsafeBufferPointer { grid.nearest($0.baseAddress!, k: k, scratch: &scratch) }
             #expect(got == want.sorted(), "dims=\(dims) k=\(k) query \(j)")
