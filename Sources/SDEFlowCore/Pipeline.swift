@@ -83,8 +83,9 @@ public enum Pipeline {
         let checkpoint = control.checkpoints
             ? TrainCheckpoint(folder: checkpointFolder(for: output), every: control.checkpointEvery, fresh: control.fresh) : nil
         let model = try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log, checkpoint: checkpoint, stop: control.stop)
-        log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d",
-                        model.info.epochs, Date().timeIntervalSince(started), model.info.bestValidationLoss, model.info.bestEpoch))
+        log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d; %d checkpoints took %.3f s",
+                        model.info.epochs, Date().timeIntervalSince(started), model.info.bestValidationLoss, model.info.bestEpoch,
+                        checkpoint?.saves ?? 0, checkpoint?.seconds ?? 0))
         if comm.isRoot { try model.write(to: output); checkpoint?.remove(); log.info("train: wrote \(output)") }
         try comm.barrier()
         return model

@@ -34,8 +34,12 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
         setBLASThreads(1)
     }
     let log = Log(rank: comm.rank)
-    let watchdog = job.stallTimeout > 0
-        ? Watchdog(timeout: job.stallTimeout, rank: comm.rank, size: comm.size) { comm.abort($0, code: 1) } : nil
+    let watchdog = job.stallTimeout > 0 ? Watchdog(timeout: job.stallTimeout, rank: comm.rank, size: comm.size) { message in
+        // MPI_Abort from this thread while the main one is inside MPI (MPI_THREAD_FUNNELED): should
+        // it not end the process within 10 s, exiting without MPI_Finalize makes mpirun end the job.
+        Thread.detachNewThread { Thread.sleep(forTimeInterval: 10); _exit(1) }
+        comm.abort(message, code: 1)
+    } : nil
     let world: any Collective = watchdog.map { WatchedCollective(comm, watchdog: $0) } ?? comm
     var lock: OutputLock? = nil
     do {
@@ -66,9 +70,11 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
         comm.finalize()
         exit(128 + stop.signal)
     case let agreed as AgreedFailure:
-        // Every rank knows (rank 0 decided): no abort; rank 0 reports the error.
+        // Every rank knows (rank 0 decided): no abort. Rank 0 reports the error before any rank
+        // exits, so mpirun's notice of a failed rank does not cut through the message.
+        if let e = agreed.error { FileHandle.standardError.write(Data("Error: \(e)\n".utf8)) }
+        try? comm.barrier()
         comm.finalize()
-        if let e = agreed.error { throw e }
         exit(1)
     default:
         if comm.size > 1 { comm.abort("\(error)", code: 1) }

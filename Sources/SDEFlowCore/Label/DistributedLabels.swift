@@ -29,6 +29,7 @@ public enum DistributedLabels {
         let signal = try label(comm, setup.labeler(settings), todo, sinks: sinks,
                                block: block ?? blockSize(settings, d: source.d, dMu: source.dMu), stop: stop, log: log)
         file?.close()
+        if let file { log.all(String(format: "labels: checkpoint writes took %.3f s", file.seconds)) }
         if signal != 0 {
             let saved = try comm.allreduce(Int64(kept.queries.count), .sum)
             throw JobInterrupted(signal: signal, saved: checkpoint.map {

@@ -24,6 +24,8 @@ final class LabelCheckpointFile: LabelSink {
     let path: String
     let header: Header
     private var fd: Int32 = -1
+    /// Seconds spent writing this file.
+    private(set) var seconds = 0.0
 
     init(path: String, header: Header) { self.path = path; self.header = header }
 
@@ -31,6 +33,8 @@ final class LabelCheckpointFile: LabelSink {
 
     func accept(_ block: QueryBlock, labels: [Double], ess: [Double]) throws {
         guard block.count > 0 else { return }
+        let started = monotonicSeconds()
+        defer { seconds += monotonicSeconds() - started }
         if fd < 0 { try create() }
         let d = block.d, dMu = block.dMu
         var w = ByteWriter()

@@ -17,6 +17,8 @@ public final class TrainCheckpoint {
     public let every: Int
     public let fresh: Bool
     private var savedEpoch = -1
+    /// Checkpoints rank 0 wrote, and the seconds it spent on them.
+    public private(set) var saves = 0, seconds = 0.0
 
     public init(folder: String, every: Int, fresh: Bool = false) {
         precondition(every >= 1)
@@ -51,6 +53,8 @@ public final class TrainCheckpoint {
     func save(_ comm: any Collective, _ state: TrainingState, binding: Binding) throws {
         savedEpoch = state.schedule.epoch
         guard comm.isRoot else { return }
+        let started = monotonicSeconds()
+        defer { saves += 1; seconds += monotonicSeconds() - started }
         let s = state.schedule, a = state.adam
         var w = try ByteWriter.header(magic: Self.magic, Header(
             binding: binding, ranks: comm.size, epoch: s.epoch, bestEpoch: s.bestEpoch, badEpochs: s.badEpochs,
