@@ -46,7 +46,8 @@ public enum DistributedLabels {
     }
 
     /// Work of one block, in neighbour-operations (K × (N_τ · d + p²) per query), above which
-    /// `blockSize` halves the block: about 10 s on one core of the machines `BENCHMARKS.md` used.
+    /// `blockSize` halves the block: about 8 s on one core of the test VM (measured: bm's defaults,
+    /// 1024 queries = 1.4e9 in 2.8 s; ou2d's, 256 queries = 3.0e9 in 4.8 s).
     static let blockBudget = 4e9
 
     /// Queries per block handed to the sinks (a checkpoint record, and the most a kill loses per
