@@ -55,8 +55,10 @@ public enum Pipeline {
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
         let checkpoint = control.checkpoints ? LabelCheckpoint(folder: checkpointFolder(for: output), fresh: control.fresh) : nil
-        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log,
-                                               search: search, checkpoint: checkpoint, stop: control.stop, block: control.labelBlock)
+        let labels = try StopSignals.listen {
+            try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log,
+                                      search: search, checkpoint: checkpoint, stop: control.stop, block: control.labelBlock)
+        }
         let seconds = Date().timeIntervalSince(started)
         let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
         log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",
@@ -82,7 +84,9 @@ public enum Pipeline {
         let started = Date()
         let checkpoint = control.checkpoints
             ? TrainCheckpoint(folder: checkpointFolder(for: output), every: control.checkpointEvery, fresh: control.fresh) : nil
-        let model = try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log, checkpoint: checkpoint, stop: control.stop)
+        let model = try StopSignals.listen {
+            try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log, checkpoint: checkpoint, stop: control.stop)
+        }
         log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d; %d checkpoints took %.3f s",
                         model.info.epochs, Date().timeIntervalSince(started), model.info.bestValidationLoss, model.info.bestEpoch,
                         checkpoint?.saves ?? 0, checkpoint?.seconds ?? 0))

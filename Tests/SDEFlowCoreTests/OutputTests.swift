@@ -125,5 +125,10 @@ import Glibc
         try "host elsewhere\npid 1\nstarted then\n".write(toFile: out + ".lock", atomically: true, encoding: .utf8)
         let other = #expect(throws: SDEFlowError.self) { try OutputLock.acquire([out]) }
         #expect(other?.description.contains("host elsewhere, pid 1") == true && other?.description.contains("remove \(out).lock") == true)
+        // ...unless it is an earlier run of this Slurm job, since requeued.
+        let earlier = ["host": "elsewhere", "pid": "1", "slurm-job": "4242 0"]
+        #expect(OutputLock.requeued(earlier, mine: ("4242", 1)))
+        #expect(!OutputLock.requeued(earlier, mine: ("4242", 0)) && !OutputLock.requeued(earlier, mine: ("4243", 1)))
+        #expect(!OutputLock.requeued(earlier, mine: nil))
     }
 }

@@ -5,16 +5,21 @@ import Glibc
 #endif
 
 /// The stop signals: SIGTERM, SIGINT and SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
-/// batch script) set a flag and do nothing else; the stages read it between blocks and epochs.
+/// batch script). While a stage that can stop and save listens (`listen`), the first one sets a
+/// flag and does nothing else; the stage reads it between blocks and epochs. Outside such a stage,
+/// or at a second signal, the signal does what it does by default: it ends the process at once.
 public enum StopSignals {
     /// The first stop signal received (0: none). Written only by `onStopSignal`.
     static let received = Atomic<Int32>(0)
+    /// Stages listening now (`listen`).
+    static let listening = Atomic<Int>(0)
 
     public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
 
     /// Installs the handler for `handled`. Once per process, before any work.
     public static func install() {
-        _ = received.load(ordering: .relaxed)  // initialise the global before any handler can run
+        _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
+        _ = listening.load(ordering: .relaxed)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = onStopSignal
         sigemptyset(&action.sa_mask)
@@ -24,6 +29,14 @@ public enum StopSignals {
 
     /// The stop signal this process received, or 0.
     public static var pending: Int32 { received.load(ordering: .relaxed) }
+
+    /// Runs `body`, a stage that checks `pending` and saves before it stops, with stop signals
+    /// caught instead of ending the process.
+    public static func listen<T>(_ body: () throws -> T) rethrows -> T {
+        listening.add(1, ordering: .sequentiallyConsistent)
+        defer { listening.subtract(1, ordering: .sequentiallyConsistent) }
+        return try body()
+    }
 
     public static func name(_ signal: Int32) -> String {
         switch signal {
@@ -35,9 +48,16 @@ public enum StopSignals {
     }
 }
 
-/// The signal handler: records the first stop signal. Async-signal-safe (one lock-free store).
-private func onStopSignal(_ signal: Int32) {
-    _ = StopSignals.received.compareExchange(expected: 0, desired: signal, ordering: .relaxed)
+/// The signal handler: records the first stop signal while a stage listens; otherwise restores
+/// the default action and raises the signal again (delivered when the handler returns).
+/// Async-signal-safe: lock-free atomics, signal(2) and raise(3) only.
+private func onStopSignal(_ sig: Int32) {
+    if StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0,
+       StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
+        return
+    }
+    signal(sig, SIG_DFL)
+    raise(sig)
 }
 
 /// Where a stage learns that the job should stop: `local` is this rank's request (a signal

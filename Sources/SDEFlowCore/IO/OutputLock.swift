@@ -7,7 +7,9 @@ import Glibc
 /// end, so two jobs never write one output: the second fails at its start with the holder's host
 /// and pid. The file says `host`, `pid`, `started` and the process's start time in clock ticks
 /// since boot (`/proc/<pid>/stat`), so a lock left by a process of this host that is gone (or
-/// whose pid was reused) is cleared; a lock of another host is left to the user to remove.
+/// whose pid was reused) is cleared; a lock of another host is left to the user to remove, unless
+/// it names an earlier run of this Slurm job (same SLURM_JOB_ID, lower SLURM_RESTART_COUNT: the job
+/// was requeued, so that run is over, wherever its rank 0 ran).
 public final class OutputLock {
     public private(set) var files: [String] = []
 
@@ -41,7 +43,8 @@ public final class OutputLock {
         for _ in 0..<2 {
             let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             if fd >= 0 {
-                let text = "host \(stagingHost)\npid \(getpid())\nstarted \(ISO8601DateFormatter().string(from: Date()))\nprocess-start \(Self.startTicks(getpid()) ?? 0)\n"
+                var text = "host \(stagingHost)\npid \(getpid())\nstarted \(ISO8601DateFormatter().string(from: Date()))\nprocess-start \(Self.startTicks(getpid()) ?? 0)\n"
+                if let job = Self.slurmRun { text += "slurm-job \(job.id) \(job.restart)\n" }
                 _ = text.withCString { write(fd, $0, strlen($0)) }
                 close(fd)
                 files.append(file)
@@ -51,10 +54,10 @@ public final class OutputLock {
                 throw SDEFlowError.file(file, "cannot create the lock of \(output): \(String(cString: strerror(errno)))")
             }
             let holder = Self.read(file)
-            guard holder["host"] == stagingHost, let pid = holder["pid"].flatMap({ Int32($0) }), !Self.alive(pid, holder) else {
+            guard Self.requeued(holder) || (holder["host"] == stagingHost && holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true) else {
                 throw SDEFlowError.file(output, "is being written by another sdeflow-mpi job (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")); wait for it to end, or remove \(file) if that job is gone")
             }
-            unlink(file)  // left by a process of this host that no longer runs
+            unlink(file)  // left by a process that no longer runs
         }
         throw SDEFlowError.file(file, "could not take the lock of \(output) (another job keeps taking it)")
     }
@@ -67,6 +70,20 @@ public final class OutputLock {
             if parts.count == 2 { out[String(parts[0])] = String(parts[1]) }
         }
         return out
+    }
+
+    /// This Slurm job's id and restart count (nil outside Slurm).
+    static var slurmRun: (id: String, restart: Int)? {
+        let env = ProcessInfo.processInfo.environment
+        guard let id = env["SLURM_JOB_ID"], !id.isEmpty else { return nil }
+        return (id, Int(env["SLURM_RESTART_COUNT"] ?? "") ?? 0)
+    }
+
+    /// Whether the lock was taken by an earlier run of this (since requeued) Slurm job.
+    static func requeued(_ holder: [String: String], mine: (id: String, restart: Int)? = slurmRun) -> Bool {
+        guard let mine, let theirs = holder["slurm-job"]?.split(separator: " "), theirs.count == 2,
+              theirs[0] == mine.id, let restart = Int(theirs[1]) else { return false }
+        return restart < mine.restart
     }
 
     /// Whether process `pid` of this host runs and is the one that wrote the lock.
