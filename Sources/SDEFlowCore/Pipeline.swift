@@ -18,9 +18,6 @@ public struct JobControl: Sendable {
         self.checkpoints = checkpoints; self.fresh = fresh; self.checkpointEvery = checkpointEvery
         self.labelBlock = labelBlock; self.stop = stop
     }
-
-    /// No checkpoints and no stopping (the bench, tests).
-    public static let none = JobControl(checkpoints: false, stop: .never)
 }
 
 /// The stages as the CLI runs them on all ranks: each stage reads and writes the folder layouts

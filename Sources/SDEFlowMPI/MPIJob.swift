@@ -83,10 +83,11 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
     }
 }
 
-/// This job's command line, shell-quoted, behind the launcher it runs under.
+/// This job's command line, shell-quoted, behind the launcher it runs under, without `--fresh`
+/// (which would throw away what was just saved).
 func resumeCommand(ranks: Int) -> String {
     let env = ProcessInfo.processInfo.environment
-    let quoted = CommandLine.arguments.map { a in
+    let quoted = CommandLine.arguments.filter { $0 != "--fresh" }.map { a in
         a.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }) && !a.isEmpty
             ? a : "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }.joined(separator: " ")

@@ -79,12 +79,12 @@ final class LabelCheckpointFile: LabelSink {
         let fm = FileManager.default
         try createFolder(folder)
         let names = try fm.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".labels") }.sorted()
-        var scan = Scan()
+        // The next attempt number follows every file name, even of a file killed before its header.
+        var scan = Scan(attempt: 1 + names.compactMap { Int($0.dropFirst().prefix { $0.isNumber }) }.reduce(0, max))
         var other: String? = fresh ? "--fresh" : nil
         for name in names where other == nil {
             var r = ByteReader(Array(fm.contents(atPath: filePath(folder, name)) ?? Data()))
             guard let h = r.header(magic: magic, Header.self) else { continue }  // killed before its header was written
-            scan.attempt = max(scan.attempt, h.attempt + 1)
             guard h.binding == binding else { other = "it holds labels of \(h.binding.difference(from: binding))"; break }
             scan.files += 1
             if !read(&r, width: binding.rowWidth, into: &scan) { scan.torn += 1 }
