@@ -1,7 +1,27 @@
 import Foundation
 
+/// How the CLI's stages checkpoint and stop (README, "Restarting a killed job").
+public struct JobControl: Sendable {
+    /// Keep checkpoints next to the outputs (`<output>.partial`) and resume from one of this run.
+    public var checkpoints: Bool
+    /// Discard the checkpoints of an earlier run instead of resuming from them.
+    public var fresh: Bool
+    /// Training: epochs between two checkpoints (a stop by signal saves at once).
+    public var checkpointEvery: Int
+    /// Label stage: queries per checkpointed block (nil: `DistributedLabels.blockSize`).
+    public var labelBlock: Int?
+    /// Where the stages learn of a stop request.
+    public var stop: StopRequest
+
+    public init(checkpoints: Bool = true, fresh: Bool = false, checkpointEvery: Int = 10, labelBlock: Int? = nil,
+                stop: StopRequest = .signals) {
+        self.checkpoints = checkpoints; self.fresh = fresh; self.checkpointEvery = checkpointEvery
+        self.labelBlock = labelBlock; self.stop = stop
+    }
+}
+
 /// The stages as the CLI runs them on all ranks: each stage reads and writes the folder layouts
-/// of the data contract; rank 0 writes, every file atomically.
+/// of the data contract; rank 0 writes, every output folder replaced whole (`writeFolderAtomically`).
 public enum Pipeline {
     /// Below this median effective sample size of the kernel weights at the last ODE step the
     /// label stage warns: each label is then one or two neighbours' displacements, and the
@@ -18,8 +38,7 @@ public enum Pipeline {
         let block = Simulator.simulate(example, settings: settings, observedMu: example.observedMu, paths: mine, seed: seed)
         let x = try comm.gatherv(block.x), mu = try comm.gatherv(block.mu), y = try comm.gatherv(block.y)
         if comm.isRoot {
-            let info = DatasetInfo(dt: settings.dt, example: example.name, observedMu: example.observedMu,
-                                   muRange: [example.muRange.lowerBound, example.muRange.upperBound], seed: seed, simulation: settings)
+            let info = simulationInfo(example, settings: settings, seed: seed)
             try Dataset.write(PairBlock(d: example.d, dMu: example.dMu, x: x, mu: mu, y: y), info: info, to: output, dtype: dtype)
             log.info("simulate: wrote \(output)")
         }
@@ -28,12 +47,16 @@ public enum Pipeline {
 
     /// Stage 1 on all ranks; rank 0 writes the label folder. Every rank returns the labels.
     public static func label(_ comm: any Collective, data: String, settings: LabelSettings, seed: UInt64,
-                             output: String, log: Log, search: NeighbourSearch = .auto,
-                             shards: ShardLayout = .auto) throws -> LabelSet {
+                             output: String, log: Log, search: NeighbourSearch = .auto, shards: ShardLayout = .auto,
+                             control: JobControl = .init()) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
-        let labels = try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log, search: search, shards: shards)
+        let checkpoint = control.checkpoints ? LabelCheckpoint(folder: checkpointFolder(for: output), fresh: control.fresh) : nil
+        let labels = try StopSignals.listen {
+            try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log,
+                                      search: search, shards: shards, checkpoint: checkpoint, stop: control.stop, block: control.labelBlock)
+        }
         let seconds = Date().timeIntervalSince(started)
         let work = Double(settings.labels) * Double(settings.neighbors) * Double(settings.odeSteps)
         log.info(String(format: "label: done in %.1f s (%.3g neighbour-steps/s over all ranks), mean ESS at τ→0: %.1f",
@@ -48,18 +71,24 @@ public enum Pipeline {
         }
         let nonFinite = labels.label.filter { !$0.isFinite }.count
         if nonFinite > 0 { log.info("label: warning: \(nonFinite) non-finite label values (training drops those rows)") }
-        if comm.isRoot { try labels.write(to: output); log.info("label: wrote \(output)") }
+        if comm.isRoot { try labels.write(to: output); checkpoint?.remove(); log.info("label: wrote \(output)") }
         try comm.barrier()
         return labels
     }
 
     /// Stage 2 on all ranks; rank 0 writes the model folder.
-    public static func train(_ comm: any Collective, labels: LabelSet, settings: TrainSettings, output: String, log: Log) throws -> FlowModel {
+    public static func train(_ comm: any Collective, labels: LabelSet, settings: TrainSettings, output: String, log: Log,
+                             control: JobControl = .init()) throws -> FlowModel {
         let started = Date()
-        let model = try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log)
-        log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d",
-                        model.info.epochs, Date().timeIntervalSince(started), model.info.bestValidationLoss, model.info.bestEpoch))
-        if comm.isRoot { try model.write(to: output); log.info("train: wrote \(output)") }
+        let checkpoint = control.checkpoints
+            ? TrainCheckpoint(folder: checkpointFolder(for: output), every: control.checkpointEvery, fresh: control.fresh) : nil
+        let model = try StopSignals.listen {
+            try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log, checkpoint: checkpoint, stop: control.stop)
+        }
+        log.info(String(format: "train: %d epochs in %.1f s, best validation loss %.5f at epoch %d; %d checkpoints took %.3f s",
+                        model.info.epochs, Date().timeIntervalSince(started), model.info.bestValidationLoss, model.info.bestEpoch,
+                        checkpoint?.saves ?? 0, checkpoint?.seconds ?? 0))
+        if comm.isRoot { try model.write(to: output); checkpoint?.remove(); log.info("train: wrote \(output)") }
         try comm.barrier()
         return model
     }

@@ -1,26 +1,97 @@
 import Foundation
 import SDEFlowCore
 
-/// Runs `body` on the MPI communicator: the frame of every CLI command. Any error ends the
-/// whole job: on one rank it is rethrown (the CLI prints it and exits 1); on several the failing
-/// rank prints it and aborts every rank (`MPI_Abort`), so no rank is left waiting in a collective.
-public func withMPI(_ body: (any Collective, Log) throws -> Void) throws {
+/// What the job frame checks and guards around a command.
+public struct JobSpec: Sendable {
+    /// Paths the command reads and writes: checked on rank 0 before any work (`OutputGuard`),
+    /// and each output locked for the job (`OutputLock`).
+    public var inputs: [JobInput]
+    public var outputs: [JobOutput]
+    /// Seconds without progress after which a rank ends the job (`Watchdog`); 0: no watchdog.
+    public var stallTimeout: Double
+
+    public static let defaultStallTimeout = 600.0
+
+    public init(inputs: [JobInput] = [], outputs: [JobOutput] = [], stallTimeout: Double = defaultStallTimeout) {
+        self.inputs = inputs; self.outputs = outputs; self.stallTimeout = stallTimeout
+    }
+}
+
+/// Runs `body` on the MPI communicator: the frame of every CLI command. Before the body, the stop
+/// signals are caught (`StopSignals`), a watchdog watches every collective, and rank 0 checks the
+/// job's paths and locks its outputs. Any error ends the whole job: on one rank it is rethrown
+/// (the CLI prints it and exits 1); on several the failing rank prints it and aborts every rank
+/// (`MPI_Abort`), so no rank is left waiting in a collective. A stop by signal (`JobInterrupted`)
+/// ends every rank with 128 + signal after rank 0 said what is saved and how to resume.
+public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) throws -> Void) throws {
     let comm: MPICommunicator
     do { comm = try MPICommunicator.initialize() } catch {
         throw SDEFlowError.usage("cannot start MPI: \(error)")
     }
+    StopSignals.install()
     // One BLAS thread per rank unless the user chose: the ranks already fill the cores.
     if comm.size > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
         setBLASThreads(1)
     }
     let log = Log(rank: comm.rank)
+    let watchdog = job.stallTimeout > 0 ? Watchdog(timeout: job.stallTimeout, rank: comm.rank, size: comm.size) { message in
+        // MPI_Abort from this thread while the main one is inside MPI (MPI_THREAD_FUNNELED): should
+        // it not end the process within 10 s, exiting without MPI_Finalize makes mpirun end the job.
+        Thread.detachNewThread { Thread.sleep(forTimeInterval: 10); _exit(1) }
+        comm.abort(message, code: 1)
+    } : nil
+    let world: any Collective = watchdog.map { WatchedCollective(comm, watchdog: $0) } ?? comm
+    var lock: OutputLock? = nil
     do {
-        try body(comm, log)
+        lock = try world.onRoot {
+            try OutputGuard.check(inputs: job.inputs, outputs: job.outputs)
+            return try OutputLock.acquire(job.outputs.map(\.path))
+        }
+        try body(world, log)
+        lock?.release()
         log.all(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
     } catch {
+        lock?.release()
+        watchdog?.stop()
+        try end(comm, after: error)
+    }
+    watchdog?.stop()
+    comm.finalize()
+}
+
+/// Ends a job whose body threw `error` on this rank.
+func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
+    switch error {
+    case let stop as JobInterrupted:
+        if comm.isRoot {
+            FileHandle.standardError.write(Data("sdeflow-mpi: \(stop)\nsdeflow-mpi: to resume, run the same command again:\n  \(resumeCommand(ranks: comm.size))\n".utf8))
+        }
+        try? comm.barrier()  // rank 0's checkpoint is on disk before any rank exits
+        comm.finalize()
+        exit(128 + stop.signal)
+    case let agreed as AgreedFailure:
+        // Every rank knows (rank 0 decided): no abort. Rank 0 reports the error before any rank
+        // exits, so mpirun's notice of a failed rank does not cut through the message.
+        if let e = agreed.error { FileHandle.standardError.write(Data("Error: \(e)\n".utf8)) }
+        try? comm.barrier()
+        comm.finalize()
+        exit(1)
+    default:
         if comm.size > 1 { comm.abort("\(error)", code: 1) }
         comm.finalize()
         throw error
     }
-    comm.finalize()
+}
+
+/// This job's command line, shell-quoted, behind the launcher it runs under, without `--fresh`
+/// (which would throw away what was just saved).
+func resumeCommand(ranks: Int) -> String {
+    let env = ProcessInfo.processInfo.environment
+    let quoted = CommandLine.arguments.filter { $0 != "--fresh" }.map { a in
+        a.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }) && !a.isEmpty
+            ? a : "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
+    if env["SLURM_STEP_ID"] != nil { return "srun -n \(ranks) \(quoted)" }
+    if env["OMPI_COMM_WORLD_SIZE"] != nil { return "mpirun -n \(ranks) \(quoted)" }
+    return quoted
 }

@@ -26,6 +26,7 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "One-step samples per μ, 2…1e8 (default: bm 10000 and ou 20000 as in the paper, ou2d 20000).") var samples: Int?
     @Option(parsing: .unconditional, help: "Samples per μ for the multi-step law, 2…1e8 (default, the paper's: bm 10000, ou 50000, ou2d 10000).") var pathSamples: Int?
     @OptionGroup var seed: SeedOption
+    @OptionGroup var job: JobOptions
 
     func validate() throws {
         try checkRange(samples, "--samples", Limits.samples)
@@ -34,7 +35,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [.evaluation(output)])) { comm, log in
             let flow = try FlowModel(directory: model)
             let spec = try evaluationSpec(model: flow, modelPath: model, exampleName: example, samples: samples,
                                           pathSamples: pathSamples, seed: seed.seed, log: log)

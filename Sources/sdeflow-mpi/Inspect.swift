@@ -36,6 +36,7 @@ struct Inspect: ParsableCommand {
     @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
     var example: String?
     @OptionGroup var seed: SeedOption
+    @OptionGroup var job: JobOptions
 
     func validate() throws {
         try checkRange(points, "--points", 2...1_000_000)
@@ -50,7 +51,8 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let m = try parseList(mu, option: "--mu")
         let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
-        try withMPI { comm, log in
+        let outputs = [stem + ".npy", stem + ".svg", stem + "_truth.npy"].map { JobOutput("--output", $0, .file) }
+        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: outputs)) { comm, log in
             let flow = try FlowModel(directory: model)
             let d = flow.info.d
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }

@@ -8,7 +8,9 @@ struct Run: ParsableCommand {
         abstract: "Simulate, label, train and evaluate in one job.",
         discussion: """
             Leaves DIR/data, DIR/labels, DIR/model (the layouts of the stage commands) and DIR/eval (`evaluate`'s \
-            metrics.json and report.html), and prints the headline errors.
+            metrics.json and report.html), and prints the headline errors. Run again after a stop or a kill, the same \
+            command keeps the stages whose folders are complete and made with the same settings, and resumes the \
+            label or training stage from its checkpoint (DIR/labels.partial, DIR/model.partial); --fresh redoes all.
             """)
     @OptionGroup var simulation: SimulateOptions
     @OptionGroup var labelOptions: LabelOptions
@@ -20,6 +22,10 @@ struct Run: ParsableCommand {
     var pathSamples: Int?
     @Flag(help: "A small, fast configuration (500 paths/μ, 10000 labels, K = 500, 200 ODE steps, 300 epochs max) for a first look.")
     var quick = false
+    @OptionGroup var resume: ResumeOptions
+    @OptionGroup var checkpoint: CheckpointEveryOption
+    @OptionGroup var block: LabelBlockOption
+    @OptionGroup var job: JobOptions
 
     func run() throws {
         guard evalSamples >= 2, (pathSamples ?? 2) >= 2 else { throw ValidationError("--eval-samples and --path-samples must be at least 2") }
@@ -35,19 +41,15 @@ struct Run: ParsableCommand {
         }
         let labelSettings = try labelOptions.settings(defaults: labelDefaults, paper: paperLabels)
         let dtype = try simulation.npyType()
-        try withMPI { comm, log in
+        let control = JobControl(fresh: resume.fresh, checkpointEvery: checkpoint.checkpointEvery, labelBlock: block.labelBlock)
+        let dir = Folders(output)
+        let outputs: [JobOutput] = [.data(dir.data), .labels(dir.labels), .model(dir.model), .evaluation(dir.eval)]
+        try withMPI(job.spec(outputs: outputs)) { comm, log in
             let times = Stopwatch()
-            try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: filePath(output, "data"), dtype: dtype, log: log)
-            times.lap("simulate")
-            let labels = try Pipeline.label(comm, data: filePath(output, "data"), settings: labelSettings, seed: seed.seed,
-                                            output: filePath(output, "labels"), log: log, search: labelOptions.neighbourIndex, shards: labelOptions.shards)
-            times.lap("label")
-            let model = try Pipeline.train(comm, labels: labels, settings: train, output: filePath(output, "model"), log: log)
-            times.lap("train")
+            let model = try stages(comm, ex, sim, dtype, labelSettings, train, control, dir, log, times)
             let spec = EvaluationSpec(example: ex, dt: sim.dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
                                       samples: evalSamples, pathSamples: pathSamples ?? (quick ? 5000 : nil), seed: seed.seed)
-            let result = try Pipeline.evaluate(comm, model: model, spec: spec, output: filePath(output, "eval"),
-                                               modelPath: filePath(output, "model"), log: log)
+            let result = try Pipeline.evaluate(comm, model: model, spec: spec, output: dir.eval, modelPath: dir.model, log: log)
             times.lap("evaluate")
             if comm.isRoot, let result {
                 print("headline errors against the exact law (\(filePath(output, "eval/metrics.json")), report \(filePath(output, "eval/report.html"))):")
@@ -55,6 +57,36 @@ struct Run: ParsableCommand {
                 print("wall time: " + times.summary)
             }
         }
+    }
+
+    struct Folders {
+        let data: String, labels: String, model: String, eval: String
+        init(_ output: String) {
+            data = filePath(output, "data"); labels = filePath(output, "labels"); model = filePath(output, "model"); eval = filePath(output, "eval")
+        }
+    }
+
+    /// Simulate, label and train, each kept from an earlier run of this command when its folder is
+    /// complete and of the same settings (and every stage before it was kept): `PipelineReuse.swift`.
+    func stages(_ comm: any Collective, _ ex: SDEExample, _ sim: SimulationSettings, _ dtype: NPYDType, _ labelSettings: LabelSettings,
+                _ train: TrainSettings, _ control: JobControl, _ dir: Folders, _ log: Log, _ times: Stopwatch) throws -> FlowModel {
+        func kept(_ folder: String) { log.info("run: \(folder) is complete and of these settings: kept (--fresh redoes it)") }
+        let keepData = try !control.fresh && Pipeline.keepsData(comm, dir.data, info: Pipeline.simulationInfo(ex, settings: sim, seed: seed.seed), dtype: dtype)
+        if keepData { kept(dir.data) } else {
+            try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: dir.data, dtype: dtype, log: log)
+        }
+        times.lap("simulate")
+        let keepLabels = try keepData && Pipeline.keepsLabels(comm, dir.labels, settings: labelSettings, seed: seed.seed,
+                                                               dataCount: sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath)
+        let labels: LabelSet
+        if keepLabels { kept(dir.labels); labels = try LabelSet(directory: dir.labels) } else {
+            labels = try Pipeline.label(comm, data: dir.data, settings: labelSettings, seed: seed.seed, output: dir.labels, log: log,
+                                        search: labelOptions.neighbourIndex, shards: labelOptions.shards, control: control)
+        }
+        times.lap("label")
+        defer { times.lap("train") }
+        if try keepLabels && Pipeline.keepsModel(comm, dir.model, settings: train) { kept(dir.model); return try FlowModel(directory: dir.model) }
+        return try Pipeline.train(comm, labels: labels, settings: train, output: dir.model, log: log, control: control)
     }
 }
 

@@ -9,11 +9,12 @@ struct Simulate: ParsableCommand {
     @OptionGroup var simulation: SimulateOptions
     @OptionGroup var seed: SeedOption
     @Option(help: "Data set folder to write (x.npy, mu.npy, y.npy, dataset.json).") var output: String
+    @OptionGroup var job: JobOptions
 
     func run() throws {
         let ex = try lookupExample(simulation.example, dim: simulation.dim)
         let settings = try simulation.settings(for: ex), dtype = try simulation.npyType()
-        try withMPI { comm, log in
+        try withMPI(job.spec(outputs: [.data(output)])) { comm, log in
             try Pipeline.simulate(comm, example: ex, settings: settings, seed: seed.seed, output: output, dtype: dtype, log: log)
         }
     }
@@ -26,6 +27,9 @@ struct Label: ParsableCommand {
     @Option(help: "Label folder to write.") var output: String
     @OptionGroup var options: LabelOptions
     @OptionGroup var seed: SeedOption
+    @OptionGroup var resume: ResumeOptions
+    @OptionGroup var block: LabelBlockOption
+    @OptionGroup var job: JobOptions
 
     func run() throws {
         let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
@@ -41,9 +45,10 @@ struct Label: ParsableCommand {
             defaults.estimator = .localLinear
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
-                                   search: options.neighbourIndex, shards: options.shards)
+                                   search: options.neighbourIndex, shards: options.shards,
+                                   control: JobControl(fresh: resume.fresh, labelBlock: block.labelBlock))
         }
     }
 }
@@ -55,13 +60,17 @@ struct Train: ParsableCommand {
     @Option(help: "Model folder to write.") var output: String
     @OptionGroup var options: TrainOptions
     @OptionGroup var seed: SeedOption
+    @OptionGroup var resume: ResumeOptions
+    @OptionGroup var checkpoint: CheckpointEveryOption
+    @OptionGroup var job: JobOptions
 
     func run() throws {
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)])) { comm, log in
             let set = try LabelSet(directory: labels)
             let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed,
                                                 dims: (set.d, set.dMu), rows: set.count)
-            _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log)
+            _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log,
+                                   control: JobControl(fresh: resume.fresh, checkpointEvery: checkpoint.checkpointEvery))
         }
     }
 }
@@ -77,6 +86,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Output .npy file.") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
+    @OptionGroup var job: JobOptions
 
     func validate() throws {
         _ = try parseList(x0, option: "--x0"); _ = try parseList(mu, option: "--mu")
@@ -87,7 +97,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
-        try withMPI { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .file)])) { comm, log in
             let flow = try FlowModel(directory: model)
             try Limits.checkMemory(bytes: Limits.product(count, steps + 1, flow.info.d, 8, 2) ?? Int.max, what: "\(count) paths of \(steps) steps",
                                    fix: "lower --count or --steps", location: .option("--count"))

@@ -65,15 +65,18 @@ enum CLI {
     /// (SIGTERM, then SIGKILL; mpirun passes the signal on to its ranks) and the call throws.
     static func execute(_ executable: String, _ arguments: [String], in directory: URL? = nil,
                         timeout: Double = 180) throws -> CommandResult {
-        let command = ([executable] + arguments).joined(separator: " ")
+        try start(executable, arguments, in: directory).wait(timeout: timeout)
+    }
+
+    /// Starts `executable arguments` in `directory` and returns at once (`RunningCommand.wait`
+    /// collects it).
+    static func start(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> RunningCommand {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: logs) }
         let outURL = logs.appendingPathComponent("stdout"), errURL = logs.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -82,26 +85,11 @@ enum CLI {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        let started = Date()
+        let running = RunningCommand(command: ([executable] + arguments).joined(separator: " "), process: process,
+                                     logs: logs, out: out, err: err)
+        process.terminationHandler = { _ in running.finished.signal() }
         try withSignalsUnblocked { try process.run() }
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            if finished.wait(timeout: .now() + 10) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                _ = finished.wait(timeout: .now() + 10)
-            }
-            try? out.close(); try? err.close()
-            throw CommandTimedOut(command: command, seconds: timeout)
-        }
-        process.waitUntilExit()
-        try out.close(); try err.close()
-        return CommandResult(
-            command: command, status: process.terminationStatus,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-            seconds: Date().timeIntervalSince(started))
+        return running
     }
 
     /// Runs `body` (which starts a child) with no signal blocked on this thread, so the child
@@ -121,9 +109,13 @@ enum CLI {
     /// `mpirun --oversubscribe -n ranks`.
     static func run(_ arguments: [String], ranks: Int? = nil, in directory: URL? = nil,
                     timeout: Double = 180) throws -> CommandResult {
-        guard let ranks else { return try execute(binary, arguments, in: directory, timeout: timeout) }
-        return try execute(mpirun, ["--oversubscribe", "-n", String(ranks), binary] + arguments,
-                           in: directory, timeout: timeout)
+        try launch(arguments, ranks: ranks, in: directory).wait(timeout: timeout)
+    }
+
+    /// Like `run`, but returns once the child is started.
+    static func launch(_ arguments: [String], ranks: Int? = nil, in directory: URL? = nil) throws -> RunningCommand {
+        guard let ranks else { return try start(binary, arguments, in: directory) }
+        return try start(mpirun, ["--oversubscribe", "-n", String(ranks), binary] + arguments, in: directory)
     }
 
     /// Like `run`, and records an issue (with all output) unless it exits 0.
@@ -141,6 +133,45 @@ enum CLI {
     }
 }
 
+
+/// A child started by `CLI.start`: signal it, read what it printed so far, wait for its end.
+final class RunningCommand: @unchecked Sendable {
+    let command: String
+    let process: Process
+    let finished = DispatchSemaphore(value: 0)
+    private let logs: URL, out: FileHandle, err: FileHandle
+    private let started = Date()
+
+    init(command: String, process: Process, logs: URL, out: FileHandle, err: FileHandle) {
+        self.command = command; self.process = process; self.logs = logs; self.out = out; self.err = err
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    func signal(_ s: Int32) { kill(pid, s) }
+    var stderrSoFar: String { (try? String(contentsOf: logs.appendingPathComponent("stderr"), encoding: .utf8)) ?? "" }
+
+    /// Waits for the end (killing the child after `timeout` seconds: SIGTERM, then SIGKILL, and
+    /// throwing `CommandTimedOut`) and returns what it printed.
+    func wait(timeout: Double) throws -> CommandResult {
+        defer { try? FileManager.default.removeItem(at: logs) }
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            if finished.wait(timeout: .now() + 10) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                _ = finished.wait(timeout: .now() + 10)
+            }
+            try? out.close(); try? err.close()
+            throw CommandTimedOut(command: command, seconds: timeout)
+        }
+        process.waitUntilExit()
+        try out.close(); try err.close()
+        return CommandResult(
+            command: command, status: process.terminationStatus,
+            stdout: (try? String(contentsOf: logs.appendingPathComponent("stdout"), encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: logs.appendingPathComponent("stderr"), encoding: .utf8)) ?? "",
+            seconds: Date().timeIntervalSince(started))
+    }
+}
 
 /// `<tmp>/<prefix><pid>`, created; folders of earlier test processes that are gone are removed.
 func perProcessScratchRoot(prefix: String) -> URL {

@@ -85,52 +85,93 @@ public func createFolder(_ path: String) throws {
     }
 }
 
-/// Writes a folder of files so that a failure leaves nothing half-written behind: `body`
-/// writes its files into a fresh staging folder `stagingName(directory)` next to `directory`,
-/// which is removed on any error. On success the staging folder is renamed to `directory`
-/// if that does not exist yet; otherwise its files are moved into `directory` one rename each
-/// (`.json` files last, as they mark a folder complete), replacing files of the same name.
+/// Writes a folder so that it is replaced whole or not at all: `body` writes its files into a
+/// fresh staging folder `stagingName(directory)` next to `directory` (removed on any error); then
+/// the staging folder takes the place of `directory` in one step (`replaceFolder`), and a reader
+/// sees the old folder or the new one, never a mix. An existing `directory` is replaced only if
+/// it looks like an output of the same kind (`checkReplaceable`): a mistyped `--output` never
+/// deletes a folder of other files.
 public func writeFolderAtomically(_ directory: String, _ body: (String) throws -> Void) throws {
     var target = directory
     while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
-    var isDir: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: target, isDirectory: &isDir)
-    if exists && !isDir.boolValue { throw SDEFlowError.file(target, "exists and is not a folder") }
     let staging = stagingName(target)
     let parent = parentFolder(of: target)
     if !parent.isEmpty { try createFolder(parent) }
     removeStaleStaging(target)
+    removeStaleStaging(target + ".old")
     try? FileManager.default.removeItem(atPath: staging)
+    try checkReplaceable(target, markers: [])
     try createFolder(staging)
     do {
         try body(staging)
-        if !exists {
-            guard rename(staging, target) == 0 else {
-                throw SDEFlowError.file(target, "cannot rename \(staging) to it: \(String(cString: strerror(errno)))")
-            }
-            return
-        }
-        let names = try FileManager.default.contentsOfDirectory(atPath: staging)
-            .sorted { ($0.hasSuffix(".json") ? 1 : 0, $0) < ($1.hasSuffix(".json") ? 1 : 0, $1) }
-        for name in names {
-            let dest = (target as NSString).appendingPathComponent(name)
-            var destIsDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dest, isDirectory: &destIsDir), destIsDir.boolValue {
-                throw SDEFlowError.file(dest, "is a folder; cannot replace it with the file \(name)")
-            }
-        }
-        for name in names {
-            let src = (staging as NSString).appendingPathComponent(name)
-            let dest = (target as NSString).appendingPathComponent(name)
-            guard rename(src, dest) == 0 else {
-                throw SDEFlowError.file(dest, "cannot move \(src) there: \(String(cString: strerror(errno)))")
-            }
-        }
-        try? FileManager.default.removeItem(atPath: staging)
+        let markers = try FileManager.default.contentsOfDirectory(atPath: staging).filter { $0.hasSuffix(".json") }
+        try checkReplaceable(target, markers: markers)
+        try syncFolder(staging)
+        try replaceFolder(target, with: staging)
+        try? syncFolder(parent.isEmpty ? "." : parent)
     } catch {
         try? FileManager.default.removeItem(atPath: staging)
         throw error
     }
+}
+
+/// An existing `path` may be replaced by an output folder whose marker files (the `.json` files
+/// that say what a folder is: labels.json, model.json, ...) are `markers` only if it is a folder
+/// that is empty, or holds no subfolder and every one of the markers.
+public func checkReplaceable(_ path: String, markers: [String]) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return }
+    guard isDir.boolValue else { throw SDEFlowError.file(path, "exists and is not a folder") }
+    let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+    if names.isEmpty { return }
+    let refuse = "refusing to replace it (remove it, or choose another output)"
+    for name in names {
+        var sub: ObjCBool = false
+        if FileManager.default.fileExists(atPath: filePath(path, name), isDirectory: &sub), sub.boolValue {
+            throw SDEFlowError.file(path, "holds the folder \(name), so it is not an output folder sdeflow-mpi wrote: \(refuse)")
+        }
+    }
+    if let missing = markers.first(where: { !names.contains($0) }) {
+        throw SDEFlowError.file(path, "exists without \(missing), so it is not an output of this kind that sdeflow-mpi wrote: \(refuse)")
+    }
+}
+
+/// Puts folder `staging` at `target` in one step. Where the file system can (Linux
+/// renameat2 RENAME_EXCHANGE) the two are swapped atomically and the old one, now at `staging`,
+/// is deleted; elsewhere the old folder is renamed away, the new one renamed in and the old one
+/// deleted (a reader then may find no folder for that instant, but never a mix).
+func replaceFolder(_ target: String, with staging: String) throws {
+    func fail(_ what: String) -> SDEFlowError { SDEFlowError.file(target, "\(what): \(String(cString: strerror(errno)))") }
+    guard FileManager.default.fileExists(atPath: target) else {
+        guard rename(staging, target) == 0 else { throw fail("cannot rename \(staging) to it") }
+        return
+    }
+    if let exchange = renameExchange, exchange(AT_FDCWD, staging, AT_FDCWD, target, 2 /* RENAME_EXCHANGE */) == 0 {
+        try? FileManager.default.removeItem(atPath: staging)
+        return
+    }
+    let old = stagingName(target + ".old")
+    guard rename(target, old) == 0 else { throw fail("cannot move the old folder away to \(old)") }
+    guard rename(staging, target) == 0 else {
+        let err = fail("cannot rename \(staging) to it")
+        _ = rename(old, target)
+        throw err
+    }
+    try? FileManager.default.removeItem(atPath: old)
+}
+
+/// glibc's renameat2 (not in Swift's Glibc module), looked up once; nil where it is missing.
+private let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "renameat2") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
+}()
+
+/// fsync of a folder: its entries (the renames into it) reach the disk.
+func syncFolder(_ path: String) throws {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw SDEFlowError.file(path, "cannot open folder: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw SDEFlowError.file(path, "fsync failed: \(String(cString: strerror(errno)))") }
 }
 
 /// "a/b/c" → "a/b", "/a" → "/", "a" → "". (Not `NSString.deletingLastPathComponent`: in

@@ -3,26 +3,45 @@ import Foundation
 /// Stage 1 across ranks (the heart of the product): `LabelSetup` gives every rank its queries
 /// and shard, each rank labels its queries in blocks handed to the label sinks as they finish,
 /// and the labels are gathered on every rank in query-id order. Every number depends on global
-/// ids only, so the result is bitwise the same for any `-n`.
+/// ids only, so the result is bitwise the same for any `-n`. With a `LabelCheckpoint`, the queries
+/// an earlier run saved are taken from it and every finished block is saved; between blocks the
+/// ranks agree on `stop` and, if any rank was asked to stop, end with `JobInterrupted`.
 public enum DistributedLabels {
-    /// Queries labelled between two hand-overs to the sinks (and two progress lines).
-    static let sinkBlock = 1024
-
     public static func run(_ comm: any Collective, source: any PairSource, info: DatasetInfo?, settings: LabelSettings,
-                           seed: UInt64, log: Log, sink: (any LabelSink)? = nil,
-                           search: NeighbourSearch = .auto, shards: ShardLayout = .auto) throws -> LabelSet {
+                           seed: UInt64, log: Log, sink: (any LabelSink)? = nil, search: NeighbourSearch = .auto,
+                           shards: ShardLayout = .auto, checkpoint: LabelCheckpoint? = nil, stop: StopRequest = .never,
+                           block: Int? = nil) throws -> LabelSet {
         try check(source, settings)
         let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards)
-        let shard = setup.shard, mine = setup.queries
+        let shard = setup.shard
         let bytes = shard.count * (2 * source.d + source.dMu) * 8
-        log.all("shard: \(shard.count) of \(source.count) pairs (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB), \(mine.count) queries")
+        log.all("shard: \(shard.count) of \(source.count) pairs (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB), \(setup.queries.count) queries")
         let kept = MemoryLabelSink(d: source.d, dMu: source.dMu)
-        let sinks: [any LabelSink] = [kept] + (sink.map { [$0] } ?? [])
+        var sinks: [any LabelSink] = [kept] + (sink.map { [$0] } ?? []), todo = setup.queries
+        var file: LabelCheckpointFile? = nil
+        if let checkpoint {
+            let binding = try LabelCheckpoint.Binding(source: source, settings: settings, seed: seed, normalisation: setup.normalisation, info: info)
+            let restored = try checkpoint.restore(comm, binding: binding, queries: setup.queries, log: log)
+            try kept.accept(restored.done, labels: restored.labels, ess: restored.ess)
+            todo = restored.remaining
+            file = checkpoint.sink(comm, binding: binding, attempt: restored.attempt)
+            sinks.append(file!)
+        }
+        let signal: Int32
         if let exchange = setup.neighbourExchange(comm, settings) {
             let labeler = Labeler(d: source.d, dMu: source.dMu, normalisation: setup.normalisation, settings: settings)
-            try label(comm, exchange, labeler, mine, sinks: sinks, log: log)
+            signal = try label(comm, exchange, labeler, todo, sinks: sinks, stop: stop, log: log)
         } else {
-            try label(setup.labeler(settings), mine, sinks: sinks, log: log)
+            signal = try label(comm, setup.labeler(settings), todo, sinks: sinks,
+                               block: block ?? blockSize(settings, d: source.d, dMu: source.dMu), stop: stop, log: log)
+        }
+        file?.close()
+        if let file { log.all(String(format: "labels: checkpoint writes took %.3f s", file.seconds)) }
+        if signal != 0 {
+            let saved = try comm.allreduce(Int64(kept.queries.count), .sum)
+            throw JobInterrupted(signal: signal, saved: checkpoint.map {
+                "labels: \(saved) of \(settings.labels) queries are saved in \($0.folder); the same command resumes from them, at any -n"
+            } ?? "labels: nothing saved (no checkpoint)")
         }
         let shardPairs = try comm.allgatherv([Int64(shard.count)]).map(Int.init)
         let ids = try comm.allgatherv(kept.queries.ids)
@@ -31,6 +50,21 @@ public enum DistributedLabels {
             settings: settings, seed: seed, dt: info?.dt, example: info?.example, observedMu: info?.observedMu,
             muRange: info?.muRange, dataCount: source.count, normalisation: setup.normalisation, meanEffectiveSampleSize: 0),
             shardPairs: shardPairs)
+    }
+
+    /// Work of one block, in neighbour-operations (K × (N_τ · d + p²) per query), above which
+    /// `blockSize` halves the block: about 8 s on one core of the test VM (measured: bm's defaults,
+    /// 1024 queries = 1.4e9 in 2.8 s; ou2d's, 256 queries = 3.0e9 in 4.8 s).
+    static let blockBudget = 4e9
+
+    /// Queries per block handed to the sinks (a checkpoint record, and the most a kill loses per
+    /// rank): 1024, halved (down to 16) while a block is more than `blockBudget` of work.
+    public static func blockSize(_ s: LabelSettings, d: Int, dMu: Int) -> Int {
+        let p = s.estimator.fitColumns(d: d, dMu: dMu)
+        let perQuery = Double(s.neighbors) * Double(s.odeSteps * d + p * p)
+        var b = 1024
+        while b > 16 && Double(b) * perQuery > blockBudget { b /= 2 }
+        return b
     }
 
     /// Too little data for the settings, said before any work.
@@ -44,32 +78,47 @@ public enum DistributedLabels {
         }
     }
 
-    /// Labels `queries` in blocks of `sinkBlock`, each handed to every sink when done.
-    static func label(_ labeler: Labeler, _ queries: QueryBlock, sinks: [any LabelSink], log: Log) throws {
-        let started = Date()
-        var search = 0.0
-        for start in stride(from: 0, to: queries.count, by: sinkBlock) {
-            let block = queries.slice(start ..< min(start + sinkBlock, queries.count))
-            let r = labeler.label(block)
+    /// Labels `queries` in blocks of `block`, each handed to every sink when done. Before every
+    /// block and after the last, the ranks agree on `stop` (one allreduce, so all ranks make the
+    /// same number of calls); a rank asked to stop ends its block early (the finished part goes
+    /// to the sinks). Returns the agreed stop signal, 0 when every query is labelled.
+    static func label(_ comm: any Collective, _ labeler: Labeler, _ queries: QueryBlock, sinks: [any LabelSink], block: Int,
+                      stop: StopRequest, log: Log) throws -> Int32 {
+        let started = Date(), d = queries.d
+        var search = 0.0, done = 0
+        let blocks = Int(try comm.allreduce(Int64((queries.count + block - 1) / block), .max))
+        for b in 0...blocks {
+            let signal = try stop.agreed(comm)
+            if signal != 0 { return signal }
+            if b == blocks || b * block >= queries.count { continue }
+            let part = queries.slice(b * block ..< min((b + 1) * block, queries.count))
+            let r = labeler.label(part, stop: { stop.local() != 0 })
             search += r.searchSeconds
-            for sink in sinks { try sink.accept(block, labels: r.labels, ess: r.ess) }
-            let done = start + block.count, rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+            let finished = r.done < part.count ? part.slice(0 ..< r.done) : part
+            for sink in sinks { try sink.accept(finished, labels: Array(r.labels.prefix(r.done * d)), ess: Array(r.ess.prefix(r.done))) }
+            done += r.done
+            let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
             log.info("labels: rank 0 has done \(done)/\(queries.count) queries (\(String(format: "%.0f", rate))/s)")
         }
         let seconds = Date().timeIntervalSince(started)
-        log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search %.1f s (%.0f µs/query)", queries.count,
-                       seconds, search, 1e6 * search / Double(max(queries.count, 1))))
+        log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search %.1f s (%.0f µs/query)", done,
+                       seconds, search, 1e6 * search / Double(max(done, 1))))
+        return 0
     }
 
-    /// Labels `queries` in rounds of the neighbour exchange (every rank takes part in every
-    /// round, with an empty block when its own queries are done), each round handed to the sinks.
+    /// Labels `queries` in rounds of the neighbour exchange (block shards): every rank takes part
+    /// in every round, with an empty block when its own queries are done; before every round and
+    /// after the last the ranks agree on `stop`. Each round goes to the sinks when done.
     static func label(_ comm: any Collective, _ exchange: NeighbourExchange, _ labeler: Labeler, _ queries: QueryBlock,
-                      sinks: [any LabelSink], log: Log) throws {
+                      sinks: [any LabelSink], stop: StopRequest, log: Log) throws -> Int32 {
         let size = NeighbourExchange.roundSize(ranks: comm.size, k: exchange.k, width: 2 * labeler.d + labeler.dMu)
         let rounds = Int(try comm.allreduce(Int64((queries.count + size - 1) / size), .max))
         let started = Date()
         var search = 0.0
-        for r in 0..<rounds {
+        for r in 0...rounds {
+            let signal = try stop.agreed(comm)
+            if signal != 0 { return signal }
+            if r == rounds { break }
             let block = queries.slice(min(r * size, queries.count) ..< min((r + 1) * size, queries.count))
             let t0 = Date()
             let (found, rows) = try exchange.round(block)
@@ -83,6 +132,7 @@ public enum DistributedLabels {
         }
         log.all(String(format: "labels: %d queries in %.1f s, of which neighbour search and exchange %.1f s, in %d rounds of %d",
                        queries.count, Date().timeIntervalSince(started), search, rounds, size))
+        return 0
     }
 
     /// Puts gathered per-query arrays [x, mu, z, label, ess] in query-id order.

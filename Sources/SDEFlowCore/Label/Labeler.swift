@@ -44,9 +44,11 @@ public struct Labeler {
 
     /// Labels (count × d, scaled displacements) and the effective sample size of the kernel
     /// weights at the last ODE step (count), in query order, and the seconds spent in the
-    /// neighbour search (the rest is the ODE). `progress(done)` is called now and then.
-    public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in })
-        -> (labels: [Double], ess: [Double], searchSeconds: Double)
+    /// neighbour search (the rest is the ODE). `progress(done)` is called now and then. When
+    /// `stop()` turns true (asked between groups of `searchBlock` queries) the first `done`
+    /// queries are labelled and the rest of the arrays is zero.
+    public func label(_ queries: QueryBlock, progress: (Int) -> Void = { _ in }, stop: () -> Bool = { false })
+        -> (labels: [Double], ess: [Double], searchSeconds: Double, done: Int)
     {
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
         guard let index else { preconditionFailure("label(_:) needs a labeler built over a shard") }
@@ -56,8 +58,9 @@ public struct Labeler {
         var points = [Double](repeating: 0, count: Self.searchBlock * dims)
         var found = [Int32](repeating: 0, count: Self.searchBlock * k)
         let every = max(1, queries.count / 20)
-        var searchNanos: UInt64 = 0, reported = 0
+        var searchNanos: UInt64 = 0, reported = 0, done = queries.count
         for start in stride(from: 0, to: queries.count, by: Self.searchBlock) {
+            if stop() { done = start; break }
             let block = start..<min(start + Self.searchBlock, queries.count)
             normalise(queries, block, into: &points)
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -70,7 +73,7 @@ public struct Labeler {
             ess.replaceSubrange(block, with: r.ess)
             if block.upperBound / every > reported { reported = block.upperBound / every; progress(block.upperBound) }
         }
-        return (labels, ess, Double(searchNanos) * 1e-9)
+        return (labels, ess, Double(searchNanos) * 1e-9, done)
     }
 
     /// Labels and effective sample sizes of `queries`, given each query's K neighbours as rows

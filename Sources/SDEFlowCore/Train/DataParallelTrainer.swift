@@ -5,63 +5,60 @@ import Foundation
 /// (and the batch loss) so every rank applies the same Adam update. Validation loss is
 /// allreduced too, so learning-rate halving and early stopping happen on all ranks together.
 public enum DataParallelTrainer {
-    public static func train(_ comm: any Collective, labels: LabelSet, settings: TrainSettings, log: Log) throws -> FlowModel {
+    /// With a `TrainCheckpoint`, training continues from a saved state of this run and rank 0
+    /// saves the state beside the epochs (every `checkpoint.every`); before each epoch the ranks
+    /// agree on `stop` and, if any rank was asked to stop, save and end with `JobInterrupted`.
+    public static func train(_ comm: any Collective, labels: LabelSet, settings: TrainSettings, log: Log,
+                             checkpoint: TrainCheckpoint? = nil, stop: StopRequest = .never) throws -> FlowModel {
         let data = try TrainingData(labels, settings: settings, log: log)
         let shape = MLPShape(input: data.width, hidden: settings.hidden, output: labels.d)
-        var mlp = MLP(shape: shape, seed: settings.seed)
-        var adam = Adam(parameterCount: shape.parameterCount, learningRate: Float(settings.learningRate),
-                        weightDecay: Float(settings.weightDecay))
+        let binding = try TrainCheckpoint.Binding(shape: shape, settings: settings, labels: labels)
+        var state = try checkpoint?.restore(comm, binding: binding, shape: shape, log: log) ?? TrainingState(shape: shape, settings: settings)
         var step = DataParallelStep(parameterCount: shape.parameterCount)
-        var schedule = Schedule(parameters: mlp.parameters)
-        let rng = CounterRNG(seed: settings.seed), started = Date()
+        let started = Date()
         log.info("training: \(data.trainRows) train / \(data.validationRows) validation rows, MLP \(data.width)→\(settings.hidden.map(String.init).joined(separator: "→"))→\(labels.d) (\(shape.parameterCount) parameters), batch \(settings.batchSize) over \(comm.size) rank(s), kernels \(MLP.kernelISA)")
-        while schedule.epoch < settings.maxEpochs {
-            schedule.epoch += 1
-            let perm = rng.permutation(data.trainRows, .batchOrder, id: UInt64(schedule.epoch))
-            var trainLoss = 0.0
-            for start in stride(from: 0, to: data.trainRows, by: settings.batchSize) {
-                let batch = perm[start ..< min(start + settings.batchSize, data.trainRows)]
-                let loss = try step.run(&mlp, &adam, xs: data.xs, ys: data.ys, batch: batch, rank: comm.rank, size: comm.size) {
-                    try comm.allreduce(&$0, .sum)
-                }
-                trainLoss += loss * Double(batch.count)  // batch mean × rows
+        while state.schedule.epoch < settings.maxEpochs && !state.schedule.stops(settings) {
+            let signal = try stop.agreed(comm)
+            if signal != 0 {
+                try checkpoint?.saveIfNew(comm, state, binding: binding)
+                throw JobInterrupted(signal: signal, saved: checkpoint.map {
+                    "training: the state after epoch \(state.schedule.epoch) (of at most \(settings.maxEpochs)) is saved in \($0.folder); the same command at the same -n (\(comm.size)) continues it bitwise"
+                } ?? "training: nothing saved (no checkpoint)")
             }
-            let valLoss = try validationLoss(comm, mlp, data.valX, data.valY, rows: data.validationRows, d: labels.d)
-            schedule.record(valLoss, parameters: mlp.parameters, adam: &adam, settings: settings)
-            if schedule.epoch == 1 || schedule.epoch % 10 == 0 || schedule.stops(settings) {
-                log.info(String(format: "epoch %4d  train %.5f  val %.5f  best %.5f @ %d  lr %.2e  %.1fs", schedule.epoch,
-                                trainLoss / Double(data.trainRows), valLoss, schedule.bestLoss, schedule.bestEpoch,
-                                adam.learningRate, Date().timeIntervalSince(started)))
+            let trainLoss = try epoch(comm, &state, &step, data, settings)
+            let valLoss = try validationLoss(comm, state.mlp, data.valX, data.valY, rows: data.validationRows, d: labels.d)
+            state.schedule.record(valLoss, parameters: state.mlp.parameters, adam: &state.adam, settings: settings)
+            let s = state.schedule
+            if s.epoch == 1 || s.epoch % 10 == 0 || s.stops(settings) {
+                log.info(String(format: "epoch %4d  train %.5f  val %.5f  best %.5f @ %d  lr %.2e  %.1fs", s.epoch, trainLoss, valLoss,
+                                s.bestLoss, s.bestEpoch, state.adam.learningRate, Date().timeIntervalSince(started)))
             }
-            if schedule.stops(settings) { break }
+            if let checkpoint, s.epoch % checkpoint.every == 0 { try checkpoint.save(comm, state, binding: binding) }
         }
-        mlp.parameters = schedule.bestParameters
+        var mlp = state.mlp
+        mlp.parameters = state.schedule.bestParameters
         let info = ModelInfo(shape: shape, d: labels.d, dMu: labels.dMu, scale: labels.info.settings.scale, dt: labels.info.dt,
                              example: labels.info.example, observedMu: labels.info.observedMu, muRange: labels.info.muRange,
-                             training: settings, epochs: schedule.epoch, bestEpoch: schedule.bestEpoch,
-                             bestValidationLoss: schedule.bestLoss)
+                             training: settings, epochs: state.schedule.epoch, bestEpoch: state.schedule.bestEpoch,
+                             bestValidationLoss: state.schedule.bestLoss)
         return FlowModel(info: info, mlp: mlp, input: data.input, output: data.output)
     }
 
-    /// Early stopping and learning-rate halving on the validation loss (the same on every rank,
-    /// since the loss is allreduced): the best parameters so far and the epochs since.
-    struct Schedule {
-        var epoch = 0, bestEpoch = 0, badEpochs = 0, badForLR = 0
-        var bestLoss = Double.infinity
-        var bestParameters: [Float]
-
-        init(parameters: [Float]) { bestParameters = parameters }
-
-        mutating func record(_ loss: Double, parameters: [Float], adam: inout Adam, settings: TrainSettings) {
-            if loss < bestLoss {
-                bestLoss = loss; bestEpoch = epoch; bestParameters = parameters; badEpochs = 0; badForLR = 0
-            } else {
-                badEpochs += 1; badForLR += 1
-                if badForLR > settings.lrPatience { adam.learningRate /= 2; badForLR = 0 }
+    /// One epoch: the next epoch number, its batch order (keyed by that number) and one
+    /// data-parallel step per global batch. Returns the mean training loss.
+    static func epoch(_ comm: any Collective, _ state: inout TrainingState, _ step: inout DataParallelStep,
+                      _ data: TrainingData, _ settings: TrainSettings) throws -> Double {
+        state.schedule.epoch += 1
+        let perm = CounterRNG(seed: settings.seed).permutation(data.trainRows, .batchOrder, id: UInt64(state.schedule.epoch))
+        var trainLoss = 0.0
+        for start in stride(from: 0, to: data.trainRows, by: settings.batchSize) {
+            let batch = perm[start ..< min(start + settings.batchSize, data.trainRows)]
+            let loss = try step.run(&state.mlp, &state.adam, xs: data.xs, ys: data.ys, batch: batch, rank: comm.rank, size: comm.size) {
+                try comm.allreduce(&$0, .sum)
             }
+            trainLoss += loss * Double(batch.count)  // batch mean × rows
         }
-
-        func stops(_ settings: TrainSettings) -> Bool { badEpochs >= settings.patience }
+        return trainLoss / Double(data.trainRows)
     }
 
     /// Mean squared error over the validation rows (standardised units), from every rank's slice.

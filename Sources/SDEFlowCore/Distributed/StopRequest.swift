@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The stop signals: SIGTERM, SIGINT and SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
+/// batch script). While a stage that can stop and save listens (`listen`), the first one sets a
+/// flag and does nothing else; the stage reads it between blocks and epochs. Outside such a stage,
+/// or at a second signal, the signal does what it does by default: it ends the process at once.
+public enum StopSignals {
+    /// The first stop signal received (0: none). Written only by `onStopSignal`.
+    static let received = Atomic<Int32>(0)
+    /// Stages listening now (`listen`).
+    static let listening = Atomic<Int>(0)
+
+    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
+
+    /// Installs the handler for `handled`. Once per process, before any work.
+    public static func install() {
+        _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
+        _ = listening.load(ordering: .relaxed)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = onStopSignal
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        for s in handled { sigaction(s, &action, nil) }
+    }
+
+    /// The stop signal this process received, or 0.
+    public static var pending: Int32 { received.load(ordering: .relaxed) }
+
+    /// Runs `body`, a stage that checks `pending` and saves before it stops, with stop signals
+    /// caught instead of ending the process.
+    public static func listen<T>(_ body: () throws -> T) rethrows -> T {
+        listening.add(1, ordering: .sequentiallyConsistent)
+        defer { listening.subtract(1, ordering: .sequentiallyConsistent) }
+        return try body()
+    }
+
+    public static func name(_ signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGUSR1: "SIGUSR1"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+/// The signal handler: records the first stop signal while a stage listens; otherwise restores
+/// the default action and raises the signal again (delivered when the handler returns).
+/// Async-signal-safe: lock-free atomics, signal(2) and raise(3) only.
+private func onStopSignal(_ sig: Int32) {
+    if StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0,
+       StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
+        return
+    }
+    signal(sig, SIG_DFL)
+    raise(sig)
+}
+
+/// Where a stage learns that the job should stop: `local` is this rank's request (a signal
+/// number, 0 for none), `agreed` makes every rank see the same answer.
+public struct StopRequest: Sendable {
+    public let local: @Sendable () -> Int32
+    /// Nothing ever asks to stop: `agreed` then skips its collective.
+    let never: Bool
+
+    public init(_ local: @escaping @Sendable () -> Int32) { self.local = local; never = false }
+    private init() { local = { 0 }; never = true }
+
+    /// The process's stop signals (`StopSignals`).
+    public static let signals = StopRequest { StopSignals.pending }
+    public static let never = StopRequest()
+
+    /// The stop signal any rank has received (0: none), the same on every rank: one allreduce,
+    /// called by all ranks at the same point (between blocks, between epochs).
+    public func agreed(_ comm: any Collective) throws -> Int32 {
+        never ? 0 : try comm.allreduce(local(), .max)
+    }
+}
+
+/// The job stops early on every rank because of a signal: what it has saved is `saved` (the
+/// same text on every rank); the job frame prints it with the command that resumes, and exits
+/// with 128 + signal.
+public struct JobInterrupted: Error, CustomStringConvertible {
+    public let signal: Int32
+    public let saved: String
+    public init(signal: Int32, saved: String) { self.signal = signal; self.saved = saved }
+    public var description: String { "stopped by \(StopSignals.name(signal)): \(saved)" }
+}
+
+/// A failure every rank raises at the same point, because rank 0 decided and told them (so no
+/// rank is left in a collective and no abort is needed): rank 0 carries the error, the others nil.
+public struct AgreedFailure: Error, CustomStringConvertible {
+    public let error: (any Error)?
+    public var description: String { error.map { "\($0)" } ?? "rank 0 stopped the job (see its message)" }
+}
+
+extension Collective {
+    /// Runs `body` on rank 0 only and tells every rank whether it failed; if it did, every rank
+    /// throws `AgreedFailure` (rank 0's carrying the error). Returns rank 0's value (nil elsewhere).
+    public func onRoot<T>(_ body: () throws -> T) throws -> T? {
+        var value: T? = nil, failure: (any Error)? = nil
+        if isRoot { do { value = try body() } catch { failure = error } }
+        if try broadcast([Int32(failure == nil ? 0 : 1)])[0] != 0 { throw AgreedFailure(error: failure) }
+        return value
+    }
+}

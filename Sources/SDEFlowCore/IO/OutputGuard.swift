@@ -1,0 +1,79 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A path a command reads, with the option that named it (for messages).
+public struct JobInput: Sendable {
+    public let option: String, path: String
+    public init(_ option: String, _ path: String) { self.option = option; self.path = path }
+}
+
+/// A path a command writes: a folder replaced whole (`marker` is the file that says what it is:
+/// labels.json, model.json, ...) or one file.
+public struct JobOutput: Sendable {
+    public enum Kind: Sendable { case folder(marker: String), file }
+    public let option: String, path: String, kind: Kind
+    public init(_ option: String, _ path: String, _ kind: Kind) { self.option = option; self.path = path; self.kind = kind }
+}
+
+/// The checks every command makes on rank 0 before any work, so a job never fails at its end
+/// for a reason known at its start: no output overlaps an input (the same path, or one inside
+/// the other, after resolving symbolic links), an existing output may be replaced
+/// (`checkReplaceable`), and the output's folder exists (missing parents are created, like
+/// `mkdir -p`) and is writable.
+public enum OutputGuard {
+    public static func check(inputs: [JobInput], outputs: [JobOutput]) throws {
+        for o in outputs {
+            let out = canonicalPath(o.path)
+            for i in inputs {
+                let inp = canonicalPath(i.path)
+                if out == inp {
+                    throw SDEFlowError.option(o.option, "\(o.path) is the input \(i.option) \(i.path): writing it would replace the input; choose another output")
+                }
+                if out.hasPrefix(inp == "/" ? "/" : inp + "/") {
+                    throw SDEFlowError.option(o.option, "\(o.path) lies inside the input \(i.option) \(i.path); choose an output outside it")
+                }
+                if inp.hasPrefix(out == "/" ? "/" : out + "/") {
+                    throw SDEFlowError.option(o.option, "\(o.path) contains the input \(i.option) \(i.path), which replacing it would delete; choose another output")
+                }
+            }
+            try checkWritable(o)
+        }
+    }
+
+    /// The output may be replaced, and its parent folder exists (created if missing) and is writable.
+    static func checkWritable(_ o: JobOutput) throws {
+        switch o.kind {
+        case .folder(let marker): try checkReplaceable(o.path, markers: [marker])
+        case .file:
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: o.path, isDirectory: &isDir), isDir.boolValue {
+                throw SDEFlowError.option(o.option, "\(o.path) is a folder; give the name of a file to write")
+            }
+        }
+        let parent = parentFolder(of: o.path), folder = parent.isEmpty ? "." : parent
+        try createFolder(folder)
+        guard access(folder, W_OK | X_OK) == 0 else {
+            throw SDEFlowError.file(folder, "cannot write the output \(o.path) here: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `path` absolute, with `.` and `..` resolved and the symbolic links of its existing part
+    /// followed: two names of one folder give the same string.
+    public static func canonicalPath(_ path: String) -> String {
+        var head = URL(fileURLWithPath: path).standardizedFileURL.path
+        var tail: [String] = []
+        while true {
+            if let resolved = realpath(head, nil) {
+                defer { free(resolved) }
+                let base = String(cString: resolved)
+                return tail.isEmpty ? base : (base == "/" ? "" : base) + "/" + tail.reversed().joined(separator: "/")
+            }
+            let parent = parentFolder(of: head)
+            if parent.isEmpty || parent == head { return URL(fileURLWithPath: path).standardizedFileURL.path }
+            tail.append((head as NSString).lastPathComponent)
+            head = parent
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `<output>.lock` next to each output, taken by rank 0 at the start of a job and removed at its
+/// end, so two jobs never write one output: the second fails at its start with the holder's host
+/// and pid. The file says `host`, `pid`, `started` and the process's start time in clock ticks
+/// since boot (`/proc/<pid>/stat`), so a lock left by a process of this host that is gone (or
+/// whose pid was reused) is cleared; a lock of another host is left to the user to remove, unless
+/// it names an earlier run of this Slurm job (same SLURM_JOB_ID, lower SLURM_RESTART_COUNT: the job
+/// was requeued, so that run is over, wherever its rank 0 ran).
+public final class OutputLock {
+    public private(set) var files: [String] = []
+
+    private init() {}
+
+    /// Takes the locks of `outputs` (all or none).
+    public static func acquire(_ outputs: [String]) throws -> OutputLock {
+        let lock = OutputLock()
+        do {
+            for o in outputs { try lock.take(lockName(o), output: o) }
+        } catch {
+            lock.release()
+            throw error
+        }
+        return lock
+    }
+
+    public static func lockName(_ output: String) -> String {
+        var p = output
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p + ".lock"
+    }
+
+    /// Removes the lock files (at the end of the job, whatever the outcome).
+    public func release() {
+        for f in files { unlink(f) }
+        files = []
+    }
+
+    private func take(_ file: String, output: String) throws {
+        for _ in 0..<2 {
+            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                var text = "host \(stagingHost)\npid \(getpid())\nstarted \(ISO8601DateFormatter().string(from: Date()))\nprocess-start \(Self.startTicks(getpid()) ?? 0)\n"
+                if let job = Self.slurmRun { text += "slurm-job \(job.id) \(job.restart)\n" }
+                _ = text.withCString { write(fd, $0, strlen($0)) }
+                close(fd)
+                files.append(file)
+                return
+            }
+            guard errno == EEXIST else {
+                throw SDEFlowError.file(file, "cannot create the lock of \(output): \(String(cString: strerror(errno)))")
+            }
+            let holder = Self.read(file)
+            guard Self.requeued(holder) || (holder["host"] == stagingHost && holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true) else {
+                throw SDEFlowError.file(output, "is being written by another sdeflow-mpi job (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")); wait for it to end, or remove \(file) if that job is gone")
+            }
+            unlink(file)  // left by a process that no longer runs
+        }
+        throw SDEFlowError.file(file, "could not take the lock of \(output) (another job keeps taking it)")
+    }
+
+    static func read(_ file: String) -> [String: String] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [:] }
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            if parts.count == 2 { out[String(parts[0])] = String(parts[1]) }
+        }
+        return out
+    }
+
+    /// This Slurm job's id and restart count (nil outside Slurm).
+    static var slurmRun: (id: String, restart: Int)? {
+        let env = ProcessInfo.processInfo.environment
+        guard let id = env["SLURM_JOB_ID"], !id.isEmpty else { return nil }
+        return (id, Int(env["SLURM_RESTART_COUNT"] ?? "") ?? 0)
+    }
+
+    /// Whether the lock was taken by an earlier run of this (since requeued) Slurm job.
+    static func requeued(_ holder: [String: String], mine: (id: String, restart: Int)? = slurmRun) -> Bool {
+        guard let mine, let theirs = holder["slurm-job"]?.split(separator: " "), theirs.count == 2,
+              theirs[0] == mine.id, let restart = Int(theirs[1]) else { return false }
+        return restart < mine.restart
+    }
+
+    /// Whether process `pid` of this host runs and is the one that wrote the lock.
+    static func alive(_ pid: Int32, _ holder: [String: String]) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let recorded = holder["process-start"].flatMap({ UInt64($0) }), recorded != 0,
+              let now = startTicks(pid) else { return true }
+        return recorded == now
+    }
+
+    /// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+    static func startTicks(_ pid: Int32) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// `run` continues where an earlier run of the same command stopped: a stage whose output folder
+/// is complete (output folders are replaced whole, so one that exists is complete) and was made
+/// with the same settings is kept, and the next stage starts from it. A stage after a redone one
+/// is redone too. Rank 0 decides; every rank gets its answer.
+extension Pipeline {
+    /// What `simulate` writes to dataset.json.
+    public static func simulationInfo(_ example: SDEExample, settings: SimulationSettings, seed: UInt64) -> DatasetInfo {
+        DatasetInfo(dt: settings.dt, example: example.name, observedMu: example.observedMu,
+                    muRange: [example.muRange.lowerBound, example.muRange.upperBound], seed: seed, simulation: settings)
+    }
+
+    /// Whether `folder` holds the data `simulate` would write with `info` and `dtype`.
+    public static func keepsData(_ comm: any Collective, _ folder: String, info: DatasetInfo, dtype: NPYDType) throws -> Bool {
+        try decide(comm) {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard let saved = try? readJSON(DatasetInfo.self, from: filePath(folder, "dataset.json")),
+                  let header = try? NPY.header(at: filePath(folder, "x.npy")) else { return false }
+            return try encoder.encode(saved) == encoder.encode(info) && header.dtype == dtype
+        }
+    }
+
+    /// Whether `folder` holds the labels of `settings` and `seed` for data of `dataCount` pairs.
+    public static func keepsLabels(_ comm: any Collective, _ folder: String, settings: LabelSettings, seed: UInt64,
+                                   dataCount: Int) throws -> Bool {
+        try decide(comm) {
+            guard let saved = try? readJSON(LabelInfo.self, from: filePath(folder, "labels.json")) else { return false }
+            return saved.settings == settings && saved.seed == seed && saved.dataCount == dataCount
+        }
+    }
+
+    /// Whether `folder` holds a model trained with `settings`.
+    public static func keepsModel(_ comm: any Collective, _ folder: String, settings: TrainSettings) throws -> Bool {
+        try decide(comm) { (try? readJSON(ModelInfo.self, from: filePath(folder, "model.json")))?.training == settings }
+    }
+
+    /// Rank 0's answer, on every rank.
+    static func decide(_ comm: any Collective, _ check: () throws -> Bool) throws -> Bool {
+        try comm.broadcast([Int32(try comm.onRoot(check) == true ? 1 : 0)])[0] == 1
+    }
+}

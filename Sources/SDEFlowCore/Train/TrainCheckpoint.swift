@@ -1,0 +1,122 @@
+import Foundation
+
+/// Checkpoints of training: rank 0 writes the `TrainingState` every `every` epochs (and when the
+/// job is stopped by a signal) to `<model>.partial/train.ckpt`, atomically (temp file, fsync,
+/// rename). Layout (`CheckpointBytes.swift`): magic "SDEFTRN1", the JSON `Header` (binding and
+/// every scalar, Doubles and Floats as bit patterns), then the parameters, best parameters and
+/// Adam's two moments as float32 (`parameterCount` each) and an FNV-1a checksum of them.
+///
+/// On restart rank 0 reads the file, discards it with a warning if it belongs to another run
+/// (network shape, training settings or labels differ), and broadcasts its bytes; training then
+/// continues from the saved epoch, bitwise as the uninterrupted run at the same rank count (at
+/// another count the gradient sums round differently: it continues, with a warning).
+public final class TrainCheckpoint {
+    static let magic = "SDEFTRN1"
+    public let folder: String
+    /// Epochs between two checkpoints.
+    public let every: Int
+    public let fresh: Bool
+    private var savedEpoch = -1
+    /// Checkpoints rank 0 wrote, and the seconds it spent on them.
+    public private(set) var saves = 0, seconds = 0.0
+
+    public init(folder: String, every: Int, fresh: Bool = false) {
+        precondition(every >= 1)
+        self.folder = folder; self.every = every; self.fresh = fresh
+    }
+
+    var file: String { filePath(folder, "train.ckpt") }
+
+    struct Binding: Codable, Equatable {
+        var format = 1
+        var layers: [Int]
+        /// FNV-1a of the training settings, and of the labels' x, μ, z and label bits.
+        var settings: String, labels: String
+
+        init(shape: MLPShape, settings: TrainSettings, labels: LabelSet) throws {
+            layers = shape.layerSizes
+            self.settings = try FNV1a.json(settings)
+            var h = FNV1a()
+            for a in [labels.x, labels.mu, labels.z, labels.label] { h.add(a) }
+            self.labels = String(format: "%016llx", h.value)
+        }
+    }
+
+    struct Header: Codable {
+        var binding: Binding
+        var ranks: Int
+        var epoch: Int, bestEpoch: Int, badEpochs: Int, badForLR: Int, bestLoss: UInt64
+        var learningRate: UInt32, beta1: UInt64, beta2: UInt64, epsilon: UInt32, weightDecay: UInt32, step: Int
+    }
+
+    /// Rank 0 writes `state` (other ranks return at once; nothing collective).
+    func save(_ comm: any Collective, _ state: TrainingState, binding: Binding) throws {
+        savedEpoch = state.schedule.epoch
+        guard comm.isRoot else { return }
+        let started = monotonicSeconds()
+        defer { saves += 1; seconds += monotonicSeconds() - started }
+        let s = state.schedule, a = state.adam
+        var w = try ByteWriter.header(magic: Self.magic, Header(
+            binding: binding, ranks: comm.size, epoch: s.epoch, bestEpoch: s.bestEpoch, badEpochs: s.badEpochs,
+            badForLR: s.badForLR, bestLoss: s.bestLoss.bitPattern, learningRate: a.learningRate.bitPattern,
+            beta1: a.beta1.bitPattern, beta2: a.beta2.bitPattern, epsilon: a.epsilon.bitPattern,
+            weightDecay: a.weightDecay.bitPattern, step: a.step))
+        let start = w.bytes.count
+        for v in [state.mlp.parameters, s.bestParameters, a.firstMoment, a.secondMoment] { w.append(contentsOf: v) }
+        var h = FNV1a()
+        w.bytes.withUnsafeBytes { h.add(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        w.append(h.value)
+        try createFolder(folder)
+        try writeFileAtomically(file, contents: Data(w.bytes))
+    }
+
+    /// Saves `state` unless this epoch is saved already.
+    func saveIfNew(_ comm: any Collective, _ state: TrainingState, binding: Binding) throws {
+        if savedEpoch != state.schedule.epoch { try save(comm, state, binding: binding) }
+    }
+
+    /// The saved state of this run (nil if none matches); call on all ranks.
+    func restore(_ comm: any Collective, binding: Binding, shape: MLPShape, log: Log) throws -> TrainingState? {
+        let bytes = try comm.broadcast(try comm.onRoot { try readMatching(binding, parameters: shape.parameterCount, log: log) } ?? [])
+        guard !bytes.isEmpty else { return nil }
+        var r = ByteReader(bytes)
+        guard let h = r.header(magic: Self.magic, Header.self) else { return nil }
+        let n = shape.parameterCount
+        guard let p = r.read(Float.self, count: n), let best = r.read(Float.self, count: n),
+              let m = r.read(Float.self, count: n), let v = r.read(Float.self, count: n) else { return nil }
+        var adam = Adam(parameterCount: n, learningRate: Float(bitPattern: h.learningRate), weightDecay: Float(bitPattern: h.weightDecay))
+        adam.beta1 = Double(bitPattern: h.beta1); adam.beta2 = Double(bitPattern: h.beta2)
+        adam.epsilon = Float(bitPattern: h.epsilon); adam.step = h.step
+        adam.firstMoment = m; adam.secondMoment = v
+        var schedule = DataParallelTrainer.Schedule(parameters: best)
+        schedule.epoch = h.epoch; schedule.bestEpoch = h.bestEpoch; schedule.badEpochs = h.badEpochs
+        schedule.badForLR = h.badForLR; schedule.bestLoss = Double(bitPattern: h.bestLoss)
+        var mlp = MLP(shape: shape, seed: 0)
+        mlp.parameters = p
+        savedEpoch = h.epoch
+        log.info("resume: training continues after epoch \(h.epoch), saved in \(folder)" + (h.ranks == comm.size ? "" :
+            " by \(h.ranks) rank(s); on \(comm.size) the gradient sums round differently, so it will not match an uninterrupted run bit for bit"))
+        return TrainingState(mlp: mlp, adam: adam, schedule: schedule)
+    }
+
+    /// Rank 0: the checkpoint file's bytes if it is whole and of this run; else [] (a file of
+    /// another run, or any file with `fresh`, is deleted).
+    private func readMatching(_ binding: Binding, parameters: Int, log: Log) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: file) else { return [] }
+        var r = ByteReader(Array(data))
+        var why = fresh ? "--fresh" : "it cannot be read (cut short?)"
+        if !fresh, let h = r.header(magic: Self.magic, Header.self) {
+            let start = r.offset
+            r.offset = max(start, data.count - 8)
+            let sum = r.checksum(from: start)
+            if h.binding != binding { why = "it belongs to another run (network, training settings or labels differ)" }
+            else if data.count - start == 4 * 4 * parameters + 8, r.read(UInt64.self) == sum { return Array(data) }
+        }
+        if !fresh { log.info("resume: warning: not resuming from \(file): \(why); training from the start") }
+        try FileManager.default.removeItem(atPath: file)
+        return []
+    }
+
+    /// Removes the folder (the model is written).
+    public func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import SDEFlowCore
+import SDEFlowMPI
+
+/// Options of the job frame, on every command that runs under MPI.
+struct JobOptions: ParsableArguments {
+    @Option(help: "Seconds a rank may go without progress (no collective entered or left) before it ends the job with a message naming the rank and what it waited for (default \(Int(JobSpec.defaultStallTimeout)), or the environment variable SDEFLOW_STALL_TIMEOUT; 0: never).")
+    var stallTimeout: Double?
+
+    func validate() throws {
+        if let t = stallTimeout, !(t >= 0) { throw ValidationError("--stall-timeout must be ≥ 0 seconds") }
+    }
+
+    /// The frame's spec for a command reading `inputs` and writing `outputs`.
+    func spec(inputs: [JobInput] = [], outputs: [JobOutput] = []) throws -> JobSpec {
+        var timeout = JobSpec.defaultStallTimeout
+        if let text = ProcessInfo.processInfo.environment["SDEFLOW_STALL_TIMEOUT"], !text.isEmpty {
+            guard let t = Double(text), t >= 0 else {
+                throw ValidationError("SDEFLOW_STALL_TIMEOUT='\(text)' is not a number of seconds ≥ 0")
+            }
+            timeout = t
+        }
+        return JobSpec(inputs: inputs, outputs: outputs, stallTimeout: stallTimeout ?? timeout)
+    }
+}
+
+/// Restarting: a stage with a checkpoint resumes from the one an earlier run of the same command
+/// left next to its output (`<output>.partial`), unless told to start over.
+struct ResumeOptions: ParsableArguments {
+    @Flag(help: "Start over: delete the checkpoint an earlier run left next to the output (<output>.partial) instead of resuming from it (`run`: also redo the stages whose outputs are complete).")
+    var fresh = false
+}
+
+struct CheckpointEveryOption: ParsableArguments {
+    @Option(help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT or SIGUSR1 saves at once).")
+    var checkpointEvery: Int = 10
+
+    func validate() throws {
+        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
+    }
+}
+
+struct LabelBlockOption: ParsableArguments {
+    @Option(help: "Label stage: queries per checkpointed block, the most a killed rank loses (default: 1024, fewer when a block would be more than about 10 s of work).")
+    var labelBlock: Int?
+
+    func validate() throws {
+        if let b = labelBlock, b < 1 { throw ValidationError("--label-block must be at least 1") }
+    }
+}
+
+extension JobOutput {
+    static func labels(_ path: String, option: String = "--output") -> JobOutput { JobOutput(option, path, .folder(marker: "labels.json")) }
+    static func model(_ path: String, option: String = "--output") -> JobOutput { JobOutput(option, path, .folder(marker: "model.json")) }
+    static func data(_ path: String, option: String = "--output") -> JobOutput { JobOutput(option, path, .folder(marker: "dataset.json")) }
+    static func evaluation(_ path: String, option: String = "--output") -> JobOutput { JobOutput(option, path, .folder(marker: "metrics.json")) }
+}

@@ -1,0 +1,134 @@
+import Foundation
+@testable import SDEFlowCore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Outputs are replaced whole or not at all, never overlap an input, and are written by one job
+/// at a time (`writeFolderAtomically`, `OutputGuard`, `OutputLock`).
+@Suite struct OutputTests {
+    static func scratch() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-output-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func write(_ folder: String, _ files: [String: String]) throws {
+        try writeFolderAtomically(folder) { dir in
+            for (name, text) in files { try writeFileAtomically(filePath(dir, name), contents: text) }
+        }
+    }
+
+    @Test func aFolderIsReplacedWhole() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let out = filePath(root, "out")
+        try Self.write(out, ["m.json": "1", "a.npy": "1", "b.npy": "1"])
+        try Self.write(out, ["m.json": "2", "a.npy": "2"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["a.npy", "m.json"])
+        #expect(try String(contentsOfFile: filePath(out, "a.npy"), encoding: .utf8) == "2")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["out"], "staging or old folders left behind")
+    }
+
+    /// A reader that opens the folder and then its files sees one generation, never a mix.
+    @Test func aReaderSeesTheOldFolderOrTheNewNeverAMix() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let out = filePath(root, "out")
+        try Self.write(out, ["m.json": "0", "a.npy": "0"])
+        let done = Atomic<Bool>(false), mixed = Mutex<[String]>([]), whole = Atomic<Int>(0)
+        let reader = Thread {
+            while !done.load(ordering: .relaxed) {
+                let dir = open(out, O_RDONLY | O_DIRECTORY)
+                guard dir >= 0 else { continue }
+                let texts = ["m.json", "a.npy"].map { name -> String? in
+                    let fd = openat(dir, name, O_RDONLY)
+                    guard fd >= 0 else { return nil }
+                    defer { close(fd) }
+                    var buffer = [UInt8](repeating: 0, count: 16)
+                    let n = read(fd, &buffer, 16)
+                    return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : nil
+                }
+                close(dir)
+                guard let m = texts[0], let a = texts[1] else { continue }
+                if m == a { whole.add(1, ordering: .relaxed) } else { mixed.withLock { $0.append("\(m) vs \(a)") } }
+            }
+        }
+        reader.start()
+        for generation in 1...150 { try Self.write(out, ["m.json": "\(generation)", "a.npy": "\(generation)"]) }
+        done.store(true, ordering: .relaxed)
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(mixed.withLock { $0 }.isEmpty, "a reader saw files of two generations: \(mixed.withLock { $0.prefix(5) })")
+        #expect(whole.load(ordering: .relaxed) > 0, "the reader never read the folder")
+    }
+
+    @Test func aFolderThatIsNoOutputOfThisKindIsNotReplaced() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let mine = filePath(root, "notes")
+        try FileManager.default.createDirectory(atPath: filePath(mine, "sub"), withIntermediateDirectories: true)
+        #expect(throws: SDEFlowError.self) { try Self.write(mine, ["m.json": "1"]) }
+        let plain = filePath(root, "plain")
+        try FileManager.default.createDirectory(atPath: plain, withIntermediateDirectories: true)
+        try "mine".write(toFile: filePath(plain, "notes.txt"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: SDEFlowError.self) { try Self.write(plain, ["m.json": "1"]) }
+        #expect(error?.description.contains("without m.json") == true, "\(String(describing: error))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: plain) == ["notes.txt"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == ["notes", "plain"])
+    }
+
+    @Test func outputsOverlappingInputsAreRefused() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = filePath(root, "D")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: filePath(root, "alias"), withDestinationPath: data)
+        let input = [JobInput("--data", data)]
+        let cases: [(String, String)] = [
+            (data, "is the input --data"), (data + "/", "is the input --data"), (filePath(root, "alias"), "is the input --data"),
+            (filePath(data, "labels"), "lies inside the input"), (filePath(root, "alias/x/../labels"), "lies inside the input"),
+            (root, "contains the input"),
+        ]
+        for (output, message) in cases {
+            let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: input, outputs: [JobOutput("--output", output, .folder(marker: "labels.json"))]) }
+            #expect(e?.description.contains(message) == true, "\(output): \(String(describing: e))")
+        }
+        try OutputGuard.check(inputs: input, outputs: [JobOutput("--output", filePath(root, "new/deeper/labels"), .folder(marker: "labels.json"))])
+        #expect(FileManager.default.fileExists(atPath: filePath(root, "new/deeper")), "missing parents are created")
+        let file = filePath(root, "a-file")
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: input, outputs: [JobOutput("--output", filePath(file, "labels"), .file)]) }
+        #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", "/proc/sdeflow/x.npy", .file)]) }
+    }
+
+    @Test func aSecondWriterIsRefusedAndAStaleLockCleared() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let out = filePath(root, "labels")
+        let lock = try OutputLock.acquire([out])
+        let e = #expect(throws: SDEFlowError.self) { try OutputLock.acquire([out]) }
+        #expect(e?.description.contains("host \(stagingHost), pid \(getpid())") == true, "\(String(describing: e))")
+        lock.release()
+        #expect(!FileManager.default.fileExists(atPath: out + ".lock"))
+        // A lock of a process of this host that is gone.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run(); gone.waitUntilExit()
+        try "host \(stagingHost)\npid \(gone.processIdentifier)\nstarted then\nprocess-start 1\n".write(toFile: out + ".lock", atomically: true, encoding: .utf8)
+        let again = try OutputLock.acquire([out])
+        #expect(try String(contentsOfFile: out + ".lock", encoding: .utf8).contains("pid \(getpid())"))
+        again.release()
+        // Another host's lock is left to the user.
+        try "host elsewhere\npid 1\nstarted then\n".write(toFile: out + ".lock", atomically: true, encoding: .utf8)
+        let other = #expect(throws: SDEFlowError.self) { try OutputLock.acquire([out]) }
+        #expect(other?.description.contains("host elsewhere, pid 1") == true && other?.description.contains("remove \(out).lock") == true)
+        // ...unless it is an earlier run of this Slurm job, since requeued.
+        let earlier = ["host": "elsewhere", "pid": "1", "slurm-job": "4242 0"]
+        #expect(OutputLock.requeued(earlier, mine: ("4242", 1)))
+        #expect(!OutputLock.requeued(earlier, mine: ("4242", 0)) && !OutputLock.requeued(earlier, mine: ("4243", 1)))
+        #expect(!OutputLock.requeued(earlier, mine: nil))
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import SDEFlowCore
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Checkpoints and restarts of the distributed stages, in-process (`LocalCollective`): a label
+/// stage stopped part-way (one checkpoint record torn, as by a kill mid-write) and resumed at
+/// another rank count gives bitwise the labels of an uninterrupted run; training stopped and
+/// resumed at the same rank count gives bitwise the same model. The mpirun versions (SIGKILL,
+/// signals) are in ResumeCLITests.
+@Suite struct ResumeTests {
+    static let settings: LabelSettings = {
+        var s = SDEExample.rotatingOU.labels
+        s.labels = 300; s.neighbors = 400
+        return s
+    }()
+    static let info = DatasetInfo(dt: 0.1, example: "ou2d")
+
+    /// Counts the queries handed to it (shared by the simulated ranks).
+    final class CountingSink: LabelSink, @unchecked Sendable {
+        let count = Atomic<Int>(0)
+        func accept(_ queries: QueryBlock, labels: [Double], ess: [Double]) throws {
+            count.add(queries.count, ordering: .relaxed)
+        }
+        var value: Int { count.load(ordering: .relaxed) }
+    }
+
+    static func scratch(_ name: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-resume-\(name)-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The label stage at `ranks` with a checkpoint in `folder`, stopped by `stop`.
+    static func label(ranks: Int, folder: String?, stop: StopRequest = .never, seed: UInt64 = 7, counter: CountingSink? = nil) throws -> LabelSet {
+        let s = settings
+        return try LocalCollective.run(ranks: ranks) { comm in
+            try DistributedLabels.run(comm, source: DistributedStageTests.data, info: info, settings: s, seed: seed, log: Log(rank: 1),
+                                      sink: counter, checkpoint: folder.map { LabelCheckpoint(folder: $0) }, stop: stop, block: 40)
+        }[0]
+    }
+
+    @Test func labelsResumedAtAnotherRankCountAreBitwiseThoseOfAnUninterruptedRun() throws {
+        let reference = try Self.label(ranks: 1, folder: nil)
+        let folder = Self.scratch("labels")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Stop once 100 queries are done (a rank may then stop inside a block: its finished part is saved).
+        let first = CountingSink()
+        let stop = StopRequest { first.value >= 100 ? SIGTERM : 0 }
+        let interrupted = #expect(throws: JobInterrupted.self) { try Self.label(ranks: 2, folder: folder, stop: stop, counter: first) }
+        #expect(interrupted?.signal == SIGTERM && interrupted?.saved.contains("are saved in \(folder)") == true, "\(String(describing: interrupted))")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".labels") }.sorted()
+        #expect(files == ["a1-rank0.labels", "a1-rank1.labels"])
+        // A kill in the middle of a write: the last record of rank 1's file loses its last 13 bytes.
+        let torn = (folder as NSString).appendingPathComponent("a1-rank1.labels")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: torn)[.size] as? Int)
+        #expect(truncate(torn, off_t(size - 13)) == 0)
+
+        let second = CountingSink()
+        let resumed = try Self.label(ranks: 3, folder: folder, counter: second)
+        #expect(resumed.label == reference.label && resumed.ess == reference.ess)
+        #expect(resumed.x == reference.x && resumed.mu == reference.mu && resumed.z == reference.z)
+        #expect(second.value < 300 && second.value > 300 - first.value, "resumed run labelled \(second.value) of 300 after \(first.value)")
+    }
+
+    @Test func aCheckpointOfAnotherRunIsNeverMixedIn() throws {
+        let folder = Self.scratch("other")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = CountingSink()
+        #expect(throws: JobInterrupted.self) {
+            try Self.label(ranks: 2, folder: folder, stop: StopRequest { first.value >= 80 ? SIGUSR1 : 0 }, seed: 7, counter: first)
+        }
+        let reference = try Self.label(ranks: 1, folder: nil, seed: 8)
+        let counter = CountingSink()
+        let other = try Self.label(ranks: 2, folder: folder, seed: 8, counter: counter)
+        #expect(other.label == reference.label && other.ess == reference.ess)
+        #expect(counter.value == 300, "a checkpoint of seed 7 supplied labels to a run of seed 8")
+    }
+
+    static let trainSettings: TrainSettings = {
+        var s = TrainSettings(hidden: [16, 16])
+        s.maxEpochs = 9; s.batchSize = 64; s.patience = 100
+        return s
+    }()
+
+    static func train(ranks: Int, labels: LabelSet, checkpoint folder: String?, stop: StopRequest = .never) throws -> FlowModel {
+        let s = trainSettings
+        return try LocalCollective.run(ranks: ranks) { comm in
+            try DataParallelTrainer.train(comm, labels: labels, settings: s, log: Log(rank: 1),
+                                          checkpoint: folder.map { TrainCheckpoint(folder: $0, every: 2) }, stop: stop)
+        }[0]
+    }
+
+    @Test(arguments: [1, 2])
+    func trainingResumedAtTheSameRankCountIsBitwiseTheUninterruptedRun(ranks: Int) throws {
+        let labels = try Self.label(ranks: 1, folder: nil)
+        let reference = try Self.train(ranks: ranks, labels: labels, checkpoint: nil)
+        let folder = Self.scratch("train")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Stop before the 6th epoch: every rank asks once per epoch.
+        let asked = Atomic<Int>(0)
+        let stop = StopRequest { asked.add(1, ordering: .relaxed).newValue > 5 * ranks ? SIGTERM : 0 }
+        let stopped = #expect(throws: JobInterrupted.self) { try Self.train(ranks: ranks, labels: labels, checkpoint: folder, stop: stop) }
+        #expect(stopped?.saved.contains("after epoch 5") == true, "\(String(describing: stopped))")
+        let resumed = try Self.train(ranks: ranks, labels: labels, checkpoint: folder)
+        #expect(resumed.mlp.parameters == reference.mlp.parameters)
+        #expect(resumed.info.epochs == reference.info.epochs && resumed.info.bestEpoch == reference.info.bestEpoch)
+        #expect(resumed.info.bestValidationLoss == reference.info.bestValidationLoss)
+    }
+
+    @Test func aStalledRankIsNamedWithTheCollectiveItWaitsIn() throws {
+        let reported = Mutex<[String]>([])
+        _ = try LocalCollective.run(ranks: 2) { comm in
+            let watchdog = Watchdog(timeout: 0.3, rank: comm.rank, size: comm.size) { m in reported.withLock { $0.append(m) } }
+            defer { watchdog.stop() }
+            let watched = WatchedCollective(comm, watchdog: watchdog)
+            if comm.rank == 1 { Thread.sleep(forTimeInterval: 1.2) }  // rank 1 stalls; rank 0 waits in the barrier
+            try watched.barrier()
+            return 0
+        }
+        // Rank 0 reports that it waits for the others; rank 1 that it is stuck outside any collective.
+        let messages = reported.withLock { $0 }.sorted()
+        #expect(messages.count == 2, "\(messages)")
+        #expect(messages.first?.contains("rank 0 of 2: no progress") == true && messages.first?.contains("waiting in barrier") == true, "\(messages)")
+        #expect(messages.last?.contains("rank 1 of 2: no progress") == true && messages.last?.contains("outside any collective") == true, "\(messages)")
+    }
+}
