@@ -13,7 +13,7 @@ public final class LocalCollective: Collective, @unchecked Sendable {
     private init(rank: Int, world: World) { self.rank = rank; self.world = world }
 
     /// Runs `body` on `ranks` threads, one per simulated rank; returns the results in rank order
-    /// or throws the first rank's error.
+    /// or throws the error of the rank that failed first (not the others' "another rank failed").
     public static func run<R>(ranks: Int, _ body: @escaping @Sendable (LocalCollective) throws -> R) throws -> [R] {
         precondition(ranks >= 1)
         let world = World(size: ranks)
@@ -29,7 +29,10 @@ public final class LocalCollective: Collective, @unchecked Sendable {
         }
         for t in threads { t.stackSize = 16 << 20; t.start() }
         for _ in 0..<ranks { results.done.wait() }
-        return try results.values.map { try $0!.get() }
+        // The error of the rank that failed first, not the others' "another rank failed".
+        let errors = results.values.compactMap { r -> Error? in if case .failure(let e) = r! { e } else { nil } }
+        if let cause = errors.first(where: { ($0 as? SDEFlowError) != World.failure }) ?? errors.first { throw cause }
+        return results.values.map { try! $0!.get() }
     }
 
     public func barrier() throws { _ = try world.exchange(rank, 0) }
@@ -93,11 +96,14 @@ public final class LocalCollective: Collective, @unchecked Sendable {
             } else {
                 while generation == mine && !failed { condition.wait() }
             }
-            if failed { throw SDEFlowError.internalFailure("another simulated rank failed") }
+            if failed { throw Self.failure }
             return published
         }
 
         func fail() { condition.lock(); failed = true; condition.broadcast(); condition.unlock() }
+
+        /// What the other ranks' collectives throw once one rank has failed.
+        static let failure = SDEFlowError.internalFailure("another simulated rank failed")
     }
 
     private final class Results<R>: @unchecked Sendable {
