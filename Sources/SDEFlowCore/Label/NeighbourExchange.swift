@@ -22,9 +22,11 @@ struct NeighbourExchange {
     let geometry: GridGeometry?
 
     /// Queries per rank per round: the round's candidate buffers (ranks × round × K entries of
-    /// 3 + 2d + dμ values) stay under 2^28 values, and at most 256.
+    /// 3 + 2d + dμ values) stay under 2^23 values (64 MiB), so a rank's memory follows its N/P
+    /// pairs and not the round (at -n 64 with K = 20 000, 2^28 values per round took 700 MiB per
+    /// rank and the node's memory with them); at most 256 queries.
     static func roundSize(ranks: Int, k: Int, width: Int) -> Int {
-        max(1, min(256, (1 << 28) / max(ranks * k * (3 + width), 1)))
+        max(1, min(256, (1 << 23) / max(ranks * k * (3 + width), 1)))
     }
 
     /// This rank's round of queries → their neighbours: `found` (m × K rows of `rows`, canonical order).
