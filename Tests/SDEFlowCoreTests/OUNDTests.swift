@@ -240,27 +240,9 @@ private func expectMoments(_ sample: (mean: [Double], cov: [Double]), law: (mean
         }
     }
 
-    /// Catches: a fast linear-Gaussian simulation that is not `Simulator.simulate` (other
-    /// noise, other μ per path, other summation order, a stale law across μ): the pairs must
-    /// be equal bit for bit.
-    @Test func linearStepSimulationEqualsSimulate() {
-        let d = 6, ex = SDEExample.ouND(dim: d)
-        var settings = ex.simulation
-        settings.pathsPerMu = 3
-        let mus = [[0.5], [1.1], [2.0]]
-        for paths in [0..<9, 4..<8] {
-            let reference = Simulator.simulate(ex, settings: settings, observedMu: mus, paths: paths, seed: 17)
-            let fast = Simulator.simulate(ex, settings: settings, observedMu: mus, paths: paths, seed: 17,
-                                          linearStep: { OUND.linearStep(dim: d, mu: $0[0], h: $1) })
-            #expect(reference.count == paths.count * settings.stepsPerPath)
-            #expect(fast.x == reference.x && fast.y == reference.y && fast.mu == reference.mu)
-        }
-    }
-
     /// Not a correctness check: measures simulation per step (1 path × 10 steps) at d = 10,
-    /// 20, 50, first call (builds the memoised laws), then warm through `Simulator.simulate`
-    /// and through the linear-Gaussian path. Catches: the Van Loan exponential recomputed every
-    /// step (milliseconds per step at d = 50).
+    /// 20, 50, first call (builds the memoised laws), then warm through `Simulator.simulate`.
+    /// Catches: the Van Loan exponential recomputed every step (milliseconds per step at d = 50).
     @Test func simulationSpeedPerStep() {
         for d in [10, 20, 50] {
             let ex = SDEExample.ouND(dim: d)
@@ -274,14 +256,8 @@ private func expectMoments(_ sample: (mean: [Double], cov: [Double]), law: (mean
                     sink += Simulator.simulate(ex, settings: settings, observedMu: mus, paths: 0..<1, seed: UInt64(r)).y[0]
                 }
             }
-            let fast = clock.measure {
-                for r in 0..<repeats {
-                    sink += Simulator.simulate(ex, settings: settings, observedMu: mus, paths: 0..<1, seed: UInt64(r),
-                                               linearStep: { OUND.linearStep(dim: d, mu: $0[0], h: $1) }).y[0]
-                }
-            }
             let steps = repeats * settings.stepsPerPath
-            print("ou-nd simulate d=\(d): first call \(cold), warm \(warm / steps) per step, linearStep \(fast / steps) per step (\(sink.isFinite))")
+            print("ou-nd simulate d=\(d): first call \(cold), warm \(warm / steps) per step (\(sink.isFinite))")
             #expect(warm / steps < .milliseconds(1), "d=\(d): \(warm / steps) per step")
         }
     }

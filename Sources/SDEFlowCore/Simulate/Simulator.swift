@@ -17,6 +17,10 @@ public enum Simulator {
         block.mu.reserveCapacity(paths.count * steps * example.dMu)
         var state = [Double](repeating: 0, count: d)
         var drift = state, diffusion = state, noise = state
+        // The Cholesky factor of the last covariance: reused while the covariance repeats (it
+        // does not depend on x for a linear SDE with additive noise: every built-in example),
+        // which saves the d³/6 factorisation per step (≈ 30–40 µs at d = 50).
+        var lastCov: [Double] = [], factor: [Double] = []
         for p in paths {
             let mu = observedMu[p / settings.pathsPerMu]
             state = example.initialState(mu, rng, UInt64(p))
@@ -28,7 +32,8 @@ public enum Simulator {
                     noise.withUnsafeMutableBufferPointer {
                         rng.fillNormals($0, .pathNoise, id: UInt64(p), index: UInt32(n))
                     }
-                    let l = cholesky(cov, d)
+                    if cov != lastCov { factor = cholesky(cov, d); lastCov = cov }
+                    let l = factor
                     for i in 0..<d {
                         var v = mean[i]
                         for j in 0...i { v += l[i * d + j] * noise[j] }

@@ -82,7 +82,7 @@ public enum OUND {
 }
 
 /// Memo of `ou-nd`'s exact laws by (μ, h), one per dimension, shared by every `ouND(dim:)`
-/// value and `OUND.linearStep`: the Simulator asks for the law once per step, and the Van
+/// value: the Simulator asks for the law once per step, and the Van
 /// Loan exponential of a 2d × 2d matrix (≈ 10 ms at d = 50) must not be recomputed each time.
 /// The laws depend only on (μ, h), and a run uses few pairs (the observed μ and Δt, plus the
 /// evaluation's times). Thread-safe (the Simulator may run on several threads); two threads
@@ -92,7 +92,7 @@ final class OUNDLawCache: @unchecked Sendable {
 
     let dim: Int
     private let lock = NSLock()
-    private var laws: [Key: LinearGaussianStep] = [:]
+    private var laws: [Key: (transition: [Double], covariance: [Double])] = [:]
     private var stationaryFactors: [UInt64: [Double]] = [:]
     /// More distinct (μ, h) than any run asks for; beyond it the memo starts over.
     static let capacity = 512
@@ -113,11 +113,11 @@ final class OUNDLawCache: @unchecked Sendable {
     }
 
     /// The law of a step h at μ, with its Cholesky factor (computed on first use).
-    func law(mu: Double, h: Double) -> LinearGaussianStep {
+    func law(mu: Double, h: Double) -> (transition: [Double], covariance: [Double]) {
         let key = Key(mu: mu.bitPattern, h: h.bitPattern)
         if let law = lock.withLock({ laws[key] }) { return law }
         let (phi, sigma) = OUND.discretisation(dim: dim, mu: mu, h: h)
-        let law = LinearGaussianStep(transition: phi, covariance: sigma)
+        let law = (transition: phi, covariance: sigma)
         lock.withLock {
             if laws.count >= Self.capacity { laws.removeAll(keepingCapacity: true) }
             laws[key] = law
@@ -137,15 +137,6 @@ final class OUNDLawCache: @unchecked Sendable {
     }
 }
 
-extension OUND {
-    /// The memoised exact step of `ou-nd` at (μ, h), factored for sampling: what
-    /// `Simulator.simulate(_:settings:observedMu:paths:seed:linearStep:)` needs to simulate
-    /// `SDEExample.ouND(dim:)` at a mat-vec per step, with the same pairs as `Simulator.simulate`.
-    public static func linearStep(dim: Int, mu: Double, h: Double) -> LinearGaussianStep {
-        OUNDLawCache.shared(dim: dim).law(mu: mu, h: h)
-    }
-}
-
 extension SDEExample {
     /// `ou-nd`: the d-dimensional linear SDE of `OUND` (dX = −(μI + B) X dt + √(2μ) L dW,
     /// μ ∈ [0.5, 2], d = `dim` ≥ 2), with an exact Gaussian one-step law: the first built-in
@@ -162,10 +153,8 @@ extension SDEExample {
     ///   noise scale σ(μ)·√((L Lᵀ)_ii), which is all `SDEExample` can carry; the correlations
     ///   are only in `exactTransition`, which is what simulation and evaluation use.
     /// - `exactTransition`: mean Φx (d), covariance Σ (d × d) from Van Loan's block
-    ///   exponential, memoised by (μ, h) (shared by every `ouND(dim:)` of the same d). Through
-    ///   `Simulator.simulate` a step still costs a Cholesky factorisation of Σ (≈ 40 µs at
-    ///   d = 50); `Simulator.simulate(…, linearStep: { OUND.linearStep(dim: d, mu: $0[0], h: $1) })`
-    ///   gives the same pairs at a few µs per step.
+    ///   exponential, memoised by (μ, h) (shared by every `ouND(dim:)` of the same d); the
+    ///   Simulator reuses the Cholesky factor of Σ while it repeats.
     ///
     /// Default labels, measured at d = 10 (`-n 2`, 100 000 one-step samples per μ from 0.3·𝟙;
     /// BENCHMARKS.md, "High-dimensional runs"): the bilinear fit, because the drift −μx − Bx has
