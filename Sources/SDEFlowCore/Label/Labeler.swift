@@ -52,23 +52,23 @@ public struct Labeler {
     {
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
         guard let index else { preconditionFailure("label(_:) needs a labeler built over a shard") }
-        let k = settings.neighbors, dims = normalisation.dims
+        let k = settings.neighbors
+        var work = QueryWork(settings: settings, d: d, dMu: dMu)
         var labels = [Double](repeating: 0, count: queries.count * d)
         var ess = [Double](repeating: 0, count: queries.count)
-        var points = [Double](repeating: 0, count: Self.searchBlock * dims)
         var found = [Int32](repeating: 0, count: Self.searchBlock * k)
         let every = max(1, queries.count / 20)
         var searchNanos: UInt64 = 0, reported = 0, done = queries.count
         for start in stride(from: 0, to: queries.count, by: Self.searchBlock) {
             if stop() { done = start; break }
             let block = start..<min(start + Self.searchBlock, queries.count)
-            normalise(queries, block, into: &points)
+            let part = queries.slice(block), points = normalisation.points(x: part.x, mu: part.mu)
             let t0 = DispatchTime.now().uptimeNanoseconds
             points.withUnsafeBufferPointer { p in
                 found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: block.count, k: k, into: $0.baseAddress!) }
             }
             searchNanos += DispatchTime.now().uptimeNanoseconds - t0
-            let r = label(queries.slice(block), found: found, rows: slots)
+            let r = label(part, found: found, rows: slots, work: &work)
             labels.replaceSubrange(block.lowerBound * d ..< block.upperBound * d, with: r.labels)
             ess.replaceSubrange(block, with: r.ess)
             if block.upperBound / every > reported { reported = block.upperBound / every; progress(block.upperBound) }
@@ -80,8 +80,14 @@ public struct Labeler {
     /// of `rows`: `found[q·K ..< (q + 1)·K]`, in the index's canonical order (the order the
     /// sums run in, so it fixes the bits). The one per-query path of every search.
     public func label(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows) -> (labels: [Double], ess: [Double]) {
-        let k = settings.neighbors
         var work = QueryWork(settings: settings, d: d, dMu: dMu)
+        return label(queries, found: found, rows: rows, work: &work)
+    }
+
+    /// The same with the caller's buffers (sized for K neighbours), reused across calls.
+    private func label(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows,
+                       work: inout QueryWork) -> (labels: [Double], ess: [Double]) {
+        let k = settings.neighbors
         var labels = [Double](repeating: 0, count: queries.count * d), ess = [Double](repeating: 0, count: queries.count)
         found.withUnsafeBufferPointer { f in
             for n in 0..<queries.count {
@@ -91,21 +97,6 @@ public struct Labeler {
             }
         }
         return (labels, ess)
-    }
-
-    /// Normalised coordinates of queries `block` into `out` (block.count × D).
-    private func normalise(_ queries: QueryBlock, _ block: Range<Int>, into out: inout [Double]) {
-        let dims = normalisation.dims
-        queries.x.withUnsafeBufferPointer { qx in
-            queries.mu.withUnsafeBufferPointer { qmu in
-                out.withUnsafeMutableBufferPointer { p in
-                    for n in block {
-                        normalisation.point(x: qx.baseAddress! + n * d, mu: qmu.baseAddress! + n * dMu,
-                                            into: p.baseAddress! + (n - block.lowerBound) * dims)
-                    }
-                }
-            }
-        }
     }
 
     /// One query: gather its neighbours, adjust them (estimator), set up and run the solver;
@@ -183,7 +174,7 @@ struct QueryWork {
         deltaT = [Float](repeating: 0, count: d * kPad); norm2 = [Float](repeating: 0, count: kPad)
         kern = [Float](repeating: -.infinity, count: kPad); scratch = norm2; z = [Float](repeating: 0, count: d)
         fit = LocalLinearFit(p: p, d: d)
-        solver = settings.solver.integrator(settings)
+        solver = settings.solver.integrator(settings, d: d)
     }
 
     /// The float32 component-major copies the C kernel reads (|Δ|² from the float32 values).

@@ -16,10 +16,11 @@ public struct ExponentialSolver: LabelODEIntegrator {
     private var tau: [Float]
     private var kappa: [Float]
 
+    /// `d`: the dimension of the labels (κ holds d values, or d × d with the matrix finish).
     init(steps: Int, stop: Double, d: Int, finish: ODEFinish = .diagonal) {
         self.steps = steps; self.stop = stop; self.finish = finish
         tau = Self.tauGrid(steps: steps)
-        kappa = [Float](repeating: 0.5, count: max(d, 1))
+        kappa = [Float](repeating: 0.5, count: finish == .matrix ? d * d : d)
     }
 
     public var needsWeights: Bool { stop > 0 }
@@ -30,7 +31,6 @@ public struct ExponentialSolver: LabelODEIntegrator {
         let spread = Self.weightedSpread(delta, weights, count: count, d: d)
         let sigma = stop * (spread.reduce(0) { $0 + $1 * $1 } / Double(d)).squareRoot()
         tau = Self.tauGrid(steps: steps, stop: sigma)
-        if kappa.count != d { kappa = [Float](repeating: 0.5, count: d) }
         for i in 0..<d { kappa[i] = Float(Self.kappa(spread: spread[i], sigma: sigma)) }
     }
 
@@ -39,7 +39,6 @@ public struct ExponentialSolver: LabelODEIntegrator {
         if finish == .matrix && stop > 0 {
             return sdeflow_label_ode_grid_matrix(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(steps), tau, kappa, &scratch)
         }
-        if kappa.count < d { kappa = [Float](repeating: 0.5, count: d) }
         return sdeflow_label_ode_grid(Int32(d), Int32(kPad), deltaT, norm2, kern, &z, Int32(steps), tau, kappa, &scratch)
     }
 
@@ -63,7 +62,6 @@ public struct ExponentialSolver: LabelODEIntegrator {
         tau = Self.tauGrid(steps: steps, stop: sigma)
         let (values, vectors) = SymmetricEigen.decompose(cov, n: d)
         let kappas = values.map { Self.kappa(spread: max($0, 0).squareRoot(), sigma: sigma) }
-        if kappa.count != d * d { kappa = [Float](repeating: 0, count: d * d) }
         for a in 0..<d {
             for b in 0..<d {
                 var v = 0.0

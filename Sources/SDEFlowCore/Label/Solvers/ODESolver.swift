@@ -7,11 +7,12 @@ public enum ODESolver: String, Codable, Sendable, CaseIterable {
     case euler
     case exponential
 
-    /// The integrator of this solver for one label run (it keeps per-query state).
-    func integrator(_ settings: LabelSettings) -> any LabelODEIntegrator {
+    /// The integrator of this solver for one label run of d-dimensional labels (it keeps
+    /// per-query state).
+    func integrator(_ settings: LabelSettings, d: Int) -> any LabelODEIntegrator {
         switch self {
         case .euler: EulerSolver(steps: settings.odeSteps)
-        case .exponential: ExponentialSolver(steps: settings.odeSteps, stop: settings.odeStop, d: 0, finish: settings.finish)
+        case .exponential: ExponentialSolver(steps: settings.odeSteps, stop: settings.odeStop, d: d, finish: settings.finish)
         }
     }
 
