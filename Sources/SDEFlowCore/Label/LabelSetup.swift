@@ -36,35 +36,42 @@ public struct LabelSetup {
         let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)
         let queryPoints = norm.points(x: all.x, mu: all.mu)
         let index = search.resolved(dims: dims)
-        var plan: any ShardPlan
-        var owners: [Int], holders: [[Int]]
-        if index == .grid && shards != .blocks {
-            plan = try GridShardPlan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
-            owners = try plan.assignQueries(comm, points: queryPoints)
-            holders = plan.holders(of: points)
-            var incoming = holders.map { Int64($0.count) }
-            try comm.allreduce(&incoming, .sum)
-            let largest = Int(incoming.max() ?? 0)
-            if !ShardLayout.fits(pairs: largest, width: 2 * source.d + source.dMu) {
-                guard shards == .auto else {
-                    throw SDEFlowError.option("--shards halo", "the largest halo shard holds \(largest) of \(n) pairs, more than this node's memory takes per rank: use --shards blocks (or auto)")
-                }
-                log.info("shards: the largest halo shard would hold \(largest) of \(n) pairs: blocks instead")
-                plan = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: rows.lowerBound, neighbors: settings.neighbors, grid: true)
-                owners = try plan.assignQueries(comm, points: queryPoints)
-                holders = plan.holders(of: points)
-            }
-        } else {
-            guard shards != .halo else { throw SDEFlowError.option("--shards halo", "halo shards need the grid index (D = \(dims) uses \(index.rawValue)): use --shards blocks or auto") }
-            plan = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: rows.lowerBound, neighbors: settings.neighbors, grid: index == .grid)
-            owners = try plan.assignQueries(comm, points: queryPoints)
-            holders = plan.holders(of: points)
-        }
+        let (plan, owners, holders) = try Self.plan(comm, index: index, shards: shards, points: points, queryPoints: queryPoints,
+                                                    firstRead: rows.lowerBound, source: source, settings: settings, log: log)
         log.info("neighbours: \(index.rawValue) index\(search == .auto ? " (auto at D = \(dims))" : ""); \(plan.summary)")
         log.info(String(format: "normalised space: σ_x = %.4g, σ_μ = %.4g", norm.sigmaX, norm.sigmaMu))
         queries = try Self.scatter(comm, all, owners: owners)
         shard = try Self.exchange(comm, block, holders: holders)
         normalisation = norm; self.plan = plan; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
+    }
+
+    /// The shard plan (`NeighbourSearch`, `ShardLayout`), the owners of rank 0's queries and, for
+    /// each rank, the rows of mine it holds. Collective. Halo shards with the grid while the
+    /// largest fits; block shards otherwise, checked against the node's memory first.
+    static func plan(_ comm: any Collective, index: NeighbourSearch, shards: ShardLayout, points: [Double], queryPoints: [Double],
+                     firstRead: Int, source: any PairSource, settings: LabelSettings, log: Log) throws -> (any ShardPlan, [Int], [[Int]]) {
+        let n = source.count, dims = source.d + source.dMu, width = 2 * source.d + source.dMu
+        if index == .grid && shards != .blocks {
+            let grid = try GridShardPlan(comm, points: points, dims: dims, total: n, neighbors: settings.neighbors)
+            let owners = try grid.assignQueries(comm, points: queryPoints), holders = grid.holders(of: points)
+            var incoming = holders.map { Int64($0.count) }
+            try comm.allreduce(&incoming, .sum)
+            let largest = Int(incoming.max() ?? 0)
+            if ShardLayout.fits(pairs: largest, width: width) { return (grid, owners, holders) }
+            guard shards == .auto else {
+                throw SDEFlowError.option("--shards halo", "the largest halo shard holds \(largest) of \(n) pairs, more than this node's memory takes per rank: use --shards blocks (or auto)")
+            }
+            log.info("shards: the largest halo shard would hold \(largest) of \(n) pairs: blocks instead")
+        } else {
+            guard shards != .halo else { throw SDEFlowError.option("--shards halo", "halo shards need the grid index (D = \(dims) uses \(index.rawValue)): use --shards blocks or auto") }
+        }
+        let held = n / comm.size + 1
+        let indexBytes = index == .bruteForce ? BruteForceIndex.bytesNeeded(count: held, dims: dims, k: settings.neighbors) : 0
+        try Limits.checkMemory(bytes: held * width * 8 * 3 + indexBytes, what: "holding \(held) pairs and their neighbour index",
+                               fix: "use more ranks (on more nodes)", location: .file(source.name))
+        let blocks = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: firstRead, neighbors: settings.neighbors,
+                                        grid: index == .grid)
+        return (blocks, try blocks.assignQueries(comm, points: queryPoints), blocks.holders(of: points))
     }
 
     /// A labeler over this rank's shard, with the neighbour index built over it (halo shards).

@@ -52,11 +52,16 @@ public enum Limits {
     /// Observation intervals per path at most.
     public static let maxStepsPerPath = 1_000_000
 
+    /// The ranks on this node (Open MPI's local size, 1 without mpirun) and its memory in bytes.
+    static var node: (ranks: Int, bytes: Double) {
+        (max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1),
+         Double(ProcessInfo.processInfo.physicalMemory))
+    }
+
     /// Refuses `bytes` per rank when the ranks on this node (Open MPI's local size) would together
     /// need more than 90 % of its memory; `what` says what needs it, `fix` how to need less.
     public static func checkMemory(bytes: Int, what: String, fix: String, location: SDEFlowError.Location) throws {
-        let local = max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1)
-        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        let (local, available) = node
         let need = Double(bytes) * Double(local)
         guard bytes >= 0, need <= available * 0.9 else {
             let gib = { (v: Double) in String(format: "%.3g", v / 1_073_741_824) }

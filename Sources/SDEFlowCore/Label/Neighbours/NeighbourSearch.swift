@@ -46,8 +46,7 @@ public enum ShardLayout: String, Codable, Sendable, CaseIterable {
     /// Whether a shard of `pairs` rows of `width` values (held twice: as received and in slot
     /// order, plus the index) fits in half of this node's memory, shared by its ranks.
     static func fits(pairs: Int, width: Int) -> Bool {
-        let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
-        let bytes = Double(pairs) * Double(width) * 8 * 3 * Double(local)
-        return bytes < Double(ProcessInfo.processInfo.physicalMemory) / 2
+        let node = Limits.node
+        return Double(pairs) * Double(width) * 8 * 3 * Double(node.ranks) < node.bytes / 2
     }
 }
