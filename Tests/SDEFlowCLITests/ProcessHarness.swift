@@ -80,14 +80,22 @@ enum CLI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = environment
+        // Open MPI's session directory of its own for every child: children that start and end
+        // at once in one shared /tmp/ompi.<host>.<uid> race (one removes it as another creates a
+        // job folder in it: "A call to mkdir was unable to create the desired directory").
+        let session = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ompi-\(UUID().uuidString.prefix(12))")
+        try FileManager.default.createDirectory(at: session, withIntermediateDirectories: true)
+        process.environment = environment.merging(["OMPI_MCA_orte_tmpdir_base": session.path]) { $1 }
         if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
         let running = RunningCommand(command: ([executable] + arguments).joined(separator: " "), process: process,
                                      logs: logs, out: out, err: err)
-        process.terminationHandler = { _ in running.finished.signal() }
+        process.terminationHandler = { _ in
+            try? FileManager.default.removeItem(at: session)
+            running.finished.signal()
+        }
         try withSignalsUnblocked { try process.run() }
         return running
     }

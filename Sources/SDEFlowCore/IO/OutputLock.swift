@@ -41,15 +41,24 @@ public final class OutputLock {
 
     private func take(_ file: String, output: String) throws {
         for _ in 0..<2 {
-            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 {
-                var text = "host \(stagingHost)\npid \(getpid())\nstarted \(ISO8601DateFormatter().string(from: Date()))\nprocess-start \(Self.startTicks(getpid()) ?? 0)\n"
-                if let job = Self.slurmRun { text += "slurm-job \(job.id) \(job.restart)\n" }
-                _ = text.withCString { write(fd, $0, strlen($0)) }
-                close(fd)
+            // Written aside, then linked into place (link fails if the lock exists): a reader
+            // never sees the lock without its content.
+            var text = "host \(stagingHost)\npid \(getpid())\nstarted \(ISO8601DateFormatter().string(from: Date()))\nprocess-start \(Self.startTicks(getpid()) ?? 0)\n"
+            if let job = Self.slurmRun { text += "slurm-job \(job.id) \(job.restart)\n" }
+            let staged = stagingName(file)
+            let fd = open(staged, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw SDEFlowError.file(file, "cannot create the lock of \(output): \(String(cString: strerror(errno)))")
+            }
+            _ = text.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+            let linked = link(staged, file), linkError = errno
+            unlink(staged)
+            if linked == 0 {
                 files.append(file)
                 return
             }
+            errno = linkError
             guard errno == EEXIST else {
                 throw SDEFlowError.file(file, "cannot create the lock of \(output): \(String(cString: strerror(errno)))")
             }
