@@ -104,19 +104,44 @@ DISPATCH(void, sdeflow_local_shift,
 ALWAYS_INLINE void sdeflow_local_rescale_body(const double *restrict u, int64_t p,
                                               double *restrict y, int64_t q, int64_t k,
                                               const double *restrict g, double s0,
-                                              const double *restrict intercept) {
+                                              const double *restrict intercept, double inflate) {
     for (int64_t j = 0; j < k; j++) {
         const double *uj = u + j * p;
         double s = s0;
         for (int64_t i = 0; i < p; i++) s += uj[i] * g[i];
         double ratio = s > 0 ? s0 / s : 4;
         ratio = ratio < 0.25 ? 0.25 : ratio > 4 ? 4 : ratio;
-        const double f = __builtin_sqrt(ratio);
+        const double f = inflate * __builtin_sqrt(ratio);
         double *yj = y + j * q;
         for (int64_t o = 0; o < q; o++) yj[o] = intercept[o] + (yj[o] - intercept[o]) * f;
     }
 }
 DISPATCH(void, sdeflow_local_rescale,
          (const double *restrict u, int64_t p, double *restrict y, int64_t q, int64_t k,
-          const double *restrict g, double s0, const double *restrict intercept),
-         (u, p, y, q, k, g, s0, intercept))
+          const double *restrict g, double s0, const double *restrict intercept, double inflate),
+         (u, p, y, q, k, g, s0, intercept, inflate))
+
+ALWAYS_INLINE double sdeflow_leverage_body(const double *restrict u, int64_t p, const double *restrict w,
+                                           int64_t k, const double *restrict mean,
+                                           const double *restrict keep, const double *restrict chol,
+                                           double *restrict v) {
+    double total = 0;
+    for (int64_t j = 0; j < k; j++) {
+        const double *uj = u + j * p;
+        double q = 0;
+        for (int64_t a = 0; a < p; a++) {  // L v = keep (u_j - mean), forward substitution
+            double s = keep[a] * (uj[a] - mean[a]);
+            const double *row = chol + a * p;
+            for (int64_t b = 0; b < a; b++) s -= row[b] * v[b];
+            v[a] = s / row[a];
+            q += v[a] * v[a];
+        }
+        total += w[j] * w[j] * q;
+    }
+    return total;
+}
+DISPATCH(double, sdeflow_leverage,
+         (const double *restrict u, int64_t p, const double *restrict w, int64_t k,
+          const double *restrict mean, const double *restrict keep, const double *restrict chol,
+          double *restrict v),
+         (u, p, w, k, mean, keep, chol, v))

@@ -80,7 +80,8 @@ struct SimulateOptions: ParsableArguments {
     }
 }
 
-/// Label options; unset ones take the paper's settings for the data set's example (bm's for user data).
+/// Label options; unset ones take the tool's defaults for the data set's example (for data of no known
+/// example, `UnknownDataDefaults` by its dimensions).
 struct LabelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Number of labels (queries), 1…1e9 and at most the data's pairs.") var labels: Int?
     @Option(parsing: .unconditional, help: "K, exact nearest neighbours per query, 1…1e6 and at most the data's pairs.") var neighbors: Int?
@@ -88,11 +89,11 @@ struct LabelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows).") var nuX: Double?
     @Option(parsing: .unconditional, help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ.") var nuMu: Double?
     @Option(parsing: .unconditional, help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel).") var scale: Double?
-    @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products; the default for data of no known example with d·dμ > 4) or paper (the paper's, for reproduction).")
+    @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products; the default where d·dμ > 4 below d = 5 and d·dμ > 20 from it on, for data of no known example) or paper (the paper's, for reproduction).")
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?
-    @Option(parsing: .unconditional, help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 0: run onto the data).")
+    @Option(parsing: .unconditional, help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 1 for ou-nd and for data of no known example with d ≥ 5; 0: run onto the data).")
     var odeStop: Double?
     @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (a scan of every pair held, exact).")
     var neighbourIndex: NeighbourSearch = .auto
@@ -176,7 +177,7 @@ struct TrainOptions: ParsableArguments {
     /// width 2d + dμ and d outputs (`dims`, else the example's; `rows` labels).
     func settings(example: SDEExample?, seed: UInt64, dims: (d: Int, dMu: Int)? = nil, rows: Int = 0) throws -> TrainSettings {
         try validate()
-        var s = TrainSettings(for: example)
+        var s = TrainSettings(for: example, d: dims?.d)
         if let h = hidden { s.hidden = try Self.widths(h) }
         s.batchSize = batchSize; s.learningRate = learningRate; s.weightDecay = weightDecay
         s.maxEpochs = maxEpochs; s.patience = patience ?? s.patience; s.lrPatience = lrPatience

@@ -37,12 +37,9 @@ struct Label: ParsableCommand {
         let known = info?.example.flatMap { SDEExample.named($0, dim: width) }
         let ex = known ?? .brownianMotion
         var defaults = ex.labels
-        // Data of no known example: the cross terms of `local-bilinear` add d·dμ columns to a fit
-        // that costs O(K p²) per query, so past a handful of them the plain local-linear fit is
-        // the default (an explicit --estimator still wins).
-        if known == nil, let x = try? NPY.header(at: filePath(data, "x.npy")), let mu = try? NPY.header(at: filePath(data, "mu.npy")),
-           x.rowWidth * mu.rowWidth > 4 {
-            defaults.estimator = .localLinear
+        // Data of no known example: the defaults follow its dimensions (UnknownDataDefaults).
+        if known == nil, let d = width, let mu = try? NPY.header(at: filePath(data, "mu.npy")) {
+            defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth)
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in

@@ -26,3 +26,20 @@ func runLabeler(_ block: PairBlock, settings: LabelSettings, queries: Int, seed:
     }
     return result[0]
 }
+
+/// `runLabeler` at one (x, μ), also returning each query's z (queries × d): what the label
+/// transports, for comparing labels with an exact transport map.
+func runLabelerWithNoise(_ block: PairBlock, settings: LabelSettings, queries: Int, seed: UInt64,
+                         at point: (x: [Double], mu: [Double])) -> (labels: [Double], z: [Double]) {
+    var s = settings
+    s.labels = queries
+    let shared = s
+    let result = try! LocalCollective.run(ranks: 1) { comm in
+        let setup = try LabelSetup(comm, source: block, settings: shared, seed: seed, log: Log(rank: 1))
+        var q = setup.queries
+        q.x = (0..<q.count).flatMap { _ in point.x }
+        q.mu = (0..<q.count).flatMap { _ in point.mu }
+        return (setup.labeler(shared).label(q).labels, q.z)
+    }
+    return result[0]
+}

@@ -156,3 +156,46 @@ import Testing
         #expect(worst < 1e-12, "p = \(p), q = \(q): worst relative error \(worst)")
     }
 }
+
+/// Catches: a wrong leverage correction (the fraction λ of the weighted noise the local fit
+/// absorbs, by which the adjusted residuals are stretched): against the definition
+/// λ = Σ_j w_j H_jj / Σ_j w_j, H = X (XᵀWX)⁻¹ XᵀW with X = [1, u], computed densely here by
+/// Gauss–Jordan, on a random design with one column the neighbours do not span (left out of
+/// the fit, so it must not count).
+@Test func localLinearFitLeverageMatchesTheHatMatrix() {
+    let k = 60, p = 4, d = 2
+    let rng = CounterRNG(seed: 11)
+    var u = [Double](), y = [Double](), w = [Double]()
+    for j in 0..<k {
+        let (a, b) = rng.uniforms(.initialState, id: UInt64(j), index: 0)
+        let (c, e) = rng.uniforms(.initialState, id: UInt64(j), index: 1)
+        u += [a - 0.5, b * b, 0, c - e]
+        y += [a + c, b - e]
+        w.append(0.1 + e)
+    }
+    var fit = LocalLinearFit(p: p, d: d)
+    fit.adjust(offsets: u, deltas: &y, weights: w, count: k)
+    let cols = [0, 1, 3], m = 1 + cols.count  // the constant column 2 is left out
+    var g = [Double](repeating: 0, count: m * m)  // XᵀWX
+    func row(_ j: Int) -> [Double] { [1] + cols.map { u[j * p + $0] } }
+    for j in 0..<k { let x = row(j); for a in 0..<m { for b in 0..<m { g[a * m + b] += w[j] * x[a] * x[b] } } }
+    var inv = [Double](repeating: 0, count: m * m)
+    for a in 0..<m { inv[a * m + a] = 1 }
+    for c in 0..<m {  // Gauss–Jordan (XᵀWX is positive definite: no pivoting needed)
+        let piv = g[c * m + c]
+        for b in 0..<m { g[c * m + b] /= piv; inv[c * m + b] /= piv }
+        for r in 0..<m where r != c {
+            let f = g[r * m + c]
+            for b in 0..<m { g[r * m + b] -= f * g[c * m + b]; inv[r * m + b] -= f * inv[c * m + b] }
+        }
+    }
+    var absorbed = 0.0, total = 0.0
+    for j in 0..<k {
+        let x = row(j)
+        var q = 0.0
+        for a in 0..<m { for b in 0..<m { q += x[a] * inv[a * m + b] * x[b] } }
+        absorbed += w[j] * (w[j] * q); total += w[j]
+    }
+    #expect(abs(fit.leverageFraction - absorbed / total) < 1e-10, "\(fit.leverageFraction) vs \(absorbed / total)")
+    #expect(abs(fit.leverageFraction - Double(m) / Double(k)) < 0.1)  // about (1 + p) / ESS
+}

@@ -16,7 +16,15 @@ void sdeflow_weighted_moments(const double *u, int64_t p, const double *y, int64
 void sdeflow_local_shift(const double *u, int64_t p, double *y, int64_t q, const double *w,
                          int64_t k, const double *slopes, const double *intercept, double *sums);
 
-/// Scale step of the local fit, in place: y_j = c + (y_j - c) sqrt(r_j), with
-/// r_j = s0 / (s0 + u_j g) clamped to [1/4, 4] (4 where s0 + u_j g <= 0); g has p values.
+/// Scale step of the local fit, in place: y_j = c + (y_j - c) f sqrt(r_j), with
+/// r_j = s0 / (s0 + u_j g) clamped to [1/4, 4] (4 where s0 + u_j g <= 0); g has p values,
+/// f = `inflate` (the leverage correction, see `sdeflow_leverage`).
 void sdeflow_local_rescale(const double *u, int64_t p, double *y, int64_t q, int64_t k,
-                           const double *g, double s0, const double *intercept);
+                           const double *g, double s0, const double *intercept, double inflate);
+
+/// The weighted leverage of the fit's offsets: sum_j w_j^2 |L^{-1} (keep * (u_j - mean))|^2,
+/// with L (p x p, row-major lower triangle) the Cholesky factor of the centred weighted Gram
+/// matrix sum_j w_j (u_j - mean)(u_j - mean)^T and keep[a] 0 for columns left out of the fit
+/// (1 otherwise). u is k x p, w has k weights, scratch has p values.
+double sdeflow_leverage(const double *u, int64_t p, const double *w, int64_t k,
+                        const double *mean, const double *keep, const double *chol, double *scratch);

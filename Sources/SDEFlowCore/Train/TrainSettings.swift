@@ -17,8 +17,10 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public init(hidden: [Int]) { self.hidden = hidden }
 
     /// The example's network and patience (3×128 and 50 for data of no known example).
-    public init(for example: SDEExample?) {
-        hidden = example?.hidden ?? [128, 128, 128]
+    /// The example's network, or for data of no known example with `d` state components the
+    /// width `UnknownDataDefaults` gives it.
+    public init(for example: SDEExample?, d: Int? = nil) {
+        hidden = example?.hidden ?? UnknownDataDefaults.hidden(d: d ?? 1)
         patience = example?.patience ?? 50
     }
 }

@@ -32,3 +32,45 @@ extension SDEExample {
                       estimator: .localBilinear, solver: .exponential, odeStop: 0.2)
     }
 }
+
+/// Defaults for data of no built-in example (a user's `.npy` folder), chosen by the data's
+/// dimensions: the one place that says what `label` and `train` do with unknown data.
+public enum UnknownDataDefaults {
+    /// From this many state components on, the high-dimensional label settings apply: at
+    /// d = 5 the wide labels' solve stopped at 0.2 of the spread already ends on an effective
+    /// sample size of 7.6, at d = 10 on one neighbour (BENCHMARKS.md, "High-dimensional runs").
+    public static let highDimension = 5
+
+    /// The label settings for d state and dμ parameter components: the wide labels of the
+    /// paper's examples below `highDimension` (the plain local-linear fit once the bilinear
+    /// fit's d·dμ cross terms pass 4, the matrix finish from d = 3), the settings measured on
+    /// `ou-nd` from it on (`SDEExample.highDimensionalLabels`).
+    public static func labels(d: Int, dMu: Int) -> LabelSettings {
+        if d >= highDimension { return SDEExample.highDimensionalLabels(d: d, dMu: dMu) }
+        var s = SDEExample.brownianMotion.labels
+        if d * dMu > 4 { s.estimator = .localLinear }
+        if d > 2 { s.finish = .matrix }
+        return s
+    }
+
+    /// The network: the paper's 3 × 128 below `highDimension`, 3 × 256 from it on (the width
+    /// `ou-nd` was measured with: 2d + dμ inputs, d outputs).
+    public static func hidden(d: Int) -> [Int] {
+        d >= highDimension ? [256, 256, 256] : [128, 128, 128]
+    }
+}
+
+extension SDEExample {
+    /// The label settings measured on `ou-nd` (d = 10, 20, 50; BENCHMARKS.md, "High-dimensional
+    /// runs"), also the defaults for unknown data from d = 5 (`UnknownDataDefaults`): K = 2 000
+    /// neighbours and 100 000 labels; the solve stopped at 1 × the neighbours' spread (at 0.2
+    /// the kernel weights' effective sample size is 1 at d = 10: each label one neighbour; at 1
+    /// its median is 32) and finished with the matrix κ (correlated noise keeps its
+    /// correlations); the bilinear fit while its d·dμ cross terms stay ≤ 20 (drifts with μ·x
+    /// terms), the plain local-linear fit beyond, where the O(K p²) fit would dominate.
+    static func highDimensionalLabels(d: Int, dMu: Int) -> LabelSettings {
+        LabelSettings(labels: 100_000, neighbors: 2_000, odeSteps: 60, nuX: 1.0, nuMu: 0.5,
+                      estimator: d * dMu <= 20 ? .localBilinear : .localLinear, solver: .exponential,
+                      odeStop: 1, finish: .matrix)
+    }
+}

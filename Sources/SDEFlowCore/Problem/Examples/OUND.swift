@@ -156,15 +156,9 @@ extension SDEExample {
     ///   exponential, memoised by (μ, h) (shared by every `ouND(dim:)` of the same d); the
     ///   Simulator reuses the Cholesky factor of Σ while it repeats.
     ///
-    /// Default labels, measured at d = 10 (`-n 2`, 100 000 one-step samples per μ from 0.3·𝟙;
-    /// BENCHMARKS.md, "High-dimensional runs"): the bilinear fit, because the drift −μx − Bx has
-    /// μ·x terms (local-linear: variance error 7.4 %); the solve stopped at 1 × the neighbours'
-    /// spread, because at 0.2 the kernel weights' effective sample size is 1 at d = 10 (each label
-    /// one neighbour) and at 1 its median is 32; the matrix finish, because the noise is
-    /// correlated (the diagonal κ leaves a 5 % Frobenius error: covariance error 6.3 → 5.3 %);
-    /// K = 2 000, since K = 8 000 gave the same figures at four times the cost; 100 000 labels
-    /// (20 000: mean error 0.035). Beyond d = 20 the bilinear fit's p = 2d + 1 columns make its
-    /// O(K p²) cost dominate, so the plain local-linear fit is the default there.
+    /// Default labels and network: `SDEExample.highDimensionalLabels` and
+    /// `UnknownDataDefaults.hidden`, which were measured on this example (the same settings
+    /// serve a user's data of the same dimension).
     public static func ouND(dim: Int) -> SDEExample {
         precondition(dim >= 2, "ou-nd needs dim ≥ 2 (got \(dim))")
         let d = dim, cache = OUNDLawCache.shared(dim: dim)
@@ -175,14 +169,12 @@ extension SDEExample {
             summary: "dX = -(mu I + B) X dt + sqrt(2 mu) L dW (d = \(d)), B skew-symmetric, L lower bidiagonal, mu in [0.5, 2]",
             d: d, dMu: 1, observedMu: grid(OUND.muRange, count: 11), muRange: OUND.muRange,
             simulation: SimulationSettings(pathsPerMu: 9100, dt: 0.1, horizon: 1, fineStep: nil),
-            labels: LabelSettings(labels: 100_000, neighbors: 2_000, odeSteps: 60, nuX: 1.0, nuMu: 0.5,
-                                  estimator: d <= 20 ? .localBilinear : .localLinear, solver: .exponential,
-                                  odeStop: 1, finish: .matrix),
+            labels: highDimensionalLabels(d: d, dMu: 1),
             paperLabels: LabelSettings(labels: 50_000, neighbors: 2000, odeSteps: 1000, nuX: 1.0, nuMu: 0.5,
                                        estimator: .paper, solver: .euler),
             evaluation: EvaluationPlan(oneStepStart: [Double](repeating: 0.3, count: d), oneStepSamples: 20_000,
                                        lawStart: StartLaw(mean: [Double](repeating: 0, count: d)), lawSteps: 10, lawSamples: 10_000),
-            hidden: [256, 256, 256], patience: 50,
+            hidden: UnknownDataDefaults.hidden(d: d), patience: 50,
             coefficients: { x, mu, a, diffusion in
                 let m = mu[0], s = OUND.noiseScale(mu: m)
                 for i in 0..<d {
