@@ -42,5 +42,7 @@ let package = Package(
             ]),
         .testTarget(name: "SDEFlowCoreTests", dependencies: ["SDEFlowCore", "CKernels"]),
         .testTarget(name: "SDEFlowCLITests", dependencies: ["SDEFlowCore"]),
+        // The bench command's pure parts (option lists, data, reference distances, FAISS output).
+        .testTarget(name: "SDEFlowBenchTests", dependencies: ["SDEFlowBench", "SDEFlowCore"]),
     ]
 )

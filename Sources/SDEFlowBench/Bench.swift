@@ -18,7 +18,12 @@ public struct Bench: ParsableCommand {
             label (label kernel, its roofline, and the roofline on rank 0 alone vs all ranks at once, \
             which shows whether the ranks share floating-point units), knn (grid build and exact K-NN \
             on Example 1 data), labeler (the label stage's whole per-query path on that data), training (data-parallel steps of the paper's 3×128 and 4×256 MLPs), \
-            memory (peak resident memory per rank); --end-to-end adds the whole `run --example bm`.
+            memory (peak resident memory per rank); --end-to-end adds the whole `run --example bm`. \
+            knn-high (off unless --knn-dims is given: minutes at its defaults) times exact K-NN at high D \
+            (BruteForceIndex over N uniform points in [0, 1]^D) next to FAISS IndexFlatL2 (--faiss-python), \
+            one thread each on rank 0, Swift then FAISS in every round, and prints each round's ratio; \
+            run it on one rank (without mpirun): other ranks wait in MPI collectives, which busy-poll. \
+            benchmarks/knn-vs-faiss.sh runs it with FAISS.
             """)
 
     @Option(help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps).")
@@ -35,7 +40,7 @@ public struct Bench: ParsableCommand {
     var trainRows: Int = 45_000
     @Option(help: "Global mini-batch size of the training section (split over ranks).")
     var batchSize: Int = 1024
-    @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory (labeler needs knn's data: skipping knn skips it too).")
+    @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory, knn-high (labeler needs knn's data: skipping knn skips it too; knn-high runs only with --knn-dims).")
     var skip: String = ""
     @Option(help: "Write the results as one JSON object to this file (rank 0).")
     var json: String?
@@ -43,12 +48,14 @@ public struct Bench: ParsableCommand {
     var endToEnd = false
     @Flag(help: "With --end-to-end: `run --quick`'s settings instead of the paper's.")
     var quick = false
-    @Option(help: "With --end-to-end: the folder for the run's files (default: the system temp folder on one node, else the current folder; removed afterwards).")
+    @Option(help: "With --end-to-end or knn-high: the folder for their files (default: the system temp folder on one node, else the current folder for --end-to-end; removed afterwards).")
     var workDir: String?
     @Option(help: "With --end-to-end: one-step samples per μ for the evaluation (as `run`).")
     var evalSamples: Int = 100_000
+    @OptionGroup(title: "knn-high section (exact K-NN at high D vs FAISS)")
+    var knnHighOptions: KNNHighOptions
 
-    static let sectionNames = ["label", "knn", "labeler", "training", "memory"]
+    static let sectionNames = ["label", "knn", "labeler", "training", "memory", "knn-high"]
 
     public func validate() throws {
         guard pairs > 0, neighbors > 0, odeSteps > 0, queries > 0, epochsToTime > 0, trainRows > 0, batchSize > 0, evalSamples > 0 else {
@@ -77,7 +84,8 @@ public struct Bench: ParsableCommand {
                 machine: try machine(comm),
                 settings: .init(pairs: exampleOneSettings(pairs: pairs).pathsPerMu * 210, neighbors: neighbors, odeSteps: odeSteps,
                                 queries: queries, epochsToTime: epochsToTime, trainRows: trainRows, batchSize: batchSize,
-                                skipped: skipped.sorted(), endToEnd: endToEnd, quick: quick))
+                                skipped: skipped.sorted(), endToEnd: endToEnd, quick: quick,
+                                knnHigh: skipped.contains("knn-high") ? nil : try knnHighOptions.settings()))
             if comm.isRoot { print(report.machine.summary) }
             if !skipped.contains("label") {
                 let (kernel, roof) = try labelKernel(comm, log)
@@ -88,6 +96,9 @@ public struct Bench: ParsableCommand {
                 (report.neighbourSearch, report.labeler) = try neighbourSearch(comm, log)
                 if comm.isRoot { print(report.neighbourSearch!.summary) }
                 if comm.isRoot, let l = report.labeler { print(l.summary) }
+            }
+            if let s = report.settings.knnHigh {
+                report.knnHigh = try knnHigh(comm, log, s)
             }
             if !skipped.contains("training") {
                 report.training = try training(comm, log)
@@ -116,6 +127,9 @@ public struct Bench: ParsableCommand {
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 try writeFileAtomically(json, contents: try encoder.encode(report))
                 log.info("bench: wrote \(json)")
+            }
+            if let k = report.knnHigh, !k.checksPassed {
+                throw SDEFlowError(.job, "knn-high: a K-NN correctness check failed (see the tables above and knn_high in the JSON)")
             }
         }
     }

@@ -13,6 +13,7 @@ struct BenchReport: Encodable {
     var labelKernel: LabelKernelResult?
     var roofline: RooflineResult?
     var neighbourSearch: NeighbourSearchResult?
+    var knnHigh: KNNHighResult?
     var training: [TrainingResult]?
     var labeler: LabelerResult?
     var projection: LabelProjection?
@@ -28,6 +29,8 @@ struct BenchReport: Encodable {
 struct BenchSettings: Encodable {
     var pairs: Int, neighbors: Int, odeSteps: Int, queries: Int, epochsToTime: Int, trainRows: Int, batchSize: Int
     var skipped: [String], endToEnd: Bool, quick: Bool
+    /// nil: the knn-high section did not run (no --knn-dims, or skipped).
+    var knnHigh: KNNHighSettings?
 }
 
 struct MachineReport: Encodable {
@@ -219,5 +222,77 @@ struct EndToEndResult: Encodable {
               shard per rank \(shardBytesPerRank.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: " ")) MiB of \(String(format: "%.1f", Double(datasetBytes) / 1_048_576)) MiB
               accuracy: max mean error \(String(format: "%.4f", maxMeanError)), max variance rel. error \(String(format: "%.2f %%", 100 * maxVarianceRelativeError))
             """
+    }
+}
+
+// MARK: - knn-high
+
+/// The knn-high section: exact K-NN at high D, `BruteForceIndex` and FAISS `IndexFlatL2` on the
+/// same float32 data, one thread each on rank 0, in alternating rounds.
+struct KNNHighResult: Encodable {
+    var settings: KNNHighSettings
+    /// faiss's version; nil: FAISS was not run (no --faiss-python).
+    var faissVersion: String?
+    var faissRun: Bool
+    var dims: [KNNHighDims]
+
+    /// Every exact check and every FAISS check (where run) passed.
+    var checksPassed: Bool {
+        dims.allSatisfy { $0.tables.allSatisfy { $0.exactCheckPassed && $0.faissCheckPassed != false } }
+    }
+}
+
+/// One D: the data's cost in seconds (generation, writing the .npy files, the index build) and
+/// one table per K.
+struct KNNHighDims: Encodable {
+    var dims: Int
+    var generateSeconds: Double, writeSeconds: Double
+    /// `BruteForceIndex.init` over the N points (their mean and packed float copy).
+    var buildSeconds: Double
+    var tables: [KNNHighTable]
+}
+
+/// One (D, K): per round the milliseconds per query of each side (each searches all queries in
+/// one call) and their ratio, and the correctness checks.
+struct KNNHighTable: Encodable {
+    var dims: Int, k: Int, points: Int, queries: Int
+    /// /proc/loadavg when the (D, K) started: the machine is shared, read the times with it.
+    var loadAverage: [Double]
+    var swiftMsPerQuery: [Double]
+    var swiftMedianMs: Double
+    /// The checked queries' K-th neighbour squared distance (normalised units²): Swift's exact
+    /// Double value, FAISS's float32 one.
+    var swiftKthDistance2: [Double]
+    /// Query 0's K-th distance from the index equals the plain sort of its N exact distances.
+    var exactCheckPassed: Bool
+    /// nil below here: FAISS was not run.
+    var faissMsPerQuery: [Double]? = nil
+    var faissMedianMs: Double? = nil
+    /// FAISS ms / Swift ms per round (> 1: Swift is faster), and their median.
+    var ratios: [Double]? = nil
+    var medianRatio: Double? = nil
+    var faissKthDistance2: [Double]? = nil
+    /// Every checked query's K-th distance agrees within `faissAgrees`'s float32 tolerance.
+    var faissCheckPassed: Bool? = nil
+    var faissCheckMaxRelativeDifference: Double? = nil
+
+    var summary: String {
+        var s = "knn-high D = \(dims), K = \(k) (N = \(points), \(queries) queries per round; load "
+            + loadAverage.map { String(format: "%.2f", $0) }.joined(separator: " ") + "):\n"
+            + "  round  Swift ms/query  FAISS ms/query  FAISS/Swift\n"
+        for (r, ms) in swiftMsPerQuery.enumerated() {
+            s += String(format: "  %5d  %14.3f", r + 1, ms)
+            if let f = faissMsPerQuery, let q = ratios { s += String(format: "  %14.3f  %10.2f×\n", f[r], q[r]) }
+            else { s += "       (not run)            -\n" }
+        }
+        s += String(format: "  median Swift %.3f ms/query", swiftMedianMs)
+        if let f = faissMedianMs, let r = medianRatio { s += String(format: ", FAISS %.3f ms/query; median ratio %.2f×", f, r) }
+        else { s += "; FAISS not run (no --faiss-python)" }
+        s += "\n  check: query 0's K-th distance " + (exactCheckPassed ? "equals" : "DIFFERS FROM") + " the plain sort of its exact distances"
+        if let ok = faissCheckPassed {
+            s += String(format: "; %d queries' K-th distance ", swiftKthDistance2.count) + (ok ? "agrees" : "DISAGREES")
+                + String(format: " with FAISS (max rel. difference %.1e)", faissCheckMaxRelativeDifference ?? 0)
+        }
+        return s
     }
 }

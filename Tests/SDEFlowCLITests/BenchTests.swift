@@ -81,6 +81,54 @@ struct BenchTests {
         #expect(top["end_to_end"] == nil, "end_to_end is off by default")
     }
 
+    /// knn-high at a tiny size without FAISS (not installed for the suite): one table per (D, K)
+    /// with a positive Swift time per round, its exact check passed, no FAISS figures, and the
+    /// output saying FAISS was not run; without --knn-dims the section is absent.
+    @Test func knnHighRunsSwiftOnlyWithoutFAISS() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sdeflow-knn-high-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let json = dir.appendingPathComponent("bench.json").path, work = dir.appendingPathComponent("work").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let others = ["bench", "--skip", "label,knn,labeler,training,memory"]
+        let r = try CLI.execute(CLI.binary, others + ["--knn-dims", "5,11", "--knn-points", "3000", "--knn-ks", "10,100",
+                                                      "--rounds", "2", "--work-dir", work, "--json", json], timeout: 60)
+        try #require(r.status == 0, "\(r.report)")
+        #expect(r.stdout.contains("FAISS not run"), "\(r.report)")
+        let top = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let knn = try #require(top["knn_high"] as? [String: Any], "\(top.keys.sorted())")
+        #expect(knn["faiss_run"] as? Bool == false)
+        let dims = knn["dims"] as? [[String: Any]] ?? []
+        #expect(dims.map { ($0["dims"] as? NSNumber)?.intValue } == [5, 11])
+        for d in dims {
+            let tables = d["tables"] as? [[String: Any]] ?? []
+            #expect(tables.map { ($0["k"] as? NSNumber)?.intValue } == [10, 100])
+            for t in tables {
+                let ms = (t["swift_ms_per_query"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+                #expect(ms.count == 2 && ms.allSatisfy { $0 > 0 && $0.isFinite }, "\(t)")
+                #expect(t["exact_check_passed"] as? Bool == true, "\(t)")
+                #expect(t["faiss_ms_per_query"] == nil && t["median_ratio"] == nil, "\(t)")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty, "the section's data folder is removed")
+
+        let off = try CLI.execute(CLI.binary, others + ["--json", json], timeout: 60)
+        try #require(off.status == 0, "\(off.report)")
+        let plain = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        #expect(plain["knn_high"] == nil, "knn-high is off without --knn-dims")
+    }
+
+    /// knn-high's options are checked before any work, with a message naming the option.
+    @Test func knnHighOptionsAreValidated() throws {
+        for (args, says) in [(["--knn-dims", "11", "--knn-points", "100", "--knn-ks", "200"], "exceeds --knn-points"),
+                             (["--knn-ks", "10"], "only apply to the knn-high section"),
+                             (["--knn-dims", "11,x"], "--knn-dims: 'x'")] {
+            let r = try CLI.execute(CLI.binary, ["bench"] + args, timeout: 30)
+            #expect(r.status != 0, "\(r.report)")
+            #expect(r.output.contains(says), "\(r.report)")
+        }
+    }
+
     /// An unknown section name in --skip is rejected before any work, naming it.
     @Test func unknownSkipSectionIsRejected() throws {
         let r = try CLI.execute(CLI.binary, ["bench", "--skip", "label,nonsense"], timeout: 30)

@@ -60,8 +60,11 @@ public enum Limits {
 
     /// Refuses `bytes` per rank when the ranks on this node (Open MPI's local size) would together
     /// need more than 90 % of its memory; `what` says what needs it, `fix` how to need less.
-    public static func checkMemory(bytes: Int, what: String, fix: String, location: SDEFlowError.Location) throws {
-        let (local, available) = node
+    /// `ranks`: how many of this node's ranks need `bytes` (default all; 1 for work done by rank 0 alone).
+    public static func checkMemory(bytes: Int, what: String, fix: String, location: SDEFlowError.Location,
+                                   ranks: Int? = nil) throws {
+        let (all, available) = node
+        let local = ranks.map { min(max($0, 1), all) } ?? all
         let need = Double(bytes) * Double(local)
         guard bytes >= 0, need <= available * 0.9 else {
             let gib = { (v: Double) in String(format: "%.3g", v / 1_073_741_824) }
