@@ -2,13 +2,13 @@
 #include "moments_kernel.h"
 #include "dispatch.h"
 
-// For m <= 32 the neighbours go through in blocks of 64: each block is transposed into columns
+// For m <= 128 the neighbours go through in blocks of 64: each block is transposed into columns
 // V[a][.] (and W V[a][.], weighted), and every entry a >= b of the square adds the dot product
 // of two contiguous columns, four vector accumulators wide. One pass over u and y, vector FMAs
 // only, and no load of a vector just built from scalar stores (which stalls on store
 // forwarding: an earlier row-by-row version spent 45 cycles per neighbour at m = 5).
 #define MOMENT_BLOCK 64
-#define MOMENT_MAX_M 32
+#define MOMENT_MAX_M 128
 typedef double v4d __attribute__((ext_vector_type(4), aligned(8)));
 // A macro, not a function: a v4d may not cross a call in the baseline clone (ABI).
 #define load4(p) (*(const v4d *)(p))

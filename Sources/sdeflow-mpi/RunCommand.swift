@@ -17,8 +17,8 @@ struct Run: ParsableCommand {
     @OptionGroup var trainOptions: TrainOptions
     @OptionGroup var seed: SeedOption
     @Option(help: "Run folder.") var output: String
-    @Option(help: "One-step samples per μ for the evaluation (paper-grade: 100000).") var evalSamples: Int = 100_000
-    @Option(help: "Samples per μ for the evaluation's multi-step law (default: the paper's, bm 10000, ou 50000, ou2d 10000; 5000 with --quick).")
+    @Option(parsing: .unconditional, help: "One-step samples per μ for the evaluation, 2…1e8 (paper-grade: 100000).") var evalSamples: Int = 100_000
+    @Option(parsing: .unconditional, help: "Samples per μ for the evaluation's multi-step law, 2…1e8 (default: the paper's, bm 10000, ou 50000, ou2d 10000; 5000 with --quick).")
     var pathSamples: Int?
     @Flag(help: "A small, fast configuration (500 paths/μ, 10000 labels, K = 500, 200 ODE steps, 300 epochs max) for a first look.")
     var quick = false
@@ -27,8 +27,12 @@ struct Run: ParsableCommand {
     @OptionGroup var block: LabelBlockOption
     @OptionGroup var job: JobOptions
 
+    func validate() throws {
+        try checkRange(evalSamples, "--eval-samples", Limits.samples)
+        try checkRange(pathSamples, "--path-samples", Limits.samples)
+    }
+
     func run() throws {
-        guard evalSamples >= 2, (pathSamples ?? 2) >= 2 else { throw ValidationError("--eval-samples and --path-samples must be at least 2") }
         let ex = try lookupExample(simulation.example, dim: simulation.dim)
         var sim = try simulation.settings(for: ex)
         var labelDefaults = ex.labels, paperLabels = ex.paperLabels

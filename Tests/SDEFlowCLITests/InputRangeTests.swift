@@ -94,6 +94,8 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
              ["--horizon / --fine-step give 100000000000 Euler–Maruyama steps per path", "at most 4294967295"]),
             (["simulate", "--output", "/tmp/unused", "--example", "ou-nd", "--dim", "1000"], ["--dim must be an integer in 2…256"]),
             (["evaluate", "--model", "/nonexistent", "--output", "/tmp/unused", "--samples", "1"], ["--samples must be an integer in 2…"]),
+            (["run", "--output", "/tmp/unused", "--eval-samples", "1000000000000"], ["--eval-samples must be an integer in 2…100000000"]),
+            (["run", "--output", "/tmp/unused", "--path-samples", "-4"], ["--path-samples must be an integer in 2…100000000 (got -4)"]),
             (["inspect", "--model", "/nonexistent", "--output", "/tmp/unused", "--mu", "0", "--x-range", "-1:1", "--points", "-2"],
              ["--points must be an integer in 2…1000000"]),
         ]

@@ -48,7 +48,7 @@ import Testing
     paper.odeSteps = 200
     let reference = quality(paper)
     print("d = 10 labels vs the exact transport map: RMS residual / sd \(tool.rms) (paper \(reference.rms)), covariance error \(tool.covariance) (paper \(reference.covariance))")
-    #expect(tool.rms < 0.3 && tool.covariance < 0.15)
+    #expect(tool.rms < 0.1 && tool.covariance < 0.08)  // measured 0.021 and 0.035 (stop 1, K = 2 000: 0.14)
     #expect(reference.rms > 0.3)
 }
 

@@ -79,7 +79,7 @@ import Testing
 /// Catches: a wrong scale step (the Blum–François adjustment). Pairs of neighbours at the same
 /// offset carry residuals ±√(s0 + g·u) around a linear mean, so the squared residual is exactly
 /// linear in the offsets: the fit must return g, and every adjusted displacement must sit at
-/// the intercept ± √s0 — the noise of the query's (x, μ), not of the neighbour's.
+/// the intercept ± γ√s0 — the noise of the query's (x, μ), not of the neighbour's.
 @Test func localLinearFitMovesTheScaleToTheQuery() {
     let k = 400, s0 = 0.09, g = [0.02, -0.04], mean = (a: 0.3, b: [0.7, -1.4])
     let rng = CounterRNG(seed: 11)
@@ -96,7 +96,10 @@ import Testing
     #expect(abs(fit.slopes[0] - mean.b[0]) < 1e-9 && abs(fit.slopes[1] - mean.b[1]) < 1e-9)
     #expect(abs(fit.scaleSlopes[0] - g[0]) < 1e-9 && abs(fit.scaleSlopes[1] - g[1]) < 1e-9)
     #expect(abs(fit.scaleAtQuery - s0) < 1e-9)
-    for j in 0..<k { #expect(abs(abs(y[j] - mean.a) - s0.squareRoot()) < 1e-9, "neighbour \(j): \(y[j])") }
+    // …stretched by the leverage correction γ = 1/√(1 − λ) (its own test checks λ).
+    let gamma = 1 / (1 - fit.leverageFraction).squareRoot()
+    #expect(fit.leverageFraction > 0 && fit.leverageFraction < 0.05)
+    for j in 0..<k { #expect(abs(abs(y[j] - mean.a) - gamma * s0.squareRoot()) < 1e-9, "neighbour \(j): \(y[j])") }
 }
 
 /// Catches: cross-term columns missing or misplaced in the labeler (`.localBilinear`). Pairs

@@ -15,6 +15,7 @@ public struct ExponentialSolver: LabelODEIntegrator {
     let finish: ODEFinish
     private var tau: [Float]
     private var kappa: [Float]
+    private var moments: [Double] = []
 
     /// `d`: the dimension of the labels (κ holds d values, or d × d with the matrix finish).
     init(steps: Int, stop: Double, d: Int, finish: ODEFinish = .diagonal) {
@@ -48,15 +49,17 @@ public struct ExponentialSolver: LabelODEIntegrator {
     /// κ of `prepare` is exact only for a diagonal S (at σ = the spread and ou-nd's noise
     /// correlations of 0.4 it leaves a 5 % Frobenius error in the label covariance).
     private mutating func prepareMatrix(delta: [Double], weights: [Double], count k: Int, d: Int) {
-        var sw = 0.0, mean = [Double](repeating: 0, count: d), cov = [Double](repeating: 0, count: d * d)
-        for j in 0..<k { sw += weights[j]; for i in 0..<d { mean[i] += weights[j] * delta[j * d + i] } }
-        for i in 0..<d { mean[i] /= sw }
-        var t = [Double](repeating: 0, count: d)
-        for j in 0..<k where weights[j] > 0 {
-            for i in 0..<d { t[i] = delta[j * d + i] - mean[i] }
-            for a in 0..<d { for b in a..<d { cov[a * d + b] += weights[j] * t[a] * t[b] } }
+        // Weighted raw moments of (1, Δ) in one vectorised pass (`moments_kernel.h`), centred here:
+        // at d = 50 and K = 8 000 a scalar loop here was 10⁷ multiply-adds per label.
+        let m = 1 + d
+        if moments.count != m * m { moments = [Double](repeating: 0, count: m * m) }
+        delta.withUnsafeBufferPointer { y in
+            sdeflow_weighted_moments(y.baseAddress!, 0, y.baseAddress!, Int64(d), weights, Int64(k), &moments)
         }
-        for a in 0..<d { for b in a..<d { cov[a * d + b] /= sw; cov[b * d + a] = cov[a * d + b] } }
+        let sw = moments[0]
+        let mean = (0..<d).map { moments[1 + $0] / sw }
+        var cov = [Double](repeating: 0, count: d * d)
+        for a in 0..<d { for b in 0..<d { cov[a * d + b] = moments[(1 + a) * m + 1 + b] / sw - mean[a] * mean[b] } }
         let trace = (0..<d).reduce(0.0) { $0 + cov[$1 * d + $1] }
         let sigma = stop * (trace / Double(d)).squareRoot()
         tau = Self.tauGrid(steps: steps, stop: sigma)
