@@ -370,21 +370,28 @@ struct CLITests {
         let dir = try scratchFolder("wide")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rng = CounterRNG(seed: 5)
-        for (d, expected) in [(6, "local-linear"), (1, "local-bilinear")] {
+        // (d, dμ) → estimator, stop, finish (UnknownDataDefaults): bm's wide labels below d = 5
+        // (local-linear past 4 cross terms, matrix finish from d = 3), the local-Gaussian labels
+        // from d = 5 (bilinear up to 20 cross terms).
+        let cases = [(1, 1, "local-bilinear", "0.2", "diagonal"), (3, 2, "local-linear", "0.2", "matrix"),
+                     (6, 1, "local-bilinear", "10", "matrix"), (21, 1, "local-linear", "10", "matrix")]
+        for (d, dMu, estimator, stop, finish) in cases {
             let data = dir.appendingPathComponent("data\(d)"), out = dir.appendingPathComponent("labels\(d)")
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             let n = 800
             let x = (0..<(n * d)).map { rng.normals(.initialState, id: UInt64($0), index: 0).0 }
-            let mu = (0..<n).map { rng.uniforms(.split, id: UInt64($0), index: 0).0 }
+            let mu = (0..<(n * dMu)).map { rng.uniforms(.split, id: UInt64($0), index: 0).0 }
             let y = x.indices.map { x[$0] + 0.3 * rng.normals(.queryNoise, id: UInt64($0), index: 0).0 }
             try NPY.write(data.appendingPathComponent("x.npy").path, x, shape: [n, d])
-            try NPY.write(data.appendingPathComponent("mu.npy").path, mu, shape: [n, 1])
+            try NPY.write(data.appendingPathComponent("mu.npy").path, mu, shape: [n, dMu])
             try NPY.write(data.appendingPathComponent("y.npy").path, y, shape: [n, d])
             try writeFileAtomically(data.appendingPathComponent("dataset.json").path, contents: "{\"dt\": 0.1}")
             try CLI.succeed(["label", "--data", data.path, "--output", out.path,
                              "--labels", "40", "--neighbors", "100", "--ode-steps", "10"], ranks: 1)
             let json = try String(contentsOf: out.appendingPathComponent("labels.json"), encoding: .utf8)
-            #expect(json.contains("\"estimator\" : \"\(expected)\""), "d = \(d): \(json)")
+            for key in ["\"estimator\" : \"\(estimator)\"", "\"odeStop\" : \(stop)", "\"finish\" : \"\(finish)\""] {
+                #expect(json.contains(key), "d = \(d), dμ = \(dMu): \(key) missing in \(json)")
+            }
         }
     }
 }
