@@ -50,7 +50,7 @@ public struct Bench: ParsableCommand {
     var quick = false
     @Option(help: "With --end-to-end or knn-high: the folder for their files (default: the system temp folder on one node, else the current folder for --end-to-end; removed afterwards).")
     var workDir: String?
-    @Option(help: "With --end-to-end: one-step samples per μ for the evaluation (as `run`).")
+    @Option(help: "With --end-to-end: one-step samples per start state and μ for the evaluation (as `run`).")
     var evalSamples: Int = 100_000
     @OptionGroup(title: "knn-high section (exact K-NN at high D vs FAISS)")
     var knnHighOptions: KNNHighOptions

@@ -96,7 +96,7 @@ public struct RooflineWorkload {
 // MARK: - Neighbour search
 
 /// Example 1's simulation settings giving about `pairs` one-step pairs (21 μ × paths × 10
-/// steps), with exact transitions (one Euler step of Δt, exact for dX = μ dt + dW).
+/// steps), with exact transitions (N(x + μΔt, Δt) per step).
 public func exampleOneSettings(pairs: Int) -> SimulationSettings {
     var s = SDEExample.brownianMotion.simulation
     let perPath = s.stepsPerPath * SDEExample.brownianMotion.observedMu.count

@@ -17,10 +17,10 @@ struct Run: ParsableCommand {
     @OptionGroup var trainOptions: TrainOptions
     @OptionGroup var seed: SeedOption
     @Option(help: "Run folder.") var output: String
-    @Option(parsing: .unconditional, help: "One-step samples per μ for the evaluation, 2…1e8 (paper-grade: 100000).") var evalSamples: Int = 100_000
-    @Option(parsing: .unconditional, help: "Samples per μ for the evaluation's multi-step law, 2…1e8 (default: the paper's, bm 10000, ou 50000, ou2d 10000; 5000 with --quick).")
+    @Option(parsing: .unconditional, help: "One-step samples per start state and μ for the evaluation, 2…1e8 (default 100000, paper-grade; 20000 with --quick).") var evalSamples: Int?
+    @Option(parsing: .unconditional, help: "Samples per μ for the evaluation's multi-step law, 2…1e8 (default: the example's, bm and ou 150000, ou2d 50000, ou-nd 10000, cir 25000; 5000 with --quick).")
     var pathSamples: Int?
-    @Flag(help: "A small, fast configuration (500 paths/μ, 10000 labels, K = 500, 200 ODE steps, 300 epochs max) for a first look.")
+    @Flag(help: "A small, fast configuration (500 paths/μ, 10000 labels, K = 500, 200 ODE steps, 300 epochs max; evaluation with 20000 one-step and 5000 multi-step samples) for a first look.")
     var quick = false
     @OptionGroup var resume: ResumeOptions
     @OptionGroup var checkpoint: CheckpointEveryOption
@@ -52,7 +52,8 @@ struct Run: ParsableCommand {
             let times = Stopwatch()
             let model = try stages(comm, ex, sim, dtype, labelSettings, train, control, dir, log, times)
             let spec = EvaluationSpec(example: ex, dt: sim.dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
-                                      samples: evalSamples, pathSamples: pathSamples ?? (quick ? 5000 : nil), seed: seed.seed)
+                                      samples: evalSamples ?? (quick ? 20_000 : 100_000), pathSamples: pathSamples ?? (quick ? 5000 : nil),
+                                      seed: seed.seed)
             let result = try Pipeline.evaluate(comm, model: model, spec: spec, output: dir.eval, modelPath: dir.model, log: log)
             times.lap("evaluate")
             if comm.isRoot, let result {

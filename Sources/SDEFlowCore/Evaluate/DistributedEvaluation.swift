@@ -8,20 +8,24 @@ extension Pipeline {
                                 modelPath: String?, log: Log) throws -> EvaluationResult? {
         let jobs = spec.jobs
         let evaluations = jobs.reduce(0) { $0 + $1.count * $1.cost }
-        log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.oneStepSamples) one-step samples, "
+        log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.states.count) start states × \(spec.oneStepSamples) one-step samples, "
                  + "\(spec.lawMu.count) μ × \(spec.lawSamples) samples × \(spec.lawSteps) steps; \(evaluations) network evaluations over \(comm.size) rank(s)")
         let started = Date()
         let results = try DistributedSampling.run(comm, model: model, jobs: jobs, seed: spec.seed)
         log.info(String(format: "evaluate: sampling done in %.1f s", Date().timeIntervalSince(started)))
+        let statistics = Date()
+        let rows = try DistributedRows.compute(comm, spec: spec, results: results)
         var result: EvaluationResult? = nil
         if comm.isRoot {
-            let r = EvaluationResult(spec: spec, results: results)
+            let r = EvaluationResult(spec: spec, results: results, rows: rows)
             try writeFolderAtomically(output) { dir in
                 try writeFileAtomically((dir as NSString).appendingPathComponent("report.html"),
                                         contents: EvaluationReport.html(r, modelPath: modelPath))
                 try writeJSON(r.metrics, to: (dir as NSString).appendingPathComponent("metrics.json"))
             }
-            log.info("evaluate: wrote \(output)/metrics.json and report.html")
+            log.info(String(format: "evaluate: statistics%@ and report in %.1f s; wrote %@/metrics.json and report.html",
+                            spec.example.exactSampler == nil ? "" : " (with exact reference draws)",
+                            Date().timeIntervalSince(statistics), output))
             result = r
         }
         try comm.barrier()

@@ -4,23 +4,30 @@ import Foundation
 public struct EvaluationResult: Sendable {
     public var spec: EvaluationSpec
     public var metrics: EvaluationMetrics
-    /// One-step samples (n × d) at `spec.densityMu`.
+    /// One-step samples (n × d) from the point at `spec.densityMu`.
     public var densitySamples: [[Double]]
+    /// Exact draws of the same laws (m × d each) when the example's law is not Gaussian (the
+    /// report plots their histogram as the exact density); nil for a Gaussian law.
+    public var densityReferences: [[Double]]?
     /// Fan trajectories: fanSamples × (lawSteps + 1) × d.
     public var fanPaths: [Double]
 
     /// Statistics from the jobs' samples (`results[j]` for `spec.jobs[j]`, in sample id order).
-    public init(spec: EvaluationSpec, results: [[Double]]) {
+    /// `rows`: rows already computed by job index (`DistributedRows`, for an example with an exact
+    /// sampler); the others are computed here (`DistributedRows.row`: the same function).
+    public init(spec: EvaluationSpec, results: [[Double]], rows known: [Int: LawRow] = [:]) {
         self.spec = spec
-        let d = spec.example.d, k1 = spec.oneStepMu.count, k2 = spec.lawMu.count
-        precondition(results.count == k1 + k2 + 1)
-        let floor1 = Wasserstein.noiseFloor(n: spec.oneStepSamples, seed: spec.seed)
-        let floor2 = Wasserstein.noiseFloor(n: spec.lawSamples, seed: spec.seed)
-        let oneRows = spec.oneStepMu.enumerated().map { k, p in
-            LawRow(at: p, samples: results[k], d: d, exact: spec.exactOneStep(p.mu), floor: floor1)
+        let jobs = spec.jobs, k1 = spec.oneStepMu.count, k2 = spec.lawMu.count
+        precondition(results.count == jobs.count, "\(results.count) results for \(jobs.count) jobs")
+        func row(_ j: Int, state: StartState? = nil) -> LawRow {
+            var r = known[j] ?? DistributedRows.row(spec, job: jobs[j], point: DistributedRows.point(spec, job: j), samples: results[j])
+            if let state { r.state = state.name; r.start = jobs[j].start.mean }
+            return r
         }
-        let lawRows = spec.lawMu.enumerated().map { k, p in
-            LawRow(at: p, samples: results[k1 + k], d: d, exact: spec.exactLaw(p.mu), floor: floor2)
+        let oneRows = spec.oneStepMu.indices.map { row($0) }
+        let lawRows = spec.lawMu.indices.map { row(k1 + $0) }
+        let statesSection = Self.stateSection(spec, point: oneRows) { s, k in
+            row(k1 + k2 + 1 + s * k1 + k, state: spec.quantileStates[s])
         }
         func section(_ description: String, _ start: StartLaw, _ steps: Int, _ samples: Int, _ rows: [LawRow]) -> LawSection {
             LawSection(description: description, start: start, steps: steps, samples: samples, rows: rows,
@@ -39,100 +46,34 @@ public struct EvaluationResult: Sendable {
             }
         }
         metrics = EvaluationMetrics(example: spec.example.name, dt: spec.dt, seed: spec.seed, observedMu: spec.observedMu,
-                                    oneStep: one, multiStep: multi, stationary: stationary,
-                                    headline: Self.headline(spec, one, multi, stationary))
-        densitySamples = spec.densityMu.map { p in results[spec.oneStepMu.firstIndex(of: p)!] }
+                                    oneStep: one, oneStepStates: statesSection, multiStep: multi, stationary: stationary,
+                                    headline: Self.headline(spec, one, statesSection, multi, stationary))
+        let densityJobs = spec.densityMu.map { p in spec.oneStepMu.firstIndex(of: p)! }
+        densitySamples = densityJobs.map { results[$0] }
+        densityReferences = spec.example.exactSampler == nil ? nil : densityJobs.map { j in
+            ExactReference.draws(spec.example, start: jobs[j].start, mu: jobs[j].mu, time: spec.dt,
+                                 count: ExactReference.count(for: jobs[j].count), seed: spec.seed, key: jobs[j].key)
+        }
         fanPaths = results[k1 + k2]
     }
 
-    static func headline(_ spec: EvaluationSpec, _ one: LawSection, _ multi: LawSection, _ st: [StationaryRow]?) -> [HeadlineEntry] {
-        var h: [HeadlineEntry] = []
-        func add(_ key: String, _ label: String, _ value: Double) { h.append(HeadlineEntry(key: key, label: label, value: value)) }
-        for (name, s) in [("observed", one.observed), ("between", one.between)] {
-            guard let s else { continue }
-            add("oneStep.\(name).maxMeanError", "one step, \(name) μ (\(s.count)): max |mean error|", s.maxMeanError)
-            add("oneStep.\(name).maxVarianceRelativeError", "one step, \(name) μ (\(s.count)): max variance rel. error", s.maxVarianceRelativeError)
-            add("oneStep.\(name).maxW1", "one step, \(name) μ (\(s.count)): max W1", s.maxW1)
-            if spec.example.d > 1 {
-                add("oneStep.\(name).maxCovarianceRelativeError", "one step, \(name) μ (\(s.count)): max covariance rel. error (Frobenius)",
-                    s.maxCovarianceRelativeError)
-            }
+    /// The one-step rows of every start state: the quantile states' rows from `row(state, μ index)`,
+    /// then the point's (`point`, the one-step section's rows, labelled with the state).
+    static func stateSection(_ spec: EvaluationSpec, point: [LawRow], row: (Int, Int) -> LawRow) -> StateSection {
+        let states = spec.states
+        var all: [StateRows] = []
+        for (s, state) in states.enumerated() {
+            let rows: [LawRow] = state.level == nil
+                ? point.map { var r = $0; r.state = state.name; r.start = spec.oneStepStart; return r }
+                : spec.oneStepMu.indices.map { row(s, $0) }
+            all.append(StateRows(name: state.name, level: state.level, rows: rows,
+                                 observed: LawSummary(rows.filter(\.observed)), between: LawSummary(rows.filter { !$0.observed })))
         }
-        add("oneStep.meanErrorNoiseFloor", "one step: |mean error| of \(spec.oneStepSamples) iid exact draws (max over μ)",
-            one.rows.map(\.meanErrorFloor).max() ?? 0)
-        add("oneStep.varianceRelativeErrorNoiseFloor", "one step: variance rel. error of \(spec.oneStepSamples) iid exact draws",
-            one.rows.first?.varianceErrorFloor ?? 0)
-        if spec.example.d > 1 {
-            add("oneStep.covarianceRelativeErrorNoiseFloor", "one step: covariance rel. error of \(spec.oneStepSamples) iid exact draws (max over μ)",
-                one.rows.map(\.covarianceErrorFloor).max() ?? 0)
-        }
-        add("oneStep.w1NoiseFloor", "one step: mean W1 of \(spec.oneStepSamples) exact draws (noise floor, max over μ)",
-            one.rows.map { $0.w1Reference.max() ?? 0 }.max() ?? 0)
-        let paper = one.rows.filter { r in spec.paperMu.contains { EvaluationSpec.same($0, r.mu) } }
-        if !paper.isEmpty {
-            let list = paper.map { fmt($0.mu[0]) }.joined(separator: ", ")
-            add("oneStep.paperMu.maxMeanError", "one step at μ ∈ {\(list)}: max |mean error|", paper.map(\.meanError).max()!)
-            add("oneStep.paperMu.maxVarianceRelativeError", "one step at μ ∈ {\(list)}: max variance rel. error",
-                paper.map(\.varianceRelativeError).max()!)
-        }
-        add("multiStep.meanErrorNoiseFloor", "\(multi.steps) steps: |mean error| of \(spec.lawSamples) iid exact draws (max over μ)",
-            multi.rows.map(\.meanErrorFloor).max() ?? 0)
-        add("multiStep.varianceRelativeErrorNoiseFloor", "\(multi.steps) steps: variance rel. error of \(spec.lawSamples) iid exact draws",
-            multi.rows.first?.varianceErrorFloor ?? 0)
-        for (name, s) in [("observed", multi.observed), ("between", multi.between)] {
-            guard let s else { continue }
-            add("multiStep.\(name).maxMeanError", "\(multi.steps) steps, \(name) μ (\(s.count)): max |mean error|", s.maxMeanError)
-            add("multiStep.\(name).maxVarianceRelativeError", "\(multi.steps) steps, \(name) μ (\(s.count)): max variance rel. error",
-                s.maxVarianceRelativeError)
-            add("multiStep.\(name).maxW1", "\(multi.steps) steps, \(name) μ (\(s.count)): max W1", s.maxW1)
-            if spec.example.d > 1 {
-                add("multiStep.\(name).maxCovarianceRelativeError", "\(multi.steps) steps, \(name) μ (\(s.count)): max covariance rel. error",
-                    s.maxCovarianceRelativeError)
-            }
-        }
-        if let st {
-            for (name, pick) in [("observed", true), ("between", false)] {
-                let rows = st.filter { $0.observed == pick }
-                guard !rows.isEmpty else { continue }
-                add("stationary.\(name).maxRelativeError", "stationary variance, \(name) μ: max rel. error vs (1+μ²)/(2μ)",
-                    rows.map(\.relativeError).max()!)
-            }
-        }
-        return h
-    }
-
-    /// The plain-text table `evaluate` prints.
-    public var table: String {
-        let m = metrics
-        var out = "\(m.example): evaluation against the exact law (Δt = \(fmt(m.dt)), seed \(m.seed))\n"
-        for sec in [m.oneStep, m.multiStep] {
-            out += "\n\(sec.description), \(sec.samples) samples per μ\n"
-            out += "        μ  kind       mean error (floor)    var rel err (floor)   cov rel err (floor)        W1    W1 floor\n"
-            for r in sec.rows {
-                out += String(format: "%9.4f  %@  %9.5f (%7.5f)  %7.3f%% (%5.2f%%)  %7.3f%% (%5.2f%%)  %9.5f  %9.5f\n", r.mu[0],
-                              r.observed ? "observed" : "between ", r.meanError, r.meanErrorFloor, 100 * r.varianceRelativeError,
-                              100 * r.varianceErrorFloor, 100 * r.covarianceRelativeError, 100 * r.covarianceErrorFloor,
-                              r.maxW1, r.w1Reference.max() ?? 0)
-            }
-        }
-        if let st = m.stationary {
-            out += "\nstationary variance: learned after \(m.multiStep.steps) steps vs (1+μ²)/(2μ) and vs the exact variance at that time\n"
-            out += "        μ  kind        learned   stationary   rel err   exact(T)   rel err\n"
-            for r in st {
-                out += String(format: "%9.4f  %@  %9.4f  %11.4f  %7.2f%%  %9.4f  %7.2f%%\n", r.mu[0], r.observed ? "observed" : "between ",
-                              r.variance[0], r.stationaryVariance[0], 100 * r.relativeError, r.exactVarianceAtT[0], 100 * r.relativeErrorAtT)
-            }
-        }
-        out += "\nheadline\n" + headlineText
-        return out
-    }
-
-    /// The headline figures, one per line.
-    public var headlineText: String {
-        metrics.headline.map { e in
-            let isRelative = e.key.hasSuffix("RelativeError")
-            return "  " + e.label.padding(toLength: 72, withPad: " ", startingAt: 0) + " "
-                + (isRelative ? String(format: "%.3f%%", 100 * e.value) : String(format: "%.5f", e.value))
-        }.joined(separator: "\n") + "\n"
+        let rows = all.flatMap(\.rows)
+        let levels = spec.quantileStates.compactMap(\.level).map { fmt(100 * $0) }.joined(separator: ", ")
+        let description = "one-step law from the \(levels) % quantiles of the data's x at each μ and from "
+            + StartLaw(mean: spec.oneStepStart).text
+        return StateSection(description: description, samples: spec.oneStepSamples, states: all,
+                            observed: LawSummary(rows.filter(\.observed)), between: LawSummary(rows.filter { !$0.observed }))
     }
 }

@@ -12,6 +12,9 @@ public struct EvaluationSpec: Sendable {
     public var oneStepStart: [Double]
     public var oneStepSamples: Int
     public var oneStepMu: [MuPoint]
+    /// The one-step law also from these states (quantiles of the data's x at each μ,
+    /// `DataQuantiles`), `oneStepSamples` samples per state and μ; `states` adds the point.
+    public var quantileStates: [StartState]
     /// The paper's μ for the one-step headline, when it names some (Example 3: 0.5, 1, 2).
     public var paperMu: [[Double]]
     /// Multi-step law: `lawSteps` steps from `lawStart`.
@@ -47,7 +50,11 @@ public struct EvaluationSpec: Sendable {
                 + (mids.isEmpty ? [] : [mids[0], mids[mids.count / 2], mids[mids.count - 1]])
             lawMu = picks.sorted { $0.mu.lexicographicallyPrecedes($1.mu) }
         } else {
-            lawMu = grid
+            lawMu = Self.every(plan.lawMuStride, of: grid)
+        }
+        let quantiles = DataQuantiles.states(of: example, at: grid.map(\.mu), levels: plan.startQuantiles)
+        quantileStates = plan.startQuantiles.enumerated().map { j, level in
+            StartState(name: StartState.name(level: level), level: level, x: quantiles.map { $0[j] })
         }
         let time = fmt(Double(lawSteps) * dt)
         lawName = stationary ? "law after \(lawSteps) steps (T = \(time)) from \(lawStart.text), near-stationary"
@@ -58,6 +65,22 @@ public struct EvaluationSpec: Sendable {
         densityMu = [grid.first!, mids.isEmpty ? grid[grid.count / 2] : mids[mids.count / 2], grid.last!]
         fanMu = mids.isEmpty ? grid[grid.count / 2] : mids[mids.count / 2]
     }
+
+    /// Every `stride`-th point of `grid` and its last point.
+    static func every(_ stride: Int, of grid: [MuPoint]) -> [MuPoint] {
+        var picks = Swift.stride(from: 0, to: grid.count, by: stride).map { grid[$0] }
+        if (grid.count - 1) % stride != 0, let last = grid.last { picks.append(last) }
+        return picks
+    }
+
+    /// The quantile states and then the example's point (the same x at every μ).
+    public var states: [StartState] {
+        quantileStates + [StartState(name: "point", level: nil, x: oneStepMu.map { _ in oneStepStart })]
+    }
+
+    /// The sampling job key of quantile state `s` at one-step μ `k` (after the point's 0..<K, the
+    /// multi-step law's 10 000 + k and the fan's 20 000): it seeds the job's noise.
+    func stateJobKey(_ s: Int, _ k: Int) -> Int { 1_000_000 + oneStepMu.count * s + k }
 
     static func same(_ a: [Double], _ b: [Double]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($0)) }
@@ -76,7 +99,8 @@ public struct EvaluationSpec: Sendable {
         return out
     }
 
-    /// The sampling work, in a fixed order: one-step jobs, multi-step jobs, then the fan.
+    /// The sampling work, in a fixed order: one-step jobs from the point, multi-step jobs, the
+    /// fan, then one-step jobs from each quantile state (state-major, μ in `oneStepMu` order).
     public var jobs: [SamplingJob] {
         let point = StartLaw(mean: oneStepStart)
         var out = oneStepMu.enumerated().map {
@@ -87,12 +111,19 @@ public struct EvaluationSpec: Sendable {
         }
         out.append(SamplingJob(key: 20_000, start: lawStart, mu: fanMu.mu, steps: lawSteps, count: fanSamples, keepPath: true,
                                antithetic: false))
+        for (s, state) in quantileStates.enumerated() {
+            out += oneStepMu.enumerated().map { k, p in
+                SamplingJob(key: stateJobKey(s, k), start: StartLaw(mean: state.x[k]), mu: p.mu, steps: 1,
+                            count: oneStepSamples, keepPath: false)
+            }
+        }
         return out
     }
 
-    /// Exact one-step law from `oneStepStart` and exact multi-step law at μ.
-    public func exactOneStep(_ mu: [Double]) -> GaussianLaw {
-        GaussianLaw.exact(example, start: StartLaw(mean: oneStepStart), mu: mu, time: dt)!
+    /// Exact one-step law (its moments) from `x` (default: `oneStepStart`) and exact multi-step
+    /// law at μ.
+    public func exactOneStep(_ mu: [Double], from x: [Double]? = nil) -> GaussianLaw {
+        GaussianLaw.exact(example, start: StartLaw(mean: x ?? oneStepStart), mu: mu, time: dt)!
     }
     public func exactLaw(_ mu: [Double], steps: Int? = nil) -> GaussianLaw {
         GaussianLaw.exact(example, start: lawStart, mu: mu, time: Double(steps ?? lawSteps) * dt)!

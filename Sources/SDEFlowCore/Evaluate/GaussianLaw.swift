@@ -1,6 +1,7 @@
 import Foundation
 
-/// A Gaussian law in R^d: mean (d) and covariance (d × d, row-major).
+/// A Gaussian law in R^d: mean (d) and covariance (d × d, row-major); for an example whose exact
+/// law is not Gaussian, that law's mean and covariance.
 public struct GaussianLaw: Codable, Sendable, Equatable {
     public var mean: [Double]
     public var cov: [Double]
@@ -12,8 +13,10 @@ public struct GaussianLaw: Codable, Sendable, Equatable {
     /// The exact law at time t of an example started from N(start.mean, diag(start.std²)) at μ.
     /// Valid for examples whose exact transition is Gaussian with a mean affine in x and a
     /// covariance that does not depend on x (linear SDEs with additive noise: every built-in
-    /// example). The mean map's Jacobian J is read off the transition by unit differences
-    /// (exact for an affine map); the law is N(M(m), J S Jᵀ + Q(t)).
+    /// example but `cir`). The mean map's Jacobian J is read off the transition by unit
+    /// differences (exact for an affine map); the law is N(M(m), J S Jᵀ + Q(t)). From a point
+    /// (std 0) it is the exact transition's mean and covariance for any example: for `cir` the
+    /// moments of its non-Gaussian law (which `evaluate` then compares through its sampler).
     public static func exact(_ example: SDEExample, start: StartLaw, mu: [Double], time t: Double) -> GaussianLaw? {
         guard let law = example.exactTransition else { return nil }
         let d = example.d

@@ -48,13 +48,14 @@ public enum Wasserstein {
         guard n > 0 else { return .nan }
         guard std > 0 else { return samples.reduce(0) { $0 + abs($1 - mean) } / Double(n) }
         let s = samples.map { ($0 - mean) / std }.sorted()
+        let grid = QuantileGrids.shared.grid(n)
         var total = 0.0
         var a = -Double.infinity, cdfA = 0.0, pdfA = 0.0
         for i in 0..<n {
             let last = i == n - 1
             let cdfB = last ? 1.0 : Double(i + 1) / Double(n)
-            let b = last ? Double.infinity : StandardNormal.quantile(cdfB)
-            let pdfB = last ? 0.0 : StandardNormal.pdf(b)
+            let b = last ? Double.infinity : grid.quantile[i]
+            let pdfB = last ? 0.0 : grid.pdf[i]
             let si = s[i]
             // G(t) = si Φ(t) + φ(t) is an antiderivative of (si − t) φ(t).
             let gA = si * cdfA + pdfA, gB = si * cdfB + pdfB
@@ -69,6 +70,54 @@ public enum Wasserstein {
             (a, cdfA, pdfA) = (b, cdfB, pdfB)
         }
         return std * total
+    }
+
+    /// The 1-D Wasserstein-1 distance ∫|F_a − F_b| dx between the empirical laws of two samples,
+    /// exact (up to rounding): both sorted, the gap between the two step functions summed over
+    /// the merged order. For a law that is not Gaussian `evaluate` compares the learned sample
+    /// with a larger sample of exact draws this way (`ExactReference`).
+    public static func betweenSamples(_ a: [Double], _ b: [Double]) -> Double {
+        guard !a.isEmpty, !b.isEmpty else { return .nan }
+        let x = a.sorted(), y = b.sorted()
+        let na = Double(x.count), nb = Double(y.count)
+        var i = 0, j = 0, total = 0.0
+        var last = min(x[0], y[0])
+        while i < x.count || j < y.count {
+            let next = j == y.count || (i < x.count && x[i] <= y[j]) ? x[i] : y[j]
+            total += abs(Double(i) / na - Double(j) / nb) * (next - last)
+            last = next
+            while i < x.count && x[i] == next { i += 1 }
+            while j < y.count && y[j] == next { j += 1 }
+        }
+        return total
+    }
+
+    /// The noise floor of `betweenSamples(learned, reference)` for a learned sample of `n` exact
+    /// draws, to first order: F_n − F_m is about N(0, F(1 − F)(1/n + 1/m)) at every x, so
+    /// E W1 ≈ √(2/π) √(1/n + 1/m) ∫ √(F(1 − F)) dx, with F the empirical law of the `sorted`
+    /// reference (m draws). It needs no law in closed form; for N(0, 1) and m → ∞ it is
+    /// √(2/π) · 1.61474/√n = 1.28838/√n (tests compare it with that and with `noiseFloor`).
+    public static func samplingFloor(reference sorted: [Double], n: Int) -> Double {
+        let m = sorted.count
+        guard m > 1, n > 0 else { return .nan }
+        var integral = 0.0
+        for k in 1..<m {
+            let f = Double(k) / Double(m)
+            integral += (f * (1 - f)).squareRoot() * (sorted[k] - sorted[k - 1])
+        }
+        return (2 / Double.pi).squareRoot() * (1 / Double(n) + 1 / Double(m)).squareRoot() * integral
+    }
+
+    /// √(2/π) ∫ √(Φ(1 − Φ)) dz: the first-order mean W1 of n draws of N(0, 1) is this / √n.
+    public static let gaussianFloorConstant = 1.2883791903028579
+
+    /// The noise floor of `toGaussian` for n draws of N(0, 1), to first order:
+    /// 1.28838/√n (`samplingFloor` for the Gaussian law). Measured against Monte Carlo (400
+    /// samples of n draws each) it is within 2 % at n = 300, 4 000 and 20 000, where the mean of
+    /// 16 samples (`noiseFloor`) scatters by ±9 % (W1 varies by 35 % from sample to sample):
+    /// `evaluate` uses this. Multiply by the std for N(m, σ²).
+    public static func gaussianFloor(n: Int) -> Double {
+        n > 0 ? gaussianFloorConstant / Double(n).squareRoot() : .nan
     }
 
     /// The sampling-noise floor of `toGaussian` for a sample of size `n` from N(0, 1): the mean
@@ -87,5 +136,30 @@ public enum Wasserstein {
             total += toGaussian(z, mean: 0, std: 1)
         }
         return total / Double(replicates)
+    }
+}
+
+/// Φ⁻¹(i/n) and φ there for i = 1…n − 1: the breakpoints `Wasserstein.toGaussian` integrates
+/// between. They depend on n only, and `evaluate` compares hundreds of samples of one size
+/// (every start state and μ): kept for the last few n, computed once each (the quantiles were
+/// 80 % of the statistics' time at 100 000 samples per row). Thread-safe; two threads missing
+/// the same n both compute the same values.
+final class QuantileGrids: @unchecked Sendable {
+    static let shared = QuantileGrids()
+    /// More sizes than one evaluation uses (one-step, multi-step, fan).
+    static let capacity = 8
+    private let lock = NSLock()
+    private var grids: [Int: (quantile: [Double], pdf: [Double])] = [:]
+
+    /// The grid for samples of size n (n − 1 values each; empty for n = 1).
+    func grid(_ n: Int) -> (quantile: [Double], pdf: [Double]) {
+        if let g = lock.withLock({ grids[n] }) { return g }
+        let q = (1..<max(n, 1)).map { StandardNormal.quantile(Double($0) / Double(n)) }
+        let g = (quantile: q, pdf: q.map(StandardNormal.pdf))
+        lock.withLock {
+            if grids.count >= Self.capacity { grids.removeAll() }
+            grids[n] = g
+        }
+        return g
     }
 }

@@ -9,6 +9,7 @@ extension SDEExample {
         ("ou", { _ in .ornsteinUhlenbeck }),
         ("ou2d", { _ in .rotatingOU }),
         ("ou-nd", { dim in .ouND(dim: dim ?? 10) }),
+        ("cir", { _ in .cir }),
     ]
 
     /// The names, in registry order.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// One parameter-dependent SDE `dX = a(X, μ) dt + b(X, μ) dW` with diagonal b, its paper
-/// settings and, where known, its exact one-step law. Adding an example means adding one
+/// settings and, where known, its exact one-step law (its moments, and a sampler when the law
+/// is not Gaussian). Adding an example means adding one
 /// static value in a file of `Examples/` and one line in `ExampleRegistry.swift`.
 public struct SDEExample: Sendable {
     public let name: String
@@ -28,8 +29,16 @@ public struct SDEExample: Sendable {
     public var initialState: @Sendable (_ mu: [Double], _ rng: CounterRNG, _ path: UInt64) -> [Double]
     /// Exact law of X_{t+h} | X_t = x, μ: mean (d) and covariance (d × d, row-major), if known.
     public let exactTransition: (@Sendable (_ x: [Double], _ mu: [Double], _ h: Double) -> (mean: [Double], cov: [Double]))?
-    /// Whether simulation should use the exact transition rather than Euler–Maruyama.
-    public var usesExactSimulation: Bool { simulation.fineStep == nil && exactTransition != nil }
+    /// One draw of X_{t+h} | X_t = x, μ from the exact law (d values), for an example whose
+    /// exact law is not Gaussian (`cir`): its randomness comes from `draws`, a sequence keyed by
+    /// global ids, so the draw is the same on any rank. nil: the law is N(mean, cov) of
+    /// `exactTransition`. The Simulator and `evaluate` (reference samples, W1 and its noise
+    /// floor) use it in place of the Gaussian with the same moments.
+    public let exactSampler: (@Sendable (_ x: [Double], _ mu: [Double], _ h: Double, _ draws: inout RandomDraws) -> [Double])?
+    /// Whether an exact law is known (to simulate from, or to evaluate against).
+    public var hasExactLaw: Bool { exactTransition != nil || exactSampler != nil }
+    /// Whether the example's own data design simulates with the exact law rather than Euler–Maruyama.
+    public var usesExactSimulation: Bool { simulation.fineStep == nil && hasExactLaw }
 
     public init(
         name: String, summary: String, d: Int, dMu: Int, observedMu: [[Double]],
@@ -38,13 +47,14 @@ public struct SDEExample: Sendable {
         coefficients: @escaping @Sendable (UnsafePointer<Double>, UnsafePointer<Double>,
             UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void,
         initialState: @escaping @Sendable ([Double], CounterRNG, UInt64) -> [Double],
-        exactTransition: (@Sendable ([Double], [Double], Double) -> (mean: [Double], cov: [Double]))?
+        exactTransition: (@Sendable ([Double], [Double], Double) -> (mean: [Double], cov: [Double]))?,
+        exactSampler: (@Sendable ([Double], [Double], Double, inout RandomDraws) -> [Double])? = nil
     ) {
         self.name = name; self.summary = summary; self.d = d; self.dMu = dMu
         self.observedMu = observedMu; self.muRange = muRange; self.simulation = simulation
         self.labels = labels; self.paperLabels = paperLabels; self.evaluation = evaluation; self.hidden = hidden; self.patience = patience
         self.coefficients = coefficients; self.initialState = initialState
-        self.exactTransition = exactTransition
+        self.exactTransition = exactTransition; self.exactSampler = exactSampler
     }
 
     /// `count` equally spaced values over `range` (both ends included), as 1-D parameters.

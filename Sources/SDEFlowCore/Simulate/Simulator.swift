@@ -3,7 +3,9 @@ import Foundation
 /// Simulates trajectories of an example and cuts them into one-step pairs.
 ///
 /// Path p (global id) runs at μ = observedMu[p / pathsPerMu]; its noise is keyed by
-/// (seed, p, fine step), so a path is the same whichever rank simulates it.
+/// (seed, p, fine step), so a path is the same whichever rank simulates it. Whether a step is
+/// exact or Euler–Maruyama is the settings' choice (`fineStep` nil: exact where the law is
+/// known), not the example's default.
 public enum Simulator {
     public static func simulate(
         _ example: SDEExample, settings: SimulationSettings, observedMu: [[Double]],
@@ -18,16 +20,22 @@ public enum Simulator {
         var state = [Double](repeating: 0, count: d)
         var drift = state, diffusion = state, noise = state
         // The Cholesky factor of the last covariance: reused while the covariance repeats (it
-        // does not depend on x for a linear SDE with additive noise: every built-in example),
+        // does not depend on x for a linear SDE with additive noise: every built-in example with a Gaussian law),
         // which saves the d³/6 factorisation per step (≈ 30–40 µs at d = 50).
         var lastCov: [Double] = [], factor: [Double] = []
+        // Exact transitions when the settings ask for no Euler–Maruyama sub-step and the law is
+        // known (`--fine-step 0` included), Euler–Maruyama at `fineStep` otherwise.
+        let exact = settings.fineStep == nil && example.hasExactLaw
         for p in paths {
             let mu = observedMu[p / settings.pathsPerMu]
             state = example.initialState(mu, rng, UInt64(p))
             for n in 0..<steps {
                 block.x += state
                 block.mu += mu
-                if example.usesExactSimulation, let law = example.exactTransition {
+                if exact, let sampler = example.exactSampler {
+                    var draws = RandomDraws(rng, .pathNoise, id: UInt64(p), index: UInt32(n))
+                    state = sampler(state, mu, settings.dt, &draws)
+                } else if exact, let law = example.exactTransition {
                     let (mean, cov) = law(state, mu, settings.dt)
                     noise.withUnsafeMutableBufferPointer {
                         rng.fillNormals($0, .pathNoise, id: UInt64(p), index: UInt32(n))
@@ -40,25 +48,35 @@ public enum Simulator {
                         state[i] = v
                     }
                 } else {
-                    let h = settings.fineStep ?? settings.dt
-                    let sub = max(1, Int((settings.dt / h).rounded()))
-                    let hs = settings.dt / Double(sub), sq = hs.squareRoot()
-                    for s in 0..<sub {
-                        noise.withUnsafeMutableBufferPointer {
-                            rng.fillNormals($0, .pathNoise, id: UInt64(p), index: UInt32(n * sub + s))
-                        }
-                        mu.withUnsafeBufferPointer { m in
-                            state.withUnsafeBufferPointer { xs in
-                                example.coefficients(xs.baseAddress!, m.baseAddress!, &drift, &diffusion)
-                            }
-                        }
-                        for i in 0..<d { state[i] += drift[i] * hs + diffusion[i] * sq * noise[i] }
-                    }
+                    eulerMaruyama(example, &state, mu: mu, settings: settings, rng: rng, path: p, step: n,
+                                  noise: &noise, drift: &drift, diffusion: &diffusion)
                 }
                 block.y += state
             }
         }
         return block
+    }
+
+    /// One observation step Δt of `state` by Euler–Maruyama at the settings' sub-step (one step
+    /// of Δt without one); the noise of sub-step s is keyed by (seed, path, step · sub + s).
+    static func eulerMaruyama(_ example: SDEExample, _ state: inout [Double], mu: [Double], settings: SimulationSettings,
+                              rng: CounterRNG, path p: Int, step n: Int,
+                              noise: inout [Double], drift: inout [Double], diffusion: inout [Double]) {
+        let d = example.d
+        let h = settings.fineStep ?? settings.dt
+        let sub = max(1, Int((settings.dt / h).rounded()))
+        let hs = settings.dt / Double(sub), sq = hs.squareRoot()
+        for s in 0..<sub {
+            noise.withUnsafeMutableBufferPointer {
+                rng.fillNormals($0, .pathNoise, id: UInt64(p), index: UInt32(n * sub + s))
+            }
+            mu.withUnsafeBufferPointer { m in
+                state.withUnsafeBufferPointer { xs in
+                    example.coefficients(xs.baseAddress!, m.baseAddress!, &drift, &diffusion)
+                }
+            }
+            for i in 0..<d { state[i] += drift[i] * hs + diffusion[i] * sq * noise[i] }
+        }
     }
 
     /// Lower Cholesky factor of a d × d symmetric positive semi-definite matrix (row-major).

@@ -7,7 +7,10 @@ public enum RandomStream: UInt32, Sendable {
     case initialState = 1, pathNoise, queryChoice, queryNoise, split, batchOrder,
         weightInit, sampleNoise, evaluationNoise,
         /// Initial states of evaluation samples drawn from a law; exact-law reference samples.
-        evaluationStart, evaluationReference
+        evaluationStart, evaluationReference,
+        /// `evaluate`'s reference samples of an exact law that is not Gaussian (an example's
+        /// `exactSampler`, drawn through `RandomDraws`).
+        exactReference
 }
 
 public struct CounterRNG: Sendable {

@@ -29,24 +29,27 @@ public enum EvaluationReport {
             <p class="note">Model: \(escapeXML(modelPath ?? "(in memory)")). Δt = \(fmt(spec.dt)), seed \(spec.seed),
             \(spec.observedMu.count) observed μ in [\(fmt(spec.muRange.lowerBound)), \(fmt(spec.muRange.upperBound))].
             “between” μ are midpoints of neighbouring observed values: the model never saw them.
-            W1 is the 1-D Wasserstein-1 distance between the learned sample and the exact Gaussian (per component);
+            W1 is the 1-D Wasserstein-1 distance between the learned sample and the exact law (per component):
+            the exact Gaussian, or for a law that is not Gaussian the empirical law of exact draws;
             the noise floor is the mean W1 of as many exact draws (what a perfect model would score).</p>
 
             """
         page += "<h2>Headline</h2>\n<table><tr><th class=\"l\">figure</th><th>value</th></tr>\n"
         for e in m.headline {
-            let v = e.key.hasSuffix("RelativeError") ? String(format: "%.3f %%", 100 * e.value) : String(format: "%.5f", e.value)
-            page += "<tr><td class=\"l\">\(escapeXML(e.label))</td><td>\(v)</td></tr>\n"
+            page += "<tr><td class=\"l\">\(escapeXML(e.label))</td><td>\(escapeXML(EvaluationResult.formatted(e)))</td></tr>\n"
         }
         page += "</table>\n"
 
         page += section("One-step law: learned vs exact density",
-                        "From \(StartLaw(mean: spec.oneStepStart).text), \(spec.oneStepSamples) samples per μ: histogram of the learned state after one step (per component) against the exact Gaussian density.",
+                        "From \(StartLaw(mean: spec.oneStepStart).text), \(spec.oneStepSamples) samples per μ: histogram of the learned state after one step (per component) against the exact density (Gaussian, or a fine histogram of exact draws for a law that is not).",
                         densityPlots(r))
         page += section("One-step conditional mean and standard deviation against μ",
                         "Exact curves over the whole range; learned values at the observed μ (filled) and between them (hollow). Ticks at the bottom mark the observed μ.",
                         momentPlots(spec, m.oneStep, exact: { spec.exactOneStep($0) }, what: "one step"))
         page += section("One-step errors against μ", "Dashed: what as many iid exact draws would score (the noise floor).", errorPlots(spec, m.oneStep))
+        page += section("One-step law from every start state",
+                        "From the \(spec.quantileStates.compactMap(\.level).map { fmt(100 * $0) }.joined(separator: ", ")) % quantiles of the x the example's data hold at each μ (its data design simulated at that μ) and from the point, \(spec.oneStepSamples) samples each: where the states lie, then each error against μ (a series per state; filled: observed μ, hollow: between) and against the start state.",
+                        statePlots(r))
         if spec.example.d > 1 {
             page += section("Pairwise one-step marginals", "Learned one-step samples (dots, 1500 drawn) at \(muText(spec.densityMu[spec.densityMu.count / 2])) against the exact law's 1σ and 2σ ellipses.",
                             pairwisePlots(r))
@@ -57,7 +60,7 @@ public enum EvaluationReport {
                         momentPlots(spec, m.multiStep, exact: { spec.exactLaw($0) }, what: "\(spec.lawSteps) steps")
                         + errorPlots(spec, m.multiStep))
         if let st = m.stationary { page += section("Stationary variance against μ", "", [stationaryPlot(spec, st)]) }
-        page += "<h2>Tables</h2>\n" + table(m.oneStep) + table(m.multiStep)
+        page += "<h2>Tables</h2>\n" + table(m.oneStep) + table(m.multiStep) + stateTable(m.oneStepStates)
         return page + "</body>\n</html>\n"
     }
 
@@ -74,7 +77,7 @@ public enum EvaluationReport {
     static func densityPlots(_ r: EvaluationResult) -> [SVGPlot] {
         let spec = r.spec, d = spec.example.d
         var plots: [SVGPlot] = []
-        for (p, samples) in zip(spec.densityMu, r.densitySamples) {
+        for (k, (p, samples)) in zip(spec.densityMu, r.densitySamples).enumerated() {
             let law = spec.exactOneStep(p.mu)
             let row = r.metrics.oneStep.rows.first { $0.mu == p.mu }
             for i in 0..<min(d, 4) {  // the first four components: d = 50 would be 150 plots
@@ -83,12 +86,20 @@ public enum EvaluationReport {
                 let values = stride(from: i, to: samples.count, by: d).map { samples[$0] }
                 let h = histogram(values, bins: 48, range: xr)
                 let xs = (0...200).map { xr.lowerBound + (xr.upperBound - xr.lowerBound) * Double($0) / 200 }
-                let pdf = xs.map { StandardNormal.pdf(($0 - mean) / sd) / sd }
+                var exactX = xs, pdf = xs.map { StandardNormal.pdf(($0 - mean) / sd) / sd }
+                var exactLabel = "exact N(\(fmt(mean, 3)), \(fmt(sd, 3))²)"
+                if let refs = r.densityReferences {  // not Gaussian: a fine histogram of exact draws
+                    let reference = refs[k]
+                    let e = histogram(stride(from: i, to: reference.count, by: d).map { reference[$0] }, bins: 96, range: xr)
+                    exactX = (0..<96).map { (e.edges[$0] + e.edges[$0 + 1]) / 2 }
+                    pdf = e.density
+                    exactLabel = "exact (\(reference.count / d) exact draws)"
+                }
                 var plot = SVGPlot(title: "one step, \(muText(p))", xLabel: component(i, d) + " after one step", yLabel: "density",
                                    x: xr, y: 0...(max(h.density.max() ?? 0, pdf.max() ?? 0) * 1.12))
                 plot.bars(edges: h.edges, heights: h.density, color: learned,
                           label: "learned" + (row.map { ", W1 = " + fmt($0.w1[i], 3) } ?? ""))
-                plot.line(xs, pdf, color: exact, width: 2, label: "exact N(\(fmt(mean, 3)), \(fmt(sd, 3))²)")
+                plot.line(exactX, pdf, color: exact, width: 2, label: exactLabel)
                 plots.append(plot)
             }
         }
