@@ -132,3 +132,11 @@ import Glibc
         #expect(!OutputLock.requeued(earlier, mine: nil))
     }
 }
+
+/// Catches: a peak memory of 0 MiB printed for a rank that used 10 GB or more (the kernel's
+/// "VmHWM:\t12345678 kB" has no space after the tab once the value has 8 digits).
+@Test func peakMemoryReadsEveryPadding() {
+    #expect(peakMemoryMiB(status: "Name:\tx\nVmHWM:\t   51200 kB\nVmRSS:\t 1 kB") == 50)
+    #expect(peakMemoryMiB(status: "VmHWM:\t12582912 kB") == 12288)
+    #expect(peakMemoryMiB(status: "VmRSS:\t 1 kB") == 0)
+}

@@ -20,8 +20,15 @@ public struct Log: Sendable {
 
 /// Peak resident memory of this process in MiB (VmHWM from /proc; 0 where unavailable).
 public func peakMemoryMiB() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    return peakMemoryMiB(status: status)
+}
+
+/// VmHWM of a /proc/PID/status text in MiB, 0 if absent. The kernel pads the value after a tab
+/// ("VmHWM:\t  123456 kB"), with no space left from 10 GB on: split on tabs and spaces both.
+public func peakMemoryMiB(status: String) -> Double {
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+    let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    guard fields.count >= 2, let kib = Double(fields[1]) else { return 0 }
     return kib / 1024
 }
