@@ -10,6 +10,11 @@ extension Pipeline {
         let evaluations = jobs.reduce(0) { $0 + $1.count * $1.cost }
         log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.states.count) start states × \(spec.oneStepSamples) one-step samples, "
                  + "\(spec.lawMu.count) μ × \(spec.lawSamples) samples × \(spec.lawSteps) steps; \(evaluations) network evaluations over \(comm.size) rank(s)")
+        // Rank 0 gathers every job's samples (count × d doubles) and keeps them for the statistics,
+        // with room for a copy: at d = 50 the defaults hold ~6 GB there. Refuse before sampling.
+        let rootBytes = jobs.reduce(0.0) { $0 + Double($1.count) * Double(spec.example.d) * 16 }
+        try Limits.checkMemory(bytes: Int(min(rootBytes, 1e18)), what: "evaluate (rank 0 holds every sample)",
+                               fix: "lower --samples or --path-samples", location: .option("--samples"), ranks: 1)
         let started = Date()
         let results = try DistributedSampling.run(comm, model: model, jobs: jobs, seed: spec.seed)
         log.info(String(format: "evaluate: sampling done in %.1f s", Date().timeIntervalSince(started)))
