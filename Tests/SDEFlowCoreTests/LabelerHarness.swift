@@ -11,6 +11,21 @@ func queryX(_ block: PairBlock, queries: Int, seed: UInt64) -> [Double] {
 /// `LabelSetup`, on one in-process rank), or all of them at one (x, μ) with the same z.
 func runLabeler(_ block: PairBlock, settings: LabelSettings, queries: Int, seed: UInt64,
                 at point: (x: [Double], mu: [Double])? = nil) -> (labels: [Double], ess: [Double]) {
+    let r = harnessLabels(block, settings: settings, queries: queries, seed: seed, at: point)
+    return (r.labels, r.ess)
+}
+
+/// `runLabeler` at one (x, μ), also returning each query's z (queries × d): what the label
+/// transports, for comparing labels with an exact transport map.
+func runLabelerWithNoise(_ block: PairBlock, settings: LabelSettings, queries: Int, seed: UInt64,
+                         at point: (x: [Double], mu: [Double])) -> (labels: [Double], z: [Double]) {
+    let r = harnessLabels(block, settings: settings, queries: queries, seed: seed, at: point)
+    return (r.labels, r.z)
+}
+
+/// The one harness both share: labels, ESS and the queries' z.
+private func harnessLabels(_ block: PairBlock, settings: LabelSettings, queries: Int, seed: UInt64,
+                           at point: (x: [Double], mu: [Double])?) -> (labels: [Double], ess: [Double], z: [Double]) {
     var s = settings
     s.labels = queries
     let shared = s
@@ -22,24 +37,7 @@ func runLabeler(_ block: PairBlock, settings: LabelSettings, queries: Int, seed:
             q.mu = (0..<q.count).flatMap { _ in point.mu }
         }
         let r = setup.labeler(shared).label(q)
-        return (r.labels, r.ess)
-    }
-    return result[0]
-}
-
-/// `runLabeler` at one (x, μ), also returning each query's z (queries × d): what the label
-/// transports, for comparing labels with an exact transport map.
-func runLabelerWithNoise(_ block: PairBlock, settings: LabelSettings, queries: Int, seed: UInt64,
-                         at point: (x: [Double], mu: [Double])) -> (labels: [Double], z: [Double]) {
-    var s = settings
-    s.labels = queries
-    let shared = s
-    let result = try! LocalCollective.run(ranks: 1) { comm in
-        let setup = try LabelSetup(comm, source: block, settings: shared, seed: seed, log: Log(rank: 1))
-        var q = setup.queries
-        q.x = (0..<q.count).flatMap { _ in point.x }
-        q.mu = (0..<q.count).flatMap { _ in point.mu }
-        return (setup.labeler(shared).label(q).labels, q.z)
+        return (r.labels, r.ess, q.z)
     }
     return result[0]
 }
