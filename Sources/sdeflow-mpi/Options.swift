@@ -7,6 +7,7 @@ extension ODESolver: ExpressibleByArgument {}
 extension NeighbourSearch: ExpressibleByArgument {}
 extension ShardLayout: ExpressibleByArgument {}
 extension ODEFinish: ExpressibleByArgument {}
+extension LossWeighting: ExpressibleByArgument {}
 
 // Every numeric option has a documented range, checked in the `validate()` of its option group
 // (before a command starts; the bounds are `Limits`'); numeric options parse negative values
@@ -148,6 +149,7 @@ struct TrainOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Early-stopping patience in epochs, 1…1e7 (default: the example's, 50 or 100).") var patience: Int?
     @Option(parsing: .unconditional, help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
     @Option(parsing: .unconditional, help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
+    @Option(help: "Weights of the loss's rows: relative (by the inverse local label variance) or uniform (default: relative for d < 5).") var lossWeighting: LossWeighting?
 
     func validate() throws {
         if let h = hidden { _ = try Self.widths(h) }
@@ -182,6 +184,7 @@ struct TrainOptions: ParsableArguments {
         s.batchSize = batchSize; s.learningRate = learningRate; s.weightDecay = weightDecay
         s.maxEpochs = maxEpochs; s.patience = patience ?? s.patience; s.lrPatience = lrPatience
         s.validationFraction = validationFraction; s.seed = seed
+        if let w = lossWeighting { s.lossWeighting = w }
         if let dm = dims ?? example.map({ ($0.d, $0.dMu) }) {
             let (d, dMu) = dm
             let bytes = Limits.trainingBytes(input: 2 * d + dMu, hidden: s.hidden, output: d, batch: s.batchSize, rows: rows)

@@ -186,7 +186,7 @@ private func exactResults(_ spec: EvaluationSpec) -> [[Double]] {
 /// Catches: rows compared with the wrong law or start (a state's rows against the point's law,
 /// cir's against a Gaussian), floors that do not fit the errors of exact draws, and a report
 /// that is not self-contained or not well-formed.
-@Test(arguments: ["ou", "ou2d", "cir"])
+@Test(arguments: ["ou", "ou2d", "cir", "gbm"])
 func exactSamplesGiveSmallErrorsAndAWellFormedSelfContainedReport(name: String) throws {
     let example = SDEExample.named(name)!
     let spec = EvaluationSpec(example: example, dt: 0.1, observedMu: nil, muRange: nil, samples: 4000, pathSamples: 300)
@@ -204,7 +204,7 @@ func exactSamplesGiveSmallErrorsAndAWellFormedSelfContainedReport(name: String) 
     let ratios = m.oneStepStates.states.flatMap(\.rows).flatMap { r in zip(r.w1, r.w1Reference).map { $0 / $1 } }
     let average = ratios.reduce(0, +) / Double(ratios.count)
     #expect(average > 0.8 && average < 1.25, "\(name): mean W1 / floor of exact draws \(average)")
-    #expect((result.densityReferences != nil) == (name == "cir"))
+    #expect((result.densityReferences != nil) == ["cir", "gbm"].contains(name))
     #expect((m.stationary != nil) == (example.name == "ou"))
     #expect(!result.table.isEmpty && m.headline.contains { $0.key == "oneStep.between.maxMeanError" })
     let html = EvaluationReport.html(result, modelPath: "/tmp/model & <test>")

@@ -102,6 +102,42 @@ import Testing
     for j in 0..<k { #expect(abs(abs(y[j] - mean.a) - gamma * s0.squareRoot()) < 1e-9, "neighbour \(j): \(y[j])") }
 }
 
+/// Catches: a quadratic scale fit (`curvatureBase`) with products missing, misplaced or
+/// mis-centred: the squared residual is exactly quadratic in two offsets (variance ∝ x², as for
+/// dX ∝ X dW, plus terms in μ), so the fit must return s₀ and every adjusted displacement
+/// must sit at the intercept ± γ√s₀. The linear scale fit on the same neighbours reads s₀ high
+/// by the curvature times the offsets' spread.
+@Test func quadraticScaleFitRemovesTheCurvatureBias() {
+    let k = 800, x0 = 0.4, s0 = x0 * x0 * 0.025, mean = (a: 0.3, b: [0.7, -1.4])
+    func s(_ u: [Double]) -> Double { (x0 + u[0]) * (x0 + u[0]) * 0.025 + 0.001 * u[1] + 0.0005 * u[0] * u[1] }
+    let rng = CounterRNG(seed: 12)
+    func neighbours() -> (u: [Double], y: [Double], w: [Double]) {
+        var u = [Double](), y = [Double](), w = [Double]()
+        for j in 0..<(k / 2) {
+            let (a, b) = rng.uniforms(.initialState, id: UInt64(j), index: 0)
+            let row = [0.3 * a - 0.15, 0.6 * b - 0.3]  // s0 / s(u) within the rescale's clamp [¼, 4]
+            let m = mean.a + mean.b[0] * row[0] + mean.b[1] * row[1]
+            for sign in [1.0, -1.0] { u += row; y.append(m + sign * s(row).squareRoot()); w.append(0.5 + a * b) }
+        }
+        return (u, y, w)
+    }
+    var (u, y, w) = neighbours()
+    var fit = LocalLinearFit(p: 2, d: 1, curvatureBase: 2)
+    fit.adjust(offsets: u, deltas: &y, weights: w, count: k)
+    #expect(abs(fit.scaleAtQuery - s0) < 1e-9 * s0, "s0 \(fit.scaleAtQuery), exact \(s0)")
+    let gamma = 1 / (1 - fit.leverageFraction).squareRoot()
+    for j in 0..<k { #expect(abs(abs(y[j] - mean.a) - gamma * s0.squareRoot()) < 1e-9, "neighbour \(j): \(y[j])") }
+    var linear = LocalLinearFit(p: 2, d: 1)
+    (u, y, w) = neighbours()
+    linear.adjust(offsets: u, deltas: &y, weights: w, count: k)
+    #expect(linear.scaleAtQuery > 1.03 * s0, "the linear fit's s0 \(linear.scaleAtQuery) is not biased: the test cannot fail")
+    // The estimators use the quadratic fit up to D = 4 coordinates, not beyond nor in paper mode.
+    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 1, dMu: 1) == 2)
+    #expect(LabelEstimator.localLinear.curvatureColumns(d: 3, dMu: 1) == 4)
+    #expect(LabelEstimator.localLinear.curvatureColumns(d: 4, dMu: 1) == 0)
+    #expect(LabelEstimator.paper.curvatureColumns(d: 1, dMu: 1) == 0)
+}
+
 /// Catches: cross-term columns missing or misplaced in the labeler (`.localBilinear`). Pairs
 /// with no noise and a displacement exactly bilinear in (x, μ) — the drift −μx has such a
 /// term — queried at the top of the μ range, where the neighbours lie below the query and

@@ -134,6 +134,37 @@ private func kernelTanh(_ x: [Float]) -> [Float] {
     #expect(worst < 1e-3)
 }
 
+/// Catches: row weights applied to the wrong rows, not to the bias gradient, or not to the
+/// loss: with weights (w_r) the gradient and loss are Σ_r w_r × those of row r alone, and
+/// `loss(weights:)` agrees.
+@Test func weightedGradientIsTheWeightedSumOfRowGradients() {
+    let s = MLPShape(input: 3, hidden: [6, 5], output: 2)
+    let net = MLP(shape: s, seed: 5)
+    let rows = 7
+    let x = randomFloats(rows * s.input, id: 6), t = randomFloats(rows * s.output, id: 7)
+    let weights: [Float] = [0.5, 2, 0, 1, 3.25, 0.125, 1]
+    var ws = MLPWorkspace(), weighted = [Float](repeating: 0, count: s.parameterCount)
+    let loss = weights.withUnsafeBufferPointer { w in
+        x.withUnsafeBufferPointer { xb in
+            t.withUnsafeBufferPointer { tb in
+                net.accumulateGradient(inputs: xb, targets: tb, rows: rows, scale: 0.3, weights: w.baseAddress, into: &weighted, workspace: &ws)
+            }
+        }
+    }
+    var summed = [Float](repeating: 0, count: s.parameterCount), summedLoss = 0.0
+    for r in 0..<rows {
+        var g = [Float](repeating: 0, count: s.parameterCount)
+        let l = net.accumulateGradient(inputs: Array(x[r * s.input ..< (r + 1) * s.input]), targets: Array(t[r * s.output ..< (r + 1) * s.output]),
+                                       rows: 1, scale: 0.3, into: &g, workspace: &ws)
+        summedLoss += Double(weights[r]) * l
+        for i in g.indices { summed[i] += weights[r] * g[i] }
+    }
+    let gmax = summed.map { abs($0) }.max()!
+    #expect(zip(weighted, summed).allSatisfy { abs($0 - $1) <= 1e-5 * gmax })
+    #expect(abs(loss - summedLoss) <= 1e-5 * summedLoss)
+    #expect(abs(net.loss(inputs: x, targets: t, rows: rows, weights: weights) * 0.3 - summedLoss) <= 1e-5 * summedLoss)
+}
+
 @Test func batchSliceTilesTheBatch() {
     for batch in [0, 1, 5, 37, 1024] {
         for size in 1...7 {
@@ -259,4 +290,42 @@ func mlpBenchmarkForwardBackward() {
         let fSec = Date().timeIntervalSince(fStart)
         print("bench \(label) batch \(rows): fwd+bwd \(Int(Double(iters * rows) / sec)) samples/s, fwd \(Int(Double(iters * rows) / fSec)) samples/s (\(sink.isFinite))")
     }
+}
+
+// MARK: Loss weights
+
+/// Catches: weights that do not follow the local noise (neighbours taken in the wrong space,
+/// variance over the wrong rows or components, not inverted), or a degenerate neighbourhood
+/// that takes the whole loss: rows on x ∈ [0.2, 2] with noise of sd ∝ x must get weights ∝ 1/x²
+/// (x = 0.4 against x = 1.6: 16×); equal noise gives nearly equal weights; rows whose labels are
+/// identical are clamped to `clampFactor` × the median weight.
+@Test func lossWeightsFollowTheInverseLocalVariance() throws {
+    let n = 6000, rng = CounterRNG(seed: 8)
+    let xs = (0..<n).map { 0.2 + 1.8 * Double($0) / Double(n - 1) }
+    let noise = (0..<n).map { rng.normals(.initialState, id: UInt64($0), index: 0).0 }
+    func weights(_ sd: (Double) -> Double, d: Int = 1) throws -> [Double] {
+        var points = [Double](), targets = [Double]()
+        for r in 0..<n {
+            points += [xs[r], 0.3]
+            for o in 0..<d { targets.append(0.1 * xs[r] + sd(xs[r]) * (o == 0 ? noise[r] : noise[(r * 7 + o) % n])) }
+        }
+        return try #require(LossWeights.inverseLocalVariance(points: points, dims: 2, targets: targets, d: d))
+    }
+    func average(_ w: [Double], near x: Double) -> Double {
+        let rows = (0..<n).filter { abs(xs[$0] - x) < 0.05 }
+        return rows.reduce(0) { $0 + w[$1] } / Double(rows.count)
+    }
+    let multiplicative = try weights { $0 }
+    let ratio = average(multiplicative, near: 0.4) / average(multiplicative, near: 1.6)
+    #expect(abs(ratio / 16 - 1) < 0.2, "weight ratio \(ratio), expected 16")
+    for d in [1, 3] {
+        let additive = try weights({ _ in 0.5 }, d: d)
+        let mean = additive.reduce(0, +) / Double(n)
+        #expect(abs(mean * 0.25 - 1) < 0.1, "d = \(d): mean weight \(mean), expected about 4")
+        #expect(additive.max()! / additive.min()! < 4)
+    }
+    let flat = try weights { $0 < 1.7 ? 0.5 : 0 }  // the top rows' labels lie on a line
+    let sorted = flat.sorted(), medianWeight = sorted[n - 1 - n / 2]  // 1 / the median variance
+    #expect(abs(sorted.last! / (LossWeights.clampFactor * medianWeight) - 1) < 1e-12)
+    #expect((0..<n).filter { xs[$0] > 1.75 }.allSatisfy { flat[$0] == sorted.last! })
 }

@@ -186,7 +186,7 @@ private func regress(_ block: PairBlock, _ range: Range<Int>) -> (intercept: Dou
 /// range or by a running generator — and μ assigned by local rather than global path index:
 /// the same paths simulated as one range or as pieces (as different ranks would) must give
 /// bitwise identical pairs.
-@Test(arguments: ["bm", "ou", "ou2d", "cir"])
+@Test(arguments: ["bm", "ou", "ou2d", "cir", "gbm"])
 func pathsAreIndependentOfTheRangeSplit(name: String) {
     let example = SDEExample.named(name)!
     var settings = example.simulation

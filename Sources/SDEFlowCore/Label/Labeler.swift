@@ -173,7 +173,7 @@ struct QueryWork {
         logKernel = [Double](repeating: 0, count: k); weights = logKernel
         deltaT = [Float](repeating: 0, count: d * kPad); norm2 = [Float](repeating: 0, count: kPad)
         kern = [Float](repeating: -.infinity, count: kPad); scratch = norm2; z = [Float](repeating: 0, count: d)
-        fit = LocalLinearFit(p: p, d: d)
+        fit = LocalLinearFit(p: p, d: d, curvatureBase: settings.estimator.curvatureColumns(d: d, dMu: dMu))
         solver = settings.solver.integrator(settings, d: d)
     }
 

@@ -10,6 +10,7 @@ extension SDEExample {
         ("ou2d", { _ in .rotatingOU }),
         ("ou-nd", { dim in .ouND(dim: dim ?? 10) }),
         ("cir", { _ in .cir }),
+        ("gbm", { _ in .geometricBM }),
     ]
 
     /// The names, in registry order.

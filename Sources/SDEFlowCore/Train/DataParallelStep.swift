@@ -25,7 +25,7 @@ public func batchSlice(batchSize: Int, rank: Int, size: Int) -> Range<Int> {
 /// buffers, so a step allocates nothing.
 public struct DataParallelStep {
     private var workspace = MLPWorkspace()
-    private var batchX: [Float] = [], batchY: [Float] = []
+    private var batchX: [Float] = [], batchY: [Float] = [], batchW: [Float] = []
     /// Gradient (parameterCount values), then the batch loss: one allreduce per step.
     private var reduced: [Float]
 
@@ -33,20 +33,24 @@ public struct DataParallelStep {
 
     /// `batch`: the global batch as row indices into `xs` (rows × input) and `ys` (rows × output).
     /// Returns the batch's mean loss (the same on every rank).
-    public mutating func run(_ mlp: inout MLP, _ adam: inout Adam, xs: [Float], ys: [Float], batch: ArraySlice<Int>,
+    public mutating func run(_ mlp: inout MLP, _ adam: inout Adam, xs: [Float], ys: [Float], weights: [Float]? = nil, batch: ArraySlice<Int>,
                              rank: Int, size: Int, allreduce: (inout [Float]) throws -> Void) rethrows -> Double {
         let w = mlp.shape.input, d = mlp.shape.output, n = mlp.shape.parameterCount
         let mine = batchSlice(batchSize: batch.count, rank: rank, size: size)
-        batchX.removeAll(keepingCapacity: true); batchY.removeAll(keepingCapacity: true)
+        batchX.removeAll(keepingCapacity: true); batchY.removeAll(keepingCapacity: true); batchW.removeAll(keepingCapacity: true)
         for k in mine {
             let r = batch[batch.startIndex + k]
             batchX += xs[r * w ..< (r + 1) * w]; batchY += ys[r * d ..< (r + 1) * d]
+            if let weights { batchW.append(weights[r]) }
         }
         for i in reduced.indices { reduced[i] = 0 }
         let scale = 1 / Float(batch.count * d)
         let loss = batchX.withUnsafeBufferPointer { bx in
             batchY.withUnsafeBufferPointer { by in
-                mlp.accumulateGradient(inputs: bx, targets: by, rows: mine.count, scale: scale, into: &reduced, workspace: &workspace)
+                batchW.withUnsafeBufferPointer { bw in
+                    mlp.accumulateGradient(inputs: bx, targets: by, rows: mine.count, scale: scale, weights: weights == nil ? nil : bw.baseAddress,
+                                           into: &reduced, workspace: &workspace)
+                }
             }
         }
         reduced[n] = Float(loss)

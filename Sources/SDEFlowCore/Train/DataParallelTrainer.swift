@@ -26,7 +26,7 @@ public enum DataParallelTrainer {
                 } ?? "training: nothing saved (no checkpoint)")
             }
             let trainLoss = try epoch(comm, &state, &step, data, settings)
-            let valLoss = try validationLoss(comm, state.mlp, data.valX, data.valY, rows: data.validationRows, d: labels.d)
+            let valLoss = try validationLoss(comm, state.mlp, data.valX, data.valY, weights: data.valWeights, rows: data.validationRows, d: labels.d)
             state.schedule.record(valLoss, parameters: state.mlp.parameters, adam: &state.adam, settings: settings)
             let s = state.schedule
             if s.epoch == 1 || s.epoch % 10 == 0 || s.stops(settings) {
@@ -53,7 +53,7 @@ public enum DataParallelTrainer {
         var trainLoss = 0.0
         for start in stride(from: 0, to: data.trainRows, by: settings.batchSize) {
             let batch = perm[start ..< min(start + settings.batchSize, data.trainRows)]
-            let loss = try step.run(&state.mlp, &state.adam, xs: data.xs, ys: data.ys, batch: batch, rank: comm.rank, size: comm.size) {
+            let loss = try step.run(&state.mlp, &state.adam, xs: data.xs, ys: data.ys, weights: data.trainWeights, batch: batch, rank: comm.rank, size: comm.size) {
                 try comm.allreduce(&$0, .sum)
             }
             trainLoss += loss * Double(batch.count)  // batch mean × rows
@@ -61,12 +61,15 @@ public enum DataParallelTrainer {
         return trainLoss / Double(data.trainRows)
     }
 
-    /// Mean squared error over the validation rows (standardised units), from every rank's slice.
-    static func validationLoss(_ comm: any Collective, _ mlp: MLP, _ x: [Float], _ y: [Float], rows: Int, d: Int) throws -> Double {
+    /// Mean squared error over the validation rows (standardised units, weighted like the
+    /// training loss), from every rank's slice.
+    static func validationLoss(_ comm: any Collective, _ mlp: MLP, _ x: [Float], _ y: [Float], weights: [Float]? = nil,
+                               rows: Int, d: Int) throws -> Double {
         let mine = batchSlice(batchSize: rows, rank: comm.rank, size: comm.size)
         let w = mlp.shape.input
         let sse = mlp.loss(inputs: Array(x[mine.lowerBound * w ..< mine.upperBound * w]),
-                           targets: Array(y[mine.lowerBound * d ..< mine.upperBound * d]), rows: mine.count)
+                           targets: Array(y[mine.lowerBound * d ..< mine.upperBound * d]), rows: mine.count,
+                           weights: weights.map { Array($0[mine]) })
         return try comm.allreduce(sse, .sum) / Double(rows * d)
     }
 }

@@ -177,7 +177,8 @@ public struct MLP: Sendable {
     // MARK: Gradient
 
     /// Adds to `gradient` (same layout as `parameters`) the gradient of
-    /// `scale · Σ_rows Σ_k (out_k − target_k)²` and returns that same weighted sum (Double).
+    /// `scale · Σ_rows w_row Σ_k (out_k − target_k)²` (w = 1 without `weights`, rows values) and
+    /// returns that same weighted sum (Double).
     /// `inputs`: rows × input, `targets`: rows × output (row-major). With `scale` = 1 the
     /// caller divides by (global rows × output) to get PyTorch's MSELoss mean; passing
     /// scale = 1/(global rows × output) instead yields the mean's gradient directly.
@@ -186,7 +187,7 @@ public struct MLP: Sendable {
     /// caller can append the loss and reduce both in one allreduce.
     public func accumulateGradient(
         inputs: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, rows: Int,
-        scale: Float, into gradient: inout [Float], workspace: inout MLPWorkspace
+        scale: Float, weights: UnsafePointer<Float>? = nil, into gradient: inout [Float], workspace: inout MLPWorkspace
     ) -> Double {
         precondition(inputs.count >= rows * shape.input && targets.count >= rows * shape.output)
         precondition(gradient.count >= parameters.count)
@@ -202,7 +203,7 @@ public struct MLP: Sendable {
                         let n = Swift.min(Self.chunkRows, rows - r0)
                         total += gradientChunk(
                             P.baseAddress!, G.baseAddress!, B.baseAddress!,
-                            inputs.baseAddress! + r0 * dIn, targets.baseAddress! + r0 * dOut, n, scale)
+                            inputs.baseAddress! + r0 * dIn, targets.baseAddress! + r0 * dOut, n, scale, weights.map { $0 + r0 })
                         r0 += n
                     }
                 }
@@ -229,22 +230,23 @@ public struct MLP: Sendable {
     /// dW_l += δ_lᵀ A_{l−1}, db_l += Σ_rows δ_l, δ_{l−1} = (δ_l W_l) ⊙ (1 − A_{l−1}²).
     private func gradientChunk(
         _ P: UnsafePointer<Float>, _ G: UnsafeMutablePointer<Float>, _ B: UnsafeMutablePointer<Float>,
-        _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int, _ scale: Float
+        _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int, _ scale: Float, _ weights: UnsafePointer<Float>?
     ) -> Double {
         let L = shape.layerCount
         let y = forwardChunk(P, x, n, B)
         var delta = B + n * activationWidth
         var other = delta + n * maxWidth
-        // Output layer: loss = scale Σ e², δ = 2 scale e.
+        // Output layer: loss = scale Σ w e², δ = 2 scale w e.
         var sse = 0.0
         let twoScale = 2 * scale
         let dY = shape.output, outputBias = G + weightOffsets[L] - dY
         for r in 0..<n {
+            let wr = weights?[r] ?? 1
             for k in 0..<dY {
                 let e = y[r * dY + k] - t[r * dY + k]
-                sse += Double(e * e)
-                delta[r * dY + k] = twoScale * e
-                outputBias[k] += twoScale * e  // db = Σ_rows δ
+                sse += Double(wr * e * e)
+                delta[r * dY + k] = twoScale * wr * e
+                outputBias[k] += twoScale * wr * e  // db = Σ_rows δ
             }
         }
         for l in stride(from: L - 1, through: 0, by: -1) {
@@ -270,14 +272,15 @@ public struct MLP: Sendable {
 
     // MARK: Validation
 
-    /// Σ over rows and outputs of (out − target)², in Double; no gradient.
-    public func loss(inputs: [Float], targets: [Float], rows: Int) -> Double {
+    /// Σ over rows and outputs of weight_row · (out − target)², in Double; no gradient.
+    public func loss(inputs: [Float], targets: [Float], rows: Int, weights: [Float]? = nil) -> Double {
         precondition(inputs.count == rows * shape.input && targets.count == rows * shape.output)
-        let y = forward(inputs, rows: rows)
+        precondition(weights == nil || weights!.count == rows)
+        let y = forward(inputs, rows: rows), dY = shape.output
         var sum = 0.0
         for i in 0..<y.count {
             let e = Double(y[i]) - Double(targets[i])
-            sum += e * e
+            sum += Double(weights?[i / dY] ?? 1) * e * e
         }
         return sum
     }

@@ -8,6 +8,9 @@ struct TrainingData {
     let input: Standardizer, output: Standardizer
     /// Standardised rows: xs trainRows × width, ys trainRows × d; valX, valY likewise.
     let xs: [Float], ys: [Float], valX: [Float], valY: [Float]
+    /// Loss weights of the training and validation rows (mean 1 over training rows), nil for
+    /// `LossWeighting.uniform`.
+    let trainWeights: [Float]?, valWeights: [Float]?
 
     init(_ labels: LabelSet, settings: TrainSettings, log: Log) throws {
         let d = labels.d, dMu = labels.dMu, w = 2 * d + dMu
@@ -33,5 +36,23 @@ struct TrainingData {
         xs = input.apply(trainX); ys = output.apply(trainY)
         valX = input.apply(rows(order[nTrain...], raw, w)); valY = output.apply(rows(order[nTrain...], target, d))
         width = w; trainRows = nTrain; validationRows = nVal
+        (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, raw: raw, target: target, order: order,
+                                                  nTrain: nTrain, d: d, dMu: dMu, input: input, output: output)
+    }
+
+    /// `LossWeights` over every usable row, in the split's order; x and μ standardised like the
+    /// network's inputs, targets like its outputs.
+    private static func weights(_ kind: LossWeighting, raw: [Double], target: [Double], order: [Int], nTrain: Int,
+                                d: Int, dMu: Int, input: Standardizer, output: Standardizer) -> ([Float]?, [Float]?) {
+        guard kind == .relative else { return (nil, nil) }
+        let w = 2 * d + dMu, n = target.count / d, dims = d + dMu
+        var points = [Double](repeating: 0, count: n * dims), scaled = target
+        for r in 0..<n {
+            for c in 0..<dims { points[r * dims + c] = (raw[r * w + c] - input.mean[c]) / input.std[c] }
+            for o in 0..<d { scaled[r * d + o] = (target[r * d + o] - output.mean[o]) / output.std[o] }
+        }
+        guard let all = LossWeights.inverseLocalVariance(points: points, dims: dims, targets: scaled, d: d) else { return (nil, nil) }
+        let mean = order[..<nTrain].reduce(0.0) { $0 + all[$1] } / Double(nTrain)
+        return (order[..<nTrain].map { Float(all[$0] / mean) }, order[nTrain...].map { Float(all[$0] / mean) })
     }
 }

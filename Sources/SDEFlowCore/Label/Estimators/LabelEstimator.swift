@@ -31,4 +31,11 @@ public enum LabelEstimator: String, Codable, Sendable, CaseIterable {
     public func fitColumns(d: Int, dMu: Int) -> Int {
         d + dMu + (self == .localBilinear ? d * dMu : 0)
     }
+
+    /// Offset columns (x and μ, D = d + dμ) whose squares and products join the scale fit
+    /// (`LocalLinearFit.curvatureBase`): all of them up to D = 4 (a second fit of at most 14
+    /// columns), none above, where the fits are already the cost of a query.
+    public func curvatureColumns(d: Int, dMu: Int) -> Int {
+        fitsLocally && d + dMu <= 4 ? d + dMu : 0
+    }
 }

@@ -14,6 +14,14 @@ import Foundation
 /// residuals are then stretched by the fit's leverage correction γ (`leverageInflation`), as
 /// the fit itself absorbs part of the noise.
 ///
+/// With `curvatureBase` = D > 0 the scale fit is quadratic instead: |r_j|² on the first D offset
+/// columns (x_j − x, μ_j − μ) and all their products u_a u_b (a ≤ b). Noise whose variance is
+/// quadratic in the state (dX ∝ X dW: s ∝ x²) read by a linear fit over a neighbourhood of
+/// offset variance v comes out s₀ + v·s''/2 at the query: on geometric Brownian motion's data
+/// the labels from its 5 % quantile were 5–9 % too wide and the trained model's variance 15 %
+/// (docs/METHOD.md §6.1). The quadratic terms cost a second moments pass of D + D(D+1)/2
+/// columns, so they are used only in low dimension (`LabelEstimator.curvatureColumns`).
+///
 /// Shapes: `offsets` is K × p (p = `LabelEstimator.fitColumns`: x_j − x, μ_j − μ, then any cross
 /// terms), `deltas` is K × d, `weights` K non-negative (any scale). Everything is in Double; K ≥ 1.
 /// The passes over the K neighbours run in C (`moments_kernel.h`). Reusable: holds its scratch.
@@ -41,9 +49,17 @@ public struct LocalLinearFit {
     /// The fitted displacement at the query (d) and the scale fit's residual sums (1 + p).
     private var intercept: [Double]
     private var residualSums: [Double]
+    /// The quadratic scale fit when `curvatureBase` > 0: a fit of one value on q = D + D(D+1)/2
+    /// columns (at most one element: an array, as a struct cannot hold its own type), the
+    /// columns (K × q) and the squared residual norms (K), grown as needed.
+    private var curvatureFit: [LocalLinearFit] = []
+    private var curvatureOffsets: [Double] = [], squaredResiduals: [Double] = []
+    public let curvatureBase: Int
 
-    public init(p: Int, d: Int) {
-        self.p = p; self.d = d
+    public init(p: Int, d: Int, curvatureBase: Int = 0) {
+        precondition(curvatureBase >= 0 && curvatureBase <= p)
+        self.p = p; self.d = d; self.curvatureBase = curvatureBase
+        if curvatureBase > 0 { curvatureFit = [LocalLinearFit(p: curvatureBase * (curvatureBase + 3) / 2, d: 1)] }
         slopes = .init(repeating: 0, count: p * d); scaleSlopes = .init(repeating: 0, count: p)
         gram = .init(repeating: 0, count: p * p)
         rhs = .init(repeating: 0, count: p * max(d, 1)); meanU = .init(repeating: 0, count: p)
@@ -69,6 +85,7 @@ public struct LocalLinearFit {
         // Mean step, which also sums w_j s_j and w_j s_j u_j for s_j = |r_j|², the squared
         // residual norms the scale fit regresses on the offsets (with the same Gram factor).
         sdeflow_local_shift(u, Int64(p), y, Int64(d), w, Int64(k), slopes, intercept, &residualSums)
+        if curvatureBase > 0 { return rescaleQuadratic(offsets: u, deltas: y, weights: w, count: k, inflate: inflate) }
         let meanS = residualSums[0] / total
         for a in 0..<p { rhs[a] = used[a] ? residualSums[1 + a] - meanU[a] * residualSums[0] : 0 }
         solve(width: 1, into: &scaleSlopes)
@@ -80,6 +97,40 @@ public struct LocalLinearFit {
         } else {  // no usable scale fit: the leverage correction alone
             for i in scaleSlopes.indices { scaleSlopes[i] = 0 }
             sdeflow_local_rescale(u, Int64(p), y, Int64(d), Int64(k), scaleSlopes, 1, intercept, inflate)
+        }
+    }
+
+    /// The scale step with the quadratic model of |r|² (`curvatureBase`): columns u_a (a < D)
+    /// and u_a u_b (a ≤ b < D), the fit's value at the query s₀ and its coefficients passed to the
+    /// same rescale kernel as the linear model's. `scaleSlopes` keeps the linear coefficients.
+    private mutating func rescaleQuadratic(offsets u: UnsafePointer<Double>, deltas y: UnsafeMutablePointer<Double>,
+                                           weights w: UnsafePointer<Double>, count k: Int, inflate: Double) {
+        let base = curvatureBase, q = curvatureFit[0].p
+        if curvatureOffsets.count < k * q { curvatureOffsets = .init(repeating: 0, count: k * q); squaredResiduals = .init(repeating: 0, count: k) }
+        for j in 0..<k {
+            var s = 0.0
+            for o in 0..<d { let r = y[j * d + o] - intercept[o]; s += r * r }
+            squaredResiduals[j] = s
+            var c = j * q
+            for a in 0..<base { curvatureOffsets[c] = u[j * p + a]; c += 1 }
+            for a in 0..<base { for b in a..<base { curvatureOffsets[c] = u[j * p + a] * u[j * p + b]; c += 1 } }
+        }
+        var s0 = 0.0, coefficients = [Double](repeating: 0, count: q)
+        let fitted = curvatureOffsets.withUnsafeBufferPointer { cu in
+            squaredResiduals.withUnsafeBufferPointer { sr in
+                curvatureFit[0].fitMean(offsets: cu.baseAddress!, deltas: sr.baseAddress!, weights: w, count: k)
+            }
+        }
+        if fitted {
+            let f = curvatureFit[0]
+            s0 = f.meanD[0]
+            for i in 0..<q { coefficients[i] = f.slopes[i]; s0 -= f.meanU[i] * f.slopes[i] }
+        }
+        for i in 0..<p { scaleSlopes[i] = i < base ? coefficients[i] : 0 }
+        scaleAtQuery = s0
+        if !(s0 > 0 && s0.isFinite) { s0 = 1; for i in coefficients.indices { coefficients[i] = 0 } }
+        curvatureOffsets.withUnsafeBufferPointer { cu in
+            sdeflow_local_rescale(cu.baseAddress!, Int64(q), y, Int64(d), Int64(k), coefficients, s0, intercept, inflate)
         }
     }
 
