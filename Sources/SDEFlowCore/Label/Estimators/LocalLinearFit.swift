@@ -20,7 +20,8 @@ import Foundation
 /// offset variance v comes out s₀ + v·s''/2 at the query: on geometric Brownian motion's data
 /// the labels from its 5 % quantile were 5–9 % too wide and the trained model's variance 15 %
 /// (docs/METHOD.md §6.1). The quadratic terms cost a second moments pass of D + D(D+1)/2
-/// columns, so they are used only in low dimension (`LabelEstimator.curvatureColumns`).
+/// columns and make s₀ noisier, so the estimators use them only at D = 2
+/// (`LabelEstimator.curvatureColumns`).
 ///
 /// Shapes: `offsets` is K × p (p = `LabelEstimator.fitColumns`: x_j − x, μ_j − μ, then any cross
 /// terms), `deltas` is K × d, `weights` K non-negative (any scale). Everything is in Double; K ≥ 1.
