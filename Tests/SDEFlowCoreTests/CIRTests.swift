@@ -35,18 +35,9 @@ func cirSamplerHasTheExactLaw(x: Double, mu: Double, h: Double) {
         return CIR.sample(x: x, mu: mu, h: h, &draws)
     }
     #expect(v.allSatisfy { $0 > 0 && $0.isFinite }, "a draw ≤ 0 or not finite")
-    let exact = CIR.moments(x: x, mu: mu, h: h), third = CIR.thirdCentralMoment(x: x, mu: mu, h: h)
-    let nd = Double(n), m = v.reduce(0, +) / nd
-    let c2 = v.map { ($0 - m) * ($0 - m) }, c3 = v.map { ($0 - m) * ($0 - m) * ($0 - m) }
-    let s2 = c2.reduce(0, +) / (nd - 1), s3 = c3.reduce(0, +) / nd
-    func se(_ a: [Double]) -> Double {
-        let am = a.reduce(0, +) / nd
-        return (a.reduce(0) { $0 + ($1 - am) * ($1 - am) } / (nd - 1) / nd).squareRoot()
-    }
-    let what = "x=\(x) μ=\(mu) h=\(h)"
-    #expect(abs(m - exact.mean) < 5 * (s2 / nd).squareRoot(), "\(what): mean \(m), exact \(exact.mean)")
-    #expect(abs(s2 - exact.variance) < 5 * se(c2), "\(what): variance \(s2), exact \(exact.variance)")
-    #expect(abs(s3 - third) < 5 * se(c3), "\(what): third central moment \(s3), exact \(third)")
+    let exact = CIR.moments(x: x, mu: mu, h: h)
+    expectExactMoments(v, mean: exact.mean, variance: exact.variance, third: CIR.thirdCentralMoment(x: x, mu: mu, h: h),
+                       "x=\(x) μ=\(mu) h=\(h)")
 }
 
 /// Catches: an initial law other than the stationary Gamma(2μθ/σ², σ²/(2μ)), and exact steps

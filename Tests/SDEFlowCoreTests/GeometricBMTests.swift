@@ -18,17 +18,7 @@ func gbmSamplerHasTheExactLaw(x: Double, mu: Double, h: Double) {
     let exact = GeometricBM.moments(x: x, mu: mu, h: h)
     let q = Foundation.expm1(GeometricBM.sigma * GeometricBM.sigma * h)
     let third = pow(exact.mean, 3) * q * q * (q + 3)
-    let nd = Double(n), m = v.reduce(0, +) / nd
-    let c2 = v.map { ($0 - m) * ($0 - m) }, c3 = v.map { ($0 - m) * ($0 - m) * ($0 - m) }
-    let s2 = c2.reduce(0, +) / (nd - 1), s3 = c3.reduce(0, +) / nd
-    func se(_ a: [Double]) -> Double {
-        let am = a.reduce(0, +) / nd
-        return (a.reduce(0) { $0 + ($1 - am) * ($1 - am) } / (nd - 1) / nd).squareRoot()
-    }
-    let what = "x=\(x) μ=\(mu) h=\(h)"
-    #expect(abs(m - exact.mean) < 5 * (s2 / nd).squareRoot(), "\(what): mean \(m), exact \(exact.mean)")
-    #expect(abs(s2 - exact.variance) < 5 * se(c2), "\(what): variance \(s2), exact \(exact.variance)")
-    #expect(abs(s3 - third) < 5 * se(c3), "\(what): third central moment \(s3), exact \(third)")
+    expectExactMoments(v, mean: exact.mean, variance: exact.variance, third: third, "x=\(x) μ=\(mu) h=\(h)")
     #expect(SDEExample.geometricBM.exactTransition!([x], [mu], h).cov == [exact.variance])
 }
 
