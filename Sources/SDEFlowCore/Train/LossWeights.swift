@@ -24,12 +24,8 @@ public enum LossWeights {
         guard n >= 2 else { return nil }
         let index = BruteForceIndex(points: points, dims: dims)
         var found = [Int32](repeating: 0, count: n * k), weights = [Double](repeating: 0, count: n)
-        let block = 4096
-        for start in stride(from: 0, to: n, by: block) {
-            let m = min(block, n - start)
-            points.withUnsafeBufferPointer { p in
-                found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress! + start * dims, count: m, k: k, into: $0.baseAddress! + start * k) }
-            }
+        points.withUnsafeBufferPointer { p in
+            found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: n, k: k, into: $0.baseAddress!) }
         }
         for r in 0..<n {
             var variance = 0.0
