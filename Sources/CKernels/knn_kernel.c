@@ -64,6 +64,31 @@ static int knn_pair_compare(const void *a, const void *b) {
     return (x->index > y->index) - (x->index < y->index);
 }
 
+static inline int knn_pair_less(sdeflow_knn_pair a, sdeflow_knn_pair b) {
+    return a.dist < b.dist || (a.dist == b.dist && a.index < b.index);
+}
+
+sdeflow_knn_pair sdeflow_knn_select_pair(sdeflow_knn_pair *a, int64_t n, int64_t rank) {
+    int64_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        // Median of three as the pivot, then a Lomuto partition (the pairs are distinct).
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (knn_pair_less(a[mid], a[lo])) { sdeflow_knn_pair t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
+        if (knn_pair_less(a[hi], a[lo])) { sdeflow_knn_pair t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
+        if (knn_pair_less(a[hi], a[mid])) { sdeflow_knn_pair t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+        const sdeflow_knn_pair pivot = a[mid];
+        a[mid] = a[hi]; a[hi] = pivot;
+        int64_t store = lo;
+        for (int64_t j = lo; j < hi; j++) {
+            if (knn_pair_less(a[j], pivot)) { sdeflow_knn_pair t = a[j]; a[j] = a[store]; a[store++] = t; }
+        }
+        a[hi] = a[store]; a[store] = pivot;
+        if (rank == store) return pivot;
+        if (rank < store) hi = store - 1; else lo = store + 1;
+    }
+    return a[lo];
+}
+
 /// The smallest float >= x.
 static float knn_round_up(double x) {
     float f = (float)x;

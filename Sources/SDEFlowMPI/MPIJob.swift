@@ -29,6 +29,7 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
         throw SDEFlowError.usage("cannot start MPI: \(error)")
     }
     StopSignals.install()
+    HeapReuse.enable()
     // One BLAS thread per rank unless the user chose: the ranks already fill the cores.
     if comm.size > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
         setBLASThreads(1)

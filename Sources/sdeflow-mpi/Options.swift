@@ -94,7 +94,7 @@ struct LabelOptions: ParsableArguments {
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?
-    @Option(parsing: .unconditional, help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 1 for ou-nd and for data of no known example with d ≥ 5; 0: run onto the data).")
+    @Option(parsing: .unconditional, help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 10 for ou-nd and for data of no known example with d ≥ 5; 0: run onto the data).")
     var odeStop: Double?
     @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (a scan of every pair held, exact).")
     var neighbourIndex: NeighbourSearch = .auto

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 @testable import SDEFlowCore
 import Testing
 
@@ -184,4 +185,21 @@ func bruteForceIndexMatchesTheGridIndex(dims: Int) {
     let bytes = BruteForceIndex.bytesNeeded(count: 1_000_000, dims: 21, k: 2000)
     #expect(bytes > packed && bytes < packed + (16 << 20))
     #expect(BruteForceIndex.bytesNeeded(count: 1_000_000, dims: 21, k: 1_000_000) < packed + (96 << 20))
+}
+
+/// The exchange's selection of the K-th best candidate by (distance, row) equals a full sort's,
+/// with many equal distances (ties go to the smaller row) and at every rank from first to last.
+@Test func selectPairMatchesASort() {
+    let rng = CounterRNG(seed: 12)
+    for n in [1, 2, 7, 100, 1_000] {
+        let pairs = (0..<n).map { j in
+            sdeflow_knn_pair(dist: Double(Int(rng.uniforms(.initialState, id: UInt64(j), index: 0).0 * 20)), index: Int64((j * 7_919) % 10_007))
+        }
+        let sorted = pairs.sorted { $0.dist < $1.dist || ($0.dist == $1.dist && $0.index < $1.index) }
+        for rank in Set([0, n / 3, n / 2, n - 1]) {
+            var work = pairs
+            let got = sdeflow_knn_select_pair(&work, Int64(n), Int64(rank))
+            #expect(got.dist == sorted[rank].dist && got.index == sorted[rank].index, "n \(n), rank \(rank)")
+        }
+    }
 }

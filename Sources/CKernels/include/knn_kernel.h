@@ -56,3 +56,7 @@ void sdeflow_knn_scan(const float *tile, int64_t groups, int64_t first, const fl
 /// Leaves exactly the k nearest points held by `q` (by exact distance, ties to the smaller
 /// index) in q->index[0 ..< k], ascending. Needs q->len >= k.
 void sdeflow_knn_finish(sdeflow_knn_query *q, const sdeflow_knn_shared *s);
+
+/// The pair of rank `rank` (0-based) by (dist, index) among the n distinct pairs a[0 ..< n],
+/// which it reorders (quickselect): the K-th best of candidates gathered from several shards.
+sdeflow_knn_pair sdeflow_knn_select_pair(sdeflow_knn_pair *a, int64_t n, int64_t rank);

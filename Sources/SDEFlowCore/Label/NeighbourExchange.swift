@@ -1,3 +1,5 @@
+import CKernels
+
 /// Exact K nearest neighbours over every rank's block (`BlockShardPlan`), one round of queries
 /// at a time, all ranks in step:
 /// 1. the round's queries of every rank are shared (m × D normalised points each);
@@ -20,6 +22,15 @@ struct NeighbourExchange {
     let normalisation: Normalisation
     let k: Int, scale: Double
     let geometry: GridGeometry?
+    /// The index's slot order (slot → block row), read once; nil when slots are rows.
+    private let slotRows: [Int32]?
+
+    init(comm: any Collective, block: PairBlock, firstRow: Int, index: any NeighbourIndex, points: [Double],
+         normalisation: Normalisation, k: Int, scale: Double, geometry: GridGeometry?) {
+        self.comm = comm; self.block = block; self.firstRow = firstRow; self.index = index; self.points = points
+        self.normalisation = normalisation; self.k = k; self.scale = scale; self.geometry = geometry
+        slotRows = index is BruteForceIndex ? nil : index.slotOrder
+    }
 
     /// Queries per rank per round: the round's candidate buffers (ranks × round × K entries of
     /// 3 + 2d + dμ values) stay under 2^23 values (64 MiB), so a rank's memory follows its N/P
@@ -34,37 +45,38 @@ struct NeighbourExchange {
         let dims = normalisation.dims
         let counts = try comm.allgatherv([Int64(mine.count)]).map(Int.init)
         let all = try comm.allgatherv(normalisation.points(x: mine.x, mu: mine.mu))
-        let (dist, rowsFound, kl) = localCandidates(all, count: all.count / dims)
-        var bound = (0..<all.count / dims).map { q in
-            block.count >= k ? (0..<kl).reduce(-Double.infinity) { max($0, dist[q * kl + $1]) } : .infinity
-        }
+        var (dist, rowsFound, kl, bound) = localCandidates(all, count: all.count / dims)
+        if block.count < k { bound = [Double](repeating: .infinity, count: bound.count) }
         try comm.allreduce(&bound, .min)
         let (ids, values) = pack(dist, rowsFound, kl: kl, bound: bound, counts: counts)
         return merge(ids: try comm.alltoallv(ids), values: try comm.alltoallv(values), queries: mine.count)
     }
 
     /// Local exact top min(K, n) of each query: squared distances and block rows, m × kl each
-    /// (in the index's order: the K-th distance is their largest).
-    private func localCandidates(_ queries: [Double], count m: Int) -> (dist: [Double], rows: [Int32], kl: Int) {
+    /// (in the index's order), and each query's largest distance among them (its local K-th).
+    private func localCandidates(_ queries: [Double], count m: Int) -> (dist: [Double], rows: [Int32], kl: Int, kth: [Double]) {
         let dims = normalisation.dims, kl = min(k, block.count)
         var slots = [Int32](repeating: 0, count: m * kl)
         if kl > 0 && m > 0 {
             queries.withUnsafeBufferPointer { q in slots.withUnsafeMutableBufferPointer { index.nearest(q.baseAddress!, count: m, k: kl, into: $0.baseAddress!) } }
         }
-        let order = index.slotOrder
-        var dist = [Double](repeating: 0, count: m * kl)
-        points.withUnsafeBufferPointer { p in
-            for q in 0..<m {
-                for j in 0..<kl {
-                    let row = Int(order[Int(slots[q * kl + j])])
-                    slots[q * kl + j] = Int32(row)
-                    var s = 0.0
-                    for i in 0..<dims { let t = p[row * dims + i] - queries[q * dims + i]; s += t * t }
-                    dist[q * kl + j] = s
+        var dist = [Double](repeating: 0, count: m * kl), kth = [Double](repeating: -.infinity, count: m)
+        points.withUnsafeBufferPointer { p in queries.withUnsafeBufferPointer { qs in
+            slots.withUnsafeMutableBufferPointer { s in dist.withUnsafeMutableBufferPointer { out in
+                for q in 0..<m {
+                    let query = qs.baseAddress! + q * dims
+                    for j in 0..<kl {
+                        let row = slotRows.map { Int($0[Int(s[q * kl + j])]) } ?? Int(s[q * kl + j])
+                        s[q * kl + j] = Int32(row)
+                        var sum = 0.0
+                        for i in 0..<dims { let t = p[row * dims + i] - query[i]; sum += t * t }
+                        out[q * kl + j] = sum
+                        kth[q] = max(kth[q], sum)
+                    }
                 }
-            }
-        }
-        return (dist, slots, kl)
+            } }
+        } }
+        return (dist, slots, kl, kth)
     }
 
     /// Per owner rank, the candidates within the bound: (query index in the owner's round,
@@ -78,7 +90,8 @@ struct NeighbourExchange {
             owners[q] = o; first[q] = f
             for j in 0..<kl where dist[q * kl + j] <= bound[q] { sizes[o] += 1 }
         }
-        var ids = sizes.map { [Int64](repeating: 0, count: 2 * $0) }, values = sizes.map { [Double](repeating: 0, count: w * $0) }
+        var ids = sizes.map { size in [Int64](unsafeUninitializedCapacity: 2 * size) { _, n in n = 2 * size } }
+        var values = sizes.map { size in [Double](unsafeUninitializedCapacity: w * size) { _, n in n = w * size } }
         var at = [Int](repeating: 0, count: comm.size)
         block.x.withUnsafeBufferPointer { x in block.y.withUnsafeBufferPointer { y in block.mu.withUnsafeBufferPointer { mu in
             for q in 0..<bound.count {
@@ -98,21 +111,29 @@ struct NeighbourExchange {
         return (ids, values)
     }
 
-    /// The K best of the received candidates of each of this rank's `queries`, in canonical order.
+    /// The K best of the received candidates of each of this rank's `queries`, in canonical
+    /// order: a query's candidates are grouped in the order received (ascending rank, and in
+    /// each rank's index order), the K-th best by (distance, global row) is selected, and the
+    /// candidates up to it keep their order, which `canonical` completes.
     private func merge(ids: [Int64], values: [Double], queries: Int) -> (found: [Int32], rows: NeighbourRows) {
-        let d = block.d, dMu = block.dMu, w = 1 + 2 * d + dMu
-        var byQuery = [[Int]](repeating: [], count: queries)
-        for c in 0..<ids.count / 2 { byQuery[Int(ids[2 * c])].append(c) }
+        let d = block.d, dMu = block.dMu, w = 1 + 2 * d + dMu, n = ids.count / 2
+        var start = [Int](repeating: 0, count: queries + 1)
+        for c in 0..<n { start[Int(ids[2 * c]) + 1] += 1 }
+        for q in 0..<queries { start[q + 1] += start[q] }
+        var grouped = [Int](repeating: 0, count: n), next = start
+        for c in 0..<n { let q = Int(ids[2 * c]); grouped[next[q]] = c; next[q] += 1 }
         var rows = NeighbourRows(d: d, dMu: dMu)
         rows.delta = [Double](repeating: 0, count: queries * k * d); rows.x = rows.delta
         rows.mu = [Double](repeating: 0, count: queries * k * dMu)
         var found = [Int32](repeating: 0, count: queries * k)
+        var pairs = [sdeflow_knn_pair](repeating: sdeflow_knn_pair(), count: (0..<queries).map { start[$0 + 1] - start[$0] }.max() ?? 0)
         for q in 0..<queries {
-            var best = byQuery[q]
-            best.sort { a, b in values[a * w] < values[b * w] || (values[a * w] == values[b * w] && ids[2 * a + 1] < ids[2 * b + 1]) }
-            precondition(best.count >= k, "the exchange found \(best.count) of \(k) neighbours")
-            let chosen = canonical(Array(best.prefix(k)), ids: ids, values: values, width: w)
-            for (j, c) in chosen.enumerated() {
+            let list = grouped[start[q]..<start[q + 1]]
+            precondition(list.count >= k, "the exchange found \(list.count) of \(k) neighbours")
+            for (i, c) in list.enumerated() { pairs[i] = sdeflow_knn_pair(dist: values[c * w], index: ids[2 * c + 1]) }
+            let cut = sdeflow_knn_select_pair(&pairs, Int64(list.count), Int64(k - 1))
+            let best = list.filter { c in values[c * w] < cut.dist || (values[c * w] == cut.dist && ids[2 * c + 1] <= cut.index) }
+            for (j, c) in canonical(best, ids: ids, values: values, width: w).enumerated() {
                 let r = q * k + j
                 found[r] = Int32(r)
                 for i in 0..<d { rows.delta[r * d + i] = values[c * w + 1 + i]; rows.x[r * d + i] = values[c * w + 1 + d + i] }
@@ -125,7 +146,11 @@ struct NeighbourExchange {
     /// The index's canonical order of candidates `c` (indices into the received arrays): global
     /// row, or (cell, global row) on the replicated grid.
     private func canonical(_ c: [Int], ids: [Int64], values: [Double], width w: Int) -> [Int] {
-        guard let geometry else { return c.sorted { ids[2 * $0 + 1] < ids[2 * $1 + 1] } }
+        guard let geometry else {
+            // Brute force: each rank's candidates come in ascending row, the ranks' blocks in order.
+            let ascending = zip(c, c.dropFirst()).allSatisfy { ids[2 * $0 + 1] < ids[2 * $1 + 1] }
+            return ascending ? c : c.sorted { ids[2 * $0 + 1] < ids[2 * $1 + 1] }
+        }
         let d = block.d
         var p = [Double](repeating: 0, count: normalisation.dims)
         let cells: [Int] = c.map { e in
