@@ -8,6 +8,7 @@ extension NeighbourSearch: ExpressibleByArgument {}
 extension ShardLayout: ExpressibleByArgument {}
 extension ODEFinish: ExpressibleByArgument {}
 extension LossWeighting: ExpressibleByArgument {}
+extension LabelTrend: ExpressibleByArgument {}
 
 // Every numeric option has a documented range, checked in the `validate()` of its option group
 // (before a command starts; the bounds are `Limits`'); numeric options parse negative values
@@ -102,6 +103,8 @@ struct LabelOptions: ParsableArguments {
     var shards: ShardLayout = .auto
     @Option(help: "How a stopped solve finishes: diagonal (κ per component) or matrix (κ from the neighbours' covariance: keeps correlations; default for ou-nd and for data of no known example with d > 2).")
     var odeFinish: ODEFinish?
+    @Option(help: "Global trend: none (the local fit alone) or global (a least-squares model of the displacement over all pairs — linear in x and μ, their products, x_i² and x_i³ — that the local fits start from, their deviation from it shrunk toward it where the data cannot tell them apart; default for ou-nd and for data of no known example with d ≥ 5).")
+    var trend: LabelTrend?
     @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false
 
@@ -132,6 +135,7 @@ struct LabelOptions: ParsableArguments {
         }
         if let v = odeStop { s.odeStop = v }
         if let v = odeFinish { s.finish = v }
+        if let v = trend { s.trend = v }
         guard s.odeStop == 0 || s.solver == .exponential else {
             throw ValidationError("--ode-stop needs --ode-solver exponential (the Euler solver always runs onto the data)")
         }

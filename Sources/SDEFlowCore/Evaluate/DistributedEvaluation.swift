@@ -10,16 +10,31 @@ extension Pipeline {
         let evaluations = jobs.reduce(0) { $0 + $1.count * $1.cost }
         log.info("evaluate: \(spec.example.name), \(spec.oneStepMu.count) μ × \(spec.states.count) start states × \(spec.oneStepSamples) one-step samples, "
                  + "\(spec.lawMu.count) μ × \(spec.lawSamples) samples × \(spec.lawSteps) steps; \(evaluations) network evaluations over \(comm.size) rank(s)")
-        // Rank 0 gathers every job's samples (count × d doubles) and keeps them for the statistics,
-        // with room for a copy: at d = 50 the defaults hold ~6 GB there. Refuse before sampling.
-        let rootBytes = jobs.reduce(0.0) { $0 + Double($1.count) * Double(spec.example.d) * 16 }
-        try Limits.checkMemory(bytes: Int(min(rootBytes, 1e18)), what: "evaluate (rank 0 holds every sample)",
+        // The jobs run in batches of at most `batchBytes` of samples; rank 0 turns each batch into
+        // its rows and keeps only the samples the report plots (the density μ and the fan).
+        let d = spec.example.d, fan = spec.oneStepMu.count + spec.lawMu.count
+        let keep = Set(spec.densityMu.map { p in spec.oneStepMu.firstIndex(of: p)! } + [fan])
+        let bytes = jobs.map { Double($0.count) * Double($0.valuesPerSample(d: d)) * 8 }
+        let rootBytes = 2 * min(Double(batchBytes), bytes.max() ?? 0) + keep.reduce(0.0) { $0 + bytes[$1] }
+        try Limits.checkMemory(bytes: Int(min(rootBytes, 1e18)), what: "evaluate (rank 0 holds a batch of samples)",
                                fix: "lower --samples or --path-samples", location: .option("--samples"), ranks: 1)
         let started = Date()
-        let results = try DistributedSampling.run(comm, model: model, jobs: jobs, seed: spec.seed)
-        log.info(String(format: "evaluate: sampling done in %.1f s", Date().timeIntervalSince(started)))
+        var results = [[Double]](repeating: [], count: jobs.count), rows: [Int: LawRow] = [:], statisticsSeconds = 0.0
+        for batch in batches(bytes) {
+            let samples = try DistributedSampling.run(comm, model: model, jobs: Array(jobs[batch]), seed: spec.seed)
+            let t = Date()
+            if spec.example.exactSampler != nil {
+                rows.merge(try DistributedRows.compute(comm, spec: spec, jobs: batch, results: samples)) { a, _ in a }
+            } else if comm.isRoot {
+                for (i, j) in batch.enumerated() where j != fan {
+                    rows[j] = DistributedRows.row(spec, job: jobs[j], point: DistributedRows.point(spec, job: j), samples: samples[i])
+                }
+            }
+            statisticsSeconds += Date().timeIntervalSince(t)
+            if comm.isRoot { for (i, j) in batch.enumerated() where keep.contains(j) { results[j] = samples[i] } }
+        }
+        log.info(String(format: "evaluate: sampling and rows done in %.1f s (rows %.1f s)", Date().timeIntervalSince(started), statisticsSeconds))
         let statistics = Date()
-        let rows = try DistributedRows.compute(comm, spec: spec, results: results)
         var result: EvaluationResult? = nil
         if comm.isRoot {
             let r = EvaluationResult(spec: spec, results: results, rows: rows)
@@ -35,5 +50,19 @@ extension Pipeline {
         }
         try comm.barrier()
         return result
+    }
+
+    /// Samples rank 0 gathers at once, at most (one job more if a single job is larger).
+    static let batchBytes = 1 << 30
+
+    /// Consecutive runs of job indices whose samples (`bytes` each) stay within `batchBytes`.
+    static func batches(_ bytes: [Double]) -> [Range<Int>] {
+        var out: [Range<Int>] = [], start = 0, sum = 0.0
+        for (j, b) in bytes.enumerated() {
+            if j > start && sum + b > Double(batchBytes) { out.append(start..<j); start = j; sum = 0 }
+            sum += b
+        }
+        if start < bytes.count { out.append(start..<bytes.count) }
+        return out
     }
 }

@@ -10,21 +10,22 @@ import Foundation
 /// rank 0. Every row is computed identically whichever rank owns it, and rank 0 decodes its own
 /// rows from JSON as it does the others', so metrics.json is the same at any rank count.
 enum DistributedRows {
-    /// Rows by job index (`spec.jobs`) for every job that is a row (not the fan), on rank 0;
-    /// empty elsewhere and for an example with a Gaussian law (rank 0 computes those rows itself).
-    /// `results`: the jobs' samples on rank 0 (ignored elsewhere).
-    static func compute(_ comm: any Collective, spec: EvaluationSpec, results: [[Double]]) throws -> [Int: LawRow] {
+    /// Rows by job index (`spec.jobs`) for every job of `batch` that is a row (not the fan), on
+    /// rank 0; empty elsewhere and for an example with a Gaussian law (rank 0 computes those rows
+    /// itself). `results`: the batch's samples on rank 0, in batch order (ignored elsewhere).
+    static func compute(_ comm: any Collective, spec: EvaluationSpec, jobs batch: Range<Int>, results batchResults: [[Double]]) throws -> [Int: LawRow] {
         guard spec.example.exactSampler != nil else { return [:] }
         let jobs = spec.jobs, fan = spec.oneStepMu.count + spec.lawMu.count
-        let rowJobs = jobs.indices.filter { $0 != fan }
+        let rowJobs = batch.filter { $0 != fan }
+        func results(_ j: Int) -> [Double] { batchResults[j - batch.lowerBound] }
         let owned = (0..<comm.size).map { r in rowJobs.enumerated().filter { $0.offset % comm.size == r }.map(\.element) }
         var parts: [[Double]] = []
-        if comm.isRoot { parts = owned.enumerated().map { r, js in r == 0 ? [] : js.flatMap { results[$0] } } }
+        if comm.isRoot { parts = owned.enumerated().map { r, js in r == 0 ? [] : js.flatMap { results($0) } } }
         let received = try comm.scatterv(parts)
         var offset = 0
         let mine = owned[comm.rank].map { j -> LawRow in
             let job = jobs[j], width = job.count * spec.example.d
-            let samples = comm.isRoot ? results[j] : Array(received[offset ..< offset + width])
+            let samples = comm.isRoot ? results(j) : Array(received[offset ..< offset + width])
             if !comm.isRoot { offset += width }
             return row(spec, job: job, point: point(spec, job: j), samples: samples)
         }

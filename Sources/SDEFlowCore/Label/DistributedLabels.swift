@@ -29,7 +29,7 @@ public enum DistributedLabels {
         }
         let signal: Int32
         if let exchange = setup.neighbourExchange(comm, settings) {
-            let labeler = Labeler(d: source.d, dMu: source.dMu, normalisation: setup.normalisation, settings: settings)
+            let labeler = Labeler(d: source.d, dMu: source.dMu, normalisation: setup.normalisation, settings: settings, trend: setup.trend)
             signal = try label(comm, exchange, labeler, todo, sinks: sinks, stop: stop, log: log)
         } else {
             signal = try label(comm, setup.labeler(settings), todo, sinks: sinks,

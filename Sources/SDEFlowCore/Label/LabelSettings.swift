@@ -28,13 +28,16 @@ public struct LabelSettings: Codable, Sendable, Equatable {
     public var odeStop: Double
     /// How a stopped solve finishes (`ODEFinish`); label sets written before it existed used `.diagonal`.
     public var finish: ODEFinish
+    /// Whether the labels start from a global trend of the displacement (`GlobalTrend`); label
+    /// sets written before it existed had none.
+    public var trend: LabelTrend
 
     public init(labels: Int, neighbors: Int, odeSteps: Int, nuX: Double, nuMu: Double, scale: Double = 3,
                 estimator: LabelEstimator = .localLinear, solver: ODESolver = .exponential, odeStop: Double = 0,
-                finish: ODEFinish = .diagonal) {
+                finish: ODEFinish = .diagonal, trend: LabelTrend = .none) {
         self.labels = labels; self.neighbors = neighbors; self.odeSteps = odeSteps
         self.nuX = nuX; self.nuMu = nuMu; self.scale = scale; self.estimator = estimator; self.solver = solver
-        self.odeStop = odeStop; self.finish = finish
+        self.odeStop = odeStop; self.finish = finish; self.trend = trend
     }
 
     public init(from decoder: Decoder) throws {
@@ -47,5 +50,6 @@ public struct LabelSettings: Codable, Sendable, Equatable {
         solver = try c.decodeIfPresent(ODESolver.self, forKey: .solver) ?? .euler
         odeStop = try c.decodeIfPresent(Double.self, forKey: .odeStop) ?? 0
         finish = try c.decodeIfPresent(ODEFinish.self, forKey: .finish) ?? .diagonal
+        trend = try c.decodeIfPresent(LabelTrend.self, forKey: .trend) ?? LabelTrend.none
     }
 }

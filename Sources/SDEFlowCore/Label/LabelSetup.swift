@@ -13,6 +13,8 @@ public struct LabelSetup {
     /// This rank's queries, and the pairs it holds (ascending global row).
     public let queries: QueryBlock
     public let shard: PairBlock
+    /// The global trend (`LabelTrend.global`), taken out of the shard's displacements.
+    public let trend: GlobalTrend?
     /// Global id of this rank's first row read (the first row of its block).
     public let firstRow: Int
 
@@ -29,9 +31,15 @@ public struct LabelSetup {
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
-        let block = try source.read(rows: rows)
+        var block = try source.read(rows: rows)
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
         try Self.checkScales(comm, block, norm, settings)
+        let trend = settings.trend == .global
+            ? try GlobalTrend.fit(comm, block, normalisation: norm, blockRows: Self.blockRows, blockCount: myBlocks.count) : nil
+        if let trend {
+            block = trend.residualised(block)
+            log.info("labels: global trend fitted (\(trend.columns) columns per component); the local fits start from it")
+        }
         let points = norm.points(x: block.x, mu: block.mu)
         let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)
         let queryPoints = norm.points(x: all.x, mu: all.mu)
@@ -42,7 +50,7 @@ public struct LabelSetup {
         log.info(String(format: "normalised space: σ_x = %.4g, σ_μ = %.4g", norm.sigmaX, norm.sigmaMu))
         queries = try Self.scatter(comm, all, owners: owners)
         shard = try Self.exchange(comm, block, holders: holders)
-        normalisation = norm; self.plan = plan; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
+        normalisation = norm; self.plan = plan; self.trend = trend; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
     }
 
     /// The shard plan (`NeighbourSearch`, `ShardLayout`), the owners of rank 0's queries and, for
@@ -77,7 +85,7 @@ public struct LabelSetup {
     /// A labeler over this rank's shard, with the neighbour index built over it (halo shards).
     public func labeler(_ settings: LabelSettings) -> Labeler {
         let index = NeighbourSearch.index(points: normalisation.points(x: shard.x, mu: shard.mu), dims: normalisation.dims, plan: plan)
-        return Labeler(data: shard, index: index, normalisation: normalisation, settings: settings)
+        return Labeler(data: shard, index: index, normalisation: normalisation, settings: settings, trend: trend)
     }
 
     /// Under block shards, the search across every rank's block (nil under halo shards).

@@ -20,11 +20,14 @@ public struct Labeler {
     /// are then a few runs of consecutive slots for the cell list, so reading them streams
     /// memory. The only copy of the shard the labeler keeps.
     private let slots: NeighbourRows
+    /// The global trend the neighbours' displacements were residualised against
+    /// (`LabelTrend.global`; the rows hold c·(y − x − g)), added back per query.
+    public let trend: GlobalTrend?
 
     /// A labeler without a shard of its own: only `label(_:found:rows:)`.
-    public init(d: Int, dMu: Int, normalisation: Normalisation, settings: LabelSettings) {
+    public init(d: Int, dMu: Int, normalisation: Normalisation, settings: LabelSettings, trend: GlobalTrend? = nil) {
         self.settings = settings; self.normalisation = normalisation; self.d = d; self.dMu = dMu
-        index = nil; slots = NeighbourRows(d: d, dMu: dMu)
+        index = nil; slots = NeighbourRows(d: d, dMu: dMu); self.trend = trend
     }
 
     /// Queries searched at once.
@@ -35,10 +38,11 @@ public struct Labeler {
 
     /// `data` is the shard this rank holds, in ascending global id; `index` was built over its
     /// normalised points in that order.
-    public init(data: PairBlock, index: any NeighbourIndex, normalisation: Normalisation, settings: LabelSettings) {
+    public init(data: PairBlock, index: any NeighbourIndex, normalisation: Normalisation, settings: LabelSettings,
+                trend: GlobalTrend? = nil) {
         precondition(index.count == data.count)
         self.settings = settings; self.normalisation = normalisation; self.d = data.d; self.dMu = data.dMu
-        self.index = index
+        self.index = index; self.trend = trend
         slots = NeighbourRows(data, rows: index.slotOrder.map(Int.init), scale: settings.scale)
     }
 
@@ -105,11 +109,20 @@ public struct Labeler {
                           work: inout QueryWork, into labels: inout [Double]) -> Float {
         let kn = neighbours.count
         let maxLogK = gather(queries, n, neighbours, rows, &work)
-        if settings.estimator.fitsLocally || work.solver.needsWeights {
+        if settings.estimator.fitsLocally || work.solver.needsWeights || trend != nil {
             for slot in 0..<kn { work.weights[slot] = exp(work.logKernel[slot] - maxLogK) }
         }
         if settings.estimator.fitsLocally {
             work.fit.adjust(offsets: work.offsets, deltas: &work.delta, weights: work.weights, count: kn)
+        }
+        if let trend {
+            let v = settings.estimator.fitsLocally
+                ? work.fit.interceptVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
+                : LocalLinearFit.weightedMeanVarianceFactor(weights: work.weights, count: kn)
+            queries.x.withUnsafeBufferPointer { x in queries.mu.withUnsafeBufferPointer { mu in
+                _ = trend.shift(deltas: &work.delta, weights: work.weights, count: kn, varianceFactor: v,
+                                x: x.baseAddress! + n * d, mu: mu.baseAddress! + n * dMu, scale: settings.scale)
+            } }
         }
         work.solver.prepare(delta: work.delta, weights: work.weights, count: kn, d: d)
         work.fillKernelBuffers(count: kn, d: d)

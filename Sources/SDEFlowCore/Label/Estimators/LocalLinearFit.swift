@@ -36,6 +36,8 @@ public struct LocalLinearFit {
     public private(set) var scaleAtQuery = 0.0
     /// λ of the last fit: the fraction of the weighted noise the fit absorbed (`leverageInflation`).
     public private(set) var leverageFraction = 0.0
+    /// Whether the last `adjust` fitted (false: weights or Gram matrix degenerate, nothing moved).
+    public private(set) var fitted = false
     /// Cholesky factor of the centred weighted Gram matrix (lower triangle), p × p.
     private var gram: [Double]
     private var rhs: [Double]
@@ -77,7 +79,8 @@ public struct LocalLinearFit {
     public mutating func adjust(offsets u: UnsafePointer<Double>, deltas y: UnsafeMutablePointer<Double>,
                                 weights w: UnsafePointer<Double>, count k: Int) {
         let p = self.p, d = self.d
-        guard fitMean(offsets: u, deltas: y, weights: w, count: k) else { return }
+        fitted = fitMean(offsets: u, deltas: y, weights: w, count: k)
+        guard fitted else { return }
         let inflate = leverageInflation(offsets: u, weights: w, count: k)
         for o in 0..<d {
             intercept[o] = meanD[o]
@@ -133,6 +136,34 @@ public struct LocalLinearFit {
         curvatureOffsets.withUnsafeBufferPointer { cu in
             sdeflow_local_rescale(cu.baseAddress!, Int64(q), y, Int64(d), Int64(k), coefficients, s0, intercept, inflate)
         }
+    }
+
+    /// Var(intercept)/σ² of the last fit, for noise of equal covariance σ² at every neighbour:
+    /// Σ_j c_j² with the intercept's weights c_j = w_j (1/W − tᵀ(u_j − ū)), t = G⁻¹ū (W = Σ w_j,
+    /// ū the weighted mean offset, G the centred weighted Gram matrix). At the end of the μ
+    /// range, where the fit extrapolates, it is several times Σ w_j²/W². Call after `adjust`
+    /// (it reuses the fit's factor and overwrites its right-hand side).
+    public mutating func interceptVarianceFactor(offsets u: UnsafePointer<Double>, weights w: UnsafePointer<Double>, count k: Int) -> Double {
+        guard fitted else { return Self.weightedMeanVarianceFactor(weights: w, count: k) }
+        for a in 0..<p { rhs[a] = used[a] ? meanU[a] : 0 }
+        var t = [Double](repeating: 0, count: p)
+        solve(width: 1, into: &t)
+        var shift = 0.0
+        for a in 0..<p { shift += t[a] * meanU[a] }
+        var sum = 0.0
+        for j in 0..<k where w[j] > 0 {
+            var c = 1 / total + shift
+            for a in 0..<p { c -= t[a] * u[j * p + a] }
+            sum += w[j] * w[j] * c * c
+        }
+        return sum
+    }
+
+    /// Var(weighted mean)/σ² = Σ w_j² / (Σ w_j)²: the same without a fit.
+    public static func weightedMeanVarianceFactor(weights w: UnsafePointer<Double>, count k: Int) -> Double {
+        var s = 0.0, s2 = 0.0
+        for j in 0..<k { s += w[j]; s2 += w[j] * w[j] }
+        return s > 0 ? s2 / (s * s) : 0
     }
 
     /// The factor γ = 1/√(1 − λ) by which the residuals are stretched so their weighted

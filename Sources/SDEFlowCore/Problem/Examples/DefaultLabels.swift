@@ -83,6 +83,6 @@ extension SDEExample {
     static func highDimensionalLabels(d: Int, dMu: Int) -> LabelSettings {
         LabelSettings(labels: 50_000, neighbors: 8_000, odeSteps: 60, nuX: max(2, 2 * (Double(d) / 10).squareRoot()), nuMu: 0.5,
                       estimator: d * dMu <= 20 ? .localBilinear : .localLinear, solver: .exponential,
-                      odeStop: 10, finish: .matrix)
+                      odeStop: 10, finish: .matrix, trend: .global)
     }
 }
