@@ -99,12 +99,17 @@ extension GlobalTrend {
         }
         guard total > 0 else { return 1 }
         for o in 0..<d { m[o] /= total }
-        for j in 0..<k where w[j] > 0 {
-            for a in 0..<d {
-                let ra = y[j * d + a] - m[a]
-                for b in 0...a { cov[a * d + b] += w[j] * ra * (y[j * d + b] - m[b]) }
+        m.withUnsafeBufferPointer { m in cov.withUnsafeMutableBufferPointer { cov in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: d) { r in
+                for j in 0..<k where w[j] > 0 {  // lower triangle; K·d²/2 multiply-adds, the step's cost
+                    for a in 0..<d { r[a] = y[j * d + a] - m[a] }
+                    for a in 0..<d {
+                        let t = w[j] * r[a], row = cov.baseAddress! + a * d
+                        for b in 0...a { row[b] += t * r[b] }
+                    }
+                }
             }
-        }
+        } }
         let lambda = Self.shrinkFactor(mean: m, covariance: cov.map { $0 / total * v }, d: d)
         var g = [Double](repeating: 0, count: d)
         value(x: x, mu: mu, scale: c, into: &g)
