@@ -35,16 +35,10 @@ public struct GlobalTrend: Sendable {
     /// Coefficients, columns × d, of the displacement y − x (not scaled by c).
     let coefficients: [Double]
 
-    public var columns: Int { Self.columns(d: d, dMu: dMu) }
-    static func columns(d: Int, dMu: Int) -> Int { 1 + d + dMu + d * dMu + 2 * d }
+    public var columns: Int { 1 + d + dMu + d * dMu + 2 * d }
 
     /// The feature row of (x, μ) into `f` (`columns` values).
     func features(x: UnsafePointer<Double>, mu: UnsafePointer<Double>, into f: UnsafeMutablePointer<Double>) {
-        Self.features(x: x, mu: mu, d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: sigmaX, sigmaMu: sigmaMu, into: f)
-    }
-
-    static func features(x: UnsafePointer<Double>, mu: UnsafePointer<Double>, d: Int, dMu: Int, meanX: [Double], meanMu: [Double],
-                         sigmaX: Double, sigmaMu: Double, into f: UnsafeMutablePointer<Double>) {
         f[0] = 1
         for i in 0..<d { f[1 + i] = (x[i] - meanX[i]) / sigmaX }
         for a in 0..<dMu { f[1 + d + a] = (mu[a] - meanMu[a]) / sigmaMu }
@@ -118,24 +112,14 @@ extension GlobalTrend {
         return lambda
     }
 
-    /// max(0, 1 − a/χ²), χ² = mᵀS⁻¹m with S's lower triangle given (Cholesky; 1 if S is not
+    /// max(0, 1 − a/χ²), χ² = mᵀS⁻¹m with S's lower triangle given (`Simulator.cholesky`; 1 if S is not
     /// positive definite: no shrinkage without a usable noise estimate). a = d − 2 (James–Stein)
     /// from d = 3 on, 1 below (the empirical-Bayes factor of a normal prior: no dominance
     /// guarantee there, but the same shape).
     static func shrinkFactor(mean m: [Double], covariance s: [Double], d: Int) -> Double {
-        var l = s, z = m
-        for a in 0..<d {
-            for b in 0...a {
-                var t = l[a * d + b]
-                for q in 0..<b { t -= l[a * d + q] * l[b * d + q] }
-                if a == b {
-                    guard t > 0, t.isFinite else { return 1 }
-                    l[a * d + a] = t.squareRoot()
-                } else {
-                    l[a * d + b] = t / l[b * d + b]
-                }
-            }
-        }
+        let l = Simulator.cholesky(s, d)
+        guard (0..<d).allSatisfy({ l[$0 * d + $0] > 0 && l[$0 * d + $0].isFinite }) else { return 1 }
+        var z = m
         var chi2 = 0.0
         for a in 0..<d {
             var t = z[a]

@@ -20,7 +20,9 @@ extension GlobalTrend {
         }
         let means = inBlockOrder(try comm.allgatherv(sums), width: d + dMu).map { $0 / max(n, 1) }
         let meanX = Array(means.prefix(d)), meanMu = Array(means.suffix(dMu))
-        let p = columns(d: d, dMu: dMu), tri = p * (p + 1) / 2
+        let shape = GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
+                                coefficients: [])  // the columns, before the coefficients exist
+        let p = shape.columns, tri = p * (p + 1) / 2
         var normal = [Double]()
         normal.reserveCapacity(blockCount * (tri + p * d))
         var f = [Double](repeating: 0, count: p)
@@ -29,8 +31,7 @@ extension GlobalTrend {
             block.x.withUnsafeBufferPointer { x in block.mu.withUnsafeBufferPointer { mu in block.y.withUnsafeBufferPointer { y in
                 f.withUnsafeMutableBufferPointer { f in s.withUnsafeMutableBufferPointer { s in
                     for j in rows(b) {
-                        features(x: x.baseAddress! + j * d, mu: mu.baseAddress! + j * dMu, d: d, dMu: dMu, meanX: meanX, meanMu: meanMu,
-                                 sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu, into: f.baseAddress!)
+                        shape.features(x: x.baseAddress! + j * d, mu: mu.baseAddress! + j * dMu, into: f.baseAddress!)
                         for a in 0..<p {
                             let fa = f[a], row = a * (a + 1) / 2
                             for c in 0...a { s[row + c] += fa * f[c] }
@@ -42,9 +43,8 @@ extension GlobalTrend {
             normal += s
         }
         let total = inBlockOrder(try comm.allgatherv(normal), width: tri + p * d)
-        let coefficients = solveNormal(total, p: p, d: d)
         return GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
-                           coefficients: coefficients)
+                           coefficients: solveNormal(total, p: p, d: d))
     }
 
     /// The sum of consecutive `width`-long block vectors, added in block order.
@@ -60,22 +60,11 @@ extension GlobalTrend {
     /// coefficient comes out 0. All zero if the system is degenerate.
     static func solveNormal(_ t: [Double], p: Int, d: Int) -> [Double] {
         let tri = p * (p + 1) / 2
-        var l = [Double](repeating: 0, count: p * p)
-        var largest = 0.0
+        var g = [Double](repeating: 0, count: p * p), largest = 0.0
         for a in 0..<p { largest = max(largest, t[a * (a + 1) / 2 + a]) }
-        for a in 0..<p { for c in 0...a { l[a * p + c] = t[a * (a + 1) / 2 + c] }; l[a * p + a] += 1e-10 * largest }
-        for a in 0..<p {
-            for c in 0...a {
-                var s = l[a * p + c]
-                for m in 0..<c { s -= l[a * p + m] * l[c * p + m] }
-                if a == c {
-                    guard s > 0 else { return [Double](repeating: 0, count: p * d) }
-                    l[a * p + a] = s.squareRoot()
-                } else {
-                    l[a * p + c] = s / l[c * p + c]
-                }
-            }
-        }
+        for a in 0..<p { for c in 0...a { g[a * p + c] = t[a * (a + 1) / 2 + c] }; g[a * p + a] += 1e-10 * largest }
+        let l = Simulator.cholesky(g, p)
+        guard (0..<p).allSatisfy({ l[$0 * p + $0] > 0 }) else { return [Double](repeating: 0, count: p * d) }
         var b = Array(t[tri ..< tri + p * d])
         for o in 0..<d {
             for a in 0..<p {
