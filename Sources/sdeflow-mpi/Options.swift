@@ -103,7 +103,7 @@ struct LabelOptions: ParsableArguments {
     var shards: ShardLayout = .auto
     @Option(help: "How a stopped solve finishes: diagonal (κ per component) or matrix (κ from the neighbours' covariance: keeps correlations; default for ou-nd and for data of no known example with d > 2).")
     var odeFinish: ODEFinish?
-    @Option(help: "Global trend: none (the local fit alone) or global (a least-squares model of the displacement over all pairs — linear in x and μ, their products, x_i² and x_i³ — that the local fits start from, their deviation from it shrunk toward it where the data cannot tell them apart; default for ou-nd and for data of no known example with d ≥ 5).")
+    @Option(help: "Global trend: none (the local fit alone) or global (a least-squares model of the displacement over all pairs that the local fits start from, their deviation from it shrunk toward it where the data cannot tell them apart; for d ≤ 2 a weighted cubic in x and μ with the columns the data support, for d ≥ 3 linear in x and μ, their products, x_i² and x_i³). Default: global, except none for data of no known example with d = 3 or 4 and with --paper-method.")
     var trend: LabelTrend?
     @Flag(help: "The paper's labels exactly: its estimator, Euler solver, number of labels, K and N_τ (other options given still apply).")
     var paperMethod = false

@@ -13,9 +13,9 @@ import Testing
                                   paths: 0..<(40 * SDEExample.rotatingOU.observedMu.count), seed: 3)
     }()
 
-    static func labels(ranks: Int, shards: ShardLayout = .auto) throws -> LabelSet {
+    static func labels(ranks: Int, shards: ShardLayout = .auto, trend: LabelTrend = .none) throws -> LabelSet {
         var settings = SDEExample.rotatingOU.labels
-        settings.labels = 300; settings.neighbors = 400
+        settings.labels = 300; settings.neighbors = 400; settings.trend = trend
         let s = settings
         return try LocalCollective.run(ranks: ranks) { comm in
             try DistributedLabels.run(comm, source: data, info: DatasetInfo(dt: 0.1, example: "ou2d"), settings: s,
@@ -33,6 +33,18 @@ import Testing
             #expect(blocks.label == halo.label && blocks.ess == halo.ess)
             let n = Self.data.count
             #expect(blocks.shardPairs == (0..<ranks).map { n * ($0 + 1) / ranks - n * $0 / ranks })
+        }
+    }
+
+    /// Catches: the trend pilot (d = 2: the full basis, whose shrinkage a pilot over the queries
+    /// fits) seeing other queries, other neighbours or another order at another rank count or
+    /// shard layout: the fitted shrinkage, hence every label, would differ in bits.
+    @Test func trendLabelsAreTheSameAtAnyRankCountAndShardLayout() throws {
+        let one = try Self.labels(ranks: 1, shards: .halo, trend: .global)
+        #expect(one.label != (try Self.labels(ranks: 1, shards: .halo)).label)
+        for (ranks, shards) in [(2, ShardLayout.halo), (3, .halo), (1, .blocks), (3, .blocks)] {
+            let many = try Self.labels(ranks: ranks, shards: shards, trend: .global)
+            #expect(many.label == one.label && many.ess == one.ess, "\(ranks) ranks, \(shards)")
         }
     }
 

@@ -64,13 +64,112 @@ import Testing
     #expect(want > 1.5 * LocalLinearFit.weightedMeanVarianceFactor(weights: w, count: k))
 }
 
-/// Catches: a wrong James–Stein factor. m = (3, 0, 0, 0) under S = I has χ² = 9: λ = 1 − 2/9;
-/// under S = 9 I, χ² = 1 < d − 2: λ = 0. In one dimension m = 2, S = 1: λ = 1 − 1/4.
-@Test func shrinkFactorIsPositivePartJamesStein() {
+/// Catches: a wrong James–Stein factor or χ². m = (3, 0, 0, 0) under S = I has χ² = 9: λ = 1 − 2/9;
+/// under S = 9 I, χ² = 1 < d − 2: λ = 0. In one dimension m = 2, S = 1: λ = 1 − 1/4. No usable
+/// S: no shrinkage.
+@Test func jamesSteinFactorIsPositivePart() {
     let identity = (0..<16).map { $0 % 5 == 0 ? 1.0 : 0 }
-    #expect(abs(GlobalTrend.shrinkFactor(mean: [3, 0, 0, 0], covariance: identity, d: 4) - 7.0 / 9) < 1e-15)
-    #expect(GlobalTrend.shrinkFactor(mean: [3, 0, 0, 0], covariance: identity.map { 9 * $0 }, d: 4) == 0)
-    #expect(GlobalTrend.shrinkFactor(mean: [2], covariance: [1], d: 1) == 0.75)
+    func factor(_ m: [Double], _ s: [Double], _ d: Int) -> Double {
+        TrendShrinkage.jamesStein.factor(chiSquare: GlobalTrend.chiSquare(mean: m, covariance: s, d: d), d: d)
+    }
+    #expect(abs(factor([3, 0, 0, 0], identity, 4) - 7.0 / 9) < 1e-15)
+    #expect(factor([3, 0, 0, 0], identity.map { 9 * $0 }, 4) == 0)
+    #expect(factor([2], [1], 1) == 0.75)
+    #expect(factor([2], [0], 1) == 1)
+}
+
+/// Catches: a two-groups factor that is not the posterior mean of the deviation, or a fit that
+/// does not find the mixture. The factor against Bayes' rule with the χ²₁ densities written out;
+/// the fit on χ² drawn from 70 % noise and 30 % deviations of 20 × the noise variance must find
+/// π and κ near them, and on pure noise must keep (almost) nothing.
+@Test func twoGroupsShrinkageIsThePosteriorMeanOfAFittedMixture() {
+    let pi = 0.7, kappa = 20.0, rule = TrendShrinkage.twoGroups(nullShare: pi, slabVariance: kappa)
+    for t in [0.0, 0.5, 4, 30] {
+        let null = exp(-t / 2) / (2 * Double.pi * t).squareRoot()  // χ²₁ density, and (1 + κ)χ²₁'s
+        let slab = exp(-t / (2 * (1 + kappa))) / (2 * Double.pi * t * (1 + kappa)).squareRoot()
+        let want = (1 - pi) * slab / (pi * null + (1 - pi) * slab) * kappa / (1 + kappa)
+        #expect(t == 0 || abs(rule.factor(chiSquare: t, d: 1) - want) < 1e-12, "χ² = \(t)")
+    }
+    let rng = CounterRNG(seed: 12)
+    let draws = (0..<4_000).map { j -> Double in
+        let u = rng.normals(.initialState, id: UInt64(j), index: 0), v = rng.uniforms(.initialState, id: UInt64(j), index: 1)
+        let z = v.0 < 0.3 ? u.0 * (1 + kappa).squareRoot() : u.0
+        return z * z
+    }
+    guard case let .twoGroups(fitPi, fitKappa) = TrendShrinkage.fitTwoGroups(draws, d: 1) else { Issue.record("no fit"); return }
+    #expect(abs(fitPi - pi) < 0.05 && abs(log(fitKappa / kappa)) < 0.3, "π \(fitPi), κ \(fitKappa)")
+    let noise = draws.indices.map { j in let u = rng.normals(.initialState, id: UInt64(j), index: 2).0; return u * u }
+    let quiet = TrendShrinkage.fitTwoGroups(noise, d: 1)
+    let kept = noise.map { quiet.factor(chiSquare: $0, d: 1) }.reduce(0, +) / Double(noise.count)
+    #expect(kept < 0.05, "pure noise: labels keep \(kept) of their deviations")
+}
+
+/// Catches: a full-basis trend (d ≤ 2) that keeps columns the data do not support or drops
+/// ones they do. y − x = 0.2 − 0.5 μx + 0.3 μ² x + noise (sd 0.3, N = 20 000): the selection
+/// (weighted least squares, t² > 4) must keep exactly those monomials (in standardised x̃, μ̃ they are 1, x̃, μ̃,
+/// x̃μ̃, μ̃², x̃μ̃² and only those, since x̄ ≠ 0 and μ̄ ≠ 0 spread each term over its lower
+/// ones), and the same bits at 1 and 3 ranks.
+@Test func fullBasisKeepsTheColumnsTheDataSupport() throws {
+    let n = 20_000, rng = CounterRNG(seed: 5)
+    var block = PairBlock(d: 1, dMu: 1)
+    for j in 0..<n {
+        let u = rng.uniforms(.initialState, id: UInt64(j), index: 0), e = rng.normals(.initialState, id: UInt64(j), index: 1).0
+        let x = 1 + 2 * u.0, mu = 0.5 + 1.5 * u.1
+        block.x.append(x); block.mu.append(mu); block.y.append(x + 0.2 - 0.5 * mu * x + 0.3 * mu * mu * x + 0.3 * e)
+    }
+    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.4), data = block
+    func fit(ranks: Int) throws -> GlobalTrend {
+        try LocalCollective.run(ranks: ranks) { comm in
+            let blocks = n / 1_000, mine = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
+            let rows = mine.lowerBound * 1_000 ..< mine.upperBound * 1_000
+            let part = PairBlock(d: 1, dMu: 1, x: Array(data.x[rows]), mu: Array(data.mu[rows]), y: Array(data.y[rows]))
+            return try GlobalTrend.fit(comm, part, normalisation: norm, blockRows: 1_000, blockCount: mine.count)
+        }[0]
+    }
+    let one = try fit(ranks: 1)
+    #expect(one.coefficients == (try fit(ranks: 3)).coefficients)
+    #expect(one.needsPilot && one.columns == 10)
+    let kept = Set(one.monomials!.indices.filter { one.coefficients[$0] != 0 }.map { one.monomials![$0] })
+    #expect(kept == [[0, 0], [1, 0], [0, 1], [1, 1], [0, 2], [1, 2]], "kept \(kept.sorted { $0.lexicographicallyPrecedes($1) })")
+}
+
+/// Catches: a full-basis trend fitted without weights, where the noise grows with x (gbm-like:
+/// y − x = 0.1 μx + 0.3 x·e, x log-normal). Unweighted least squares lets the few noisy pairs at
+/// large x set the cubic columns; the weighted fit must be at least twice as close to 0.1 μx at
+/// x = 0.5, 1, 2 and μ = −0.5, 0, 0.5 (the states such data visit).
+@Test func fullBasisWeighsPairsByTheirNoise() throws {
+    let n = 400_000, rng = CounterRNG(seed: 9)
+    var block = PairBlock(d: 1, dMu: 1)
+    for j in 0..<n {
+        let e = rng.normals(.initialState, id: UInt64(j), index: 0), u = rng.uniforms(.initialState, id: UInt64(j), index: 1)
+        let x = exp(0.5 * e.0), mu = u.0 - 0.5
+        block.x.append(x); block.mu.append(mu); block.y.append(x + 0.1 * mu * x + 0.3 * x * e.1)
+    }
+    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.3), data = block
+    let trend = try LocalCollective.run(ranks: 1) { comm in
+        try GlobalTrend.fit(comm, data, normalisation: norm, blockRows: 100_000, blockCount: 4)
+    }[0]
+    // The unweighted fit of the same columns, for comparison.
+    let p = trend.columns, tri = p * (p + 1) / 2
+    var t = [Double](repeating: 0, count: tri + p), f = [Double](repeating: 0, count: p)
+    for j in 0..<n {
+        trend.features(x: [block.x[j]], mu: [block.mu[j]], into: &f)
+        for a in 0..<p { for c in 0...a { t[a * (a + 1) / 2 + c] += f[a] * f[c] }; t[tri + a] += f[a] * (block.y[j] - block.x[j]) }
+    }
+    let plain = GlobalTrend(d: 1, dMu: 1, meanX: trend.meanX, meanMu: trend.meanMu, sigmaX: 0.6, sigmaMu: 0.3,
+                            coefficients: GlobalTrend.solveNormal(t, p: p, d: 1))
+    func worst(_ g: GlobalTrend) -> Double {
+        var e = 0.0
+        for x in [0.5, 1, 2] { for mu in [-0.5, 0, 0.5] {
+            var v = 0.0
+            g.value(x: [x], mu: [mu], scale: 1, into: &v)
+            e = max(e, abs(v - 0.1 * mu * x))
+        } }
+        return e
+    }
+    let weighted = worst(trend), unweighted = worst(plain)
+    print("weighted \(weighted), unweighted \(unweighted)")
+    #expect(weighted < 0.5 * unweighted, "weighted \(weighted), unweighted \(unweighted)")
 }
 
 /// Inverse of an n × n matrix by Gauss–Jordan with partial pivoting (test reference only).

@@ -21,8 +21,9 @@ public struct Labeler {
     /// memory. The only copy of the shard the labeler keeps.
     private let slots: NeighbourRows
     /// The global trend the neighbours' displacements were residualised against
-    /// (`LabelTrend.global`; the rows hold c·(y − x − g)), added back per query.
-    public let trend: GlobalTrend?
+    /// (`LabelTrend.global`; the rows hold c·(y − x − g)), added back per query. A var: the
+    /// full basis's shrinkage is set after its pilot (`TrendPilot`).
+    public var trend: GlobalTrend?
 
     /// A labeler without a shard of its own: only `label(_:found:rows:)`.
     public init(d: Int, dMu: Int, normalisation: Normalisation, settings: LabelSettings, trend: GlobalTrend? = nil) {
@@ -103,22 +104,12 @@ public struct Labeler {
         return (labels, ess)
     }
 
-    /// One query: gather its neighbours, adjust them (estimator), set up and run the solver;
+    /// One query: gather its neighbours, adjust them (estimator, trend), set up and run the solver;
     /// writes the label into `labels[n·d ..< (n + 1)·d]` and returns the effective sample size.
     private func labelOne(_ queries: QueryBlock, _ n: Int, neighbours: UnsafeBufferPointer<Int32>, rows: NeighbourRows,
                           work: inout QueryWork, into labels: inout [Double]) -> Float {
         let kn = neighbours.count
-        let maxLogK = gather(queries, n, neighbours, rows, &work)
-        if settings.estimator.fitsLocally || work.solver.needsWeights || trend != nil {
-            for slot in 0..<kn { work.weights[slot] = exp(work.logKernel[slot] - maxLogK) }
-        }
-        if settings.estimator.fitsLocally {
-            work.fit.adjust(offsets: work.offsets, deltas: &work.delta, weights: work.weights, count: kn)
-        }
-        if let trend {
-            let v = settings.estimator.fitsLocally
-                ? work.fit.interceptVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
-                : LocalLinearFit.weightedMeanVarianceFactor(weights: work.weights, count: kn)
+        if let v = adjust(queries, n, neighbours, rows, &work), let trend {
             queries.x.withUnsafeBufferPointer { x in queries.mu.withUnsafeBufferPointer { mu in
                 _ = trend.shift(deltas: &work.delta, weights: work.weights, count: kn, varianceFactor: v,
                                 x: x.baseAddress! + n * d, mu: mu.baseAddress! + n * dMu, scale: settings.scale)
@@ -131,6 +122,56 @@ public struct Labeler {
                                       z: &work.z, scratch: &work.scratch)
         for i in 0..<d { labels[n * d + i] = Double(work.z[i]) }
         return e
+    }
+
+    /// Gathers query n's neighbours into `work` with their kernel weights and moves them to the
+    /// query (the estimator's local fit). With a trend, returns the variance factor of their
+    /// mean, the local deviation (`GlobalTrend.deviation`); nil without one.
+    private func adjust(_ queries: QueryBlock, _ n: Int, _ neighbours: UnsafeBufferPointer<Int32>, _ rows: NeighbourRows,
+                        _ work: inout QueryWork) -> Double? {
+        let kn = neighbours.count
+        let maxLogK = gather(queries, n, neighbours, rows, &work)
+        if settings.estimator.fitsLocally || work.solver.needsWeights || trend != nil {
+            for slot in 0..<kn { work.weights[slot] = exp(work.logKernel[slot] - maxLogK) }
+        }
+        if settings.estimator.fitsLocally {
+            work.fit.adjust(offsets: work.offsets, deltas: &work.delta, weights: work.weights, count: kn)
+        }
+        guard trend != nil else { return nil }
+        return settings.estimator.fitsLocally
+            ? work.fit.interceptVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
+            : LocalLinearFit.weightedMeanVarianceFactor(weights: work.weights, count: kn)
+    }
+
+    /// χ² of each query's local deviation from the trend (NaN where it has no usable sampling
+    /// covariance): the label's steps up to the shrinkage, no ODE. The pilot's input (`TrendPilot`);
+    /// the neighbours as in `label(_:found:rows:)`.
+    public func deviationChiSquares(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows) -> [Double] {
+        guard let trend else { return [] }
+        let k = settings.neighbors
+        var work = QueryWork(settings: settings, d: d, dMu: dMu)
+        return found.withUnsafeBufferPointer { f in
+            (0..<queries.count).map { n in
+                let v = adjust(queries, n, UnsafeBufferPointer(rebasing: f[n * k ..< (n + 1) * k]), rows, &work) ?? 0
+                return trend.deviation(deltas: work.delta, weights: work.weights, count: k, varianceFactor: v).chiSquare ?? .nan
+            }
+        }
+    }
+
+    /// The same over this labeler's own shard and index (halo shards).
+    public func deviationChiSquares(_ queries: QueryBlock) -> [Double] {
+        guard let index else { preconditionFailure("deviationChiSquares(_:) needs a labeler built over a shard") }
+        var out = [Double]()
+        for start in stride(from: 0, to: queries.count, by: Self.searchBlock) {
+            let part = queries.slice(start..<min(start + Self.searchBlock, queries.count))
+            let points = normalisation.points(x: part.x, mu: part.mu)
+            var found = [Int32](repeating: 0, count: part.count * settings.neighbors)
+            points.withUnsafeBufferPointer { p in
+                found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: part.count, k: settings.neighbors, into: $0.baseAddress!) }
+            }
+            out += deviationChiSquares(part, found: found, rows: slots)
+        }
+        return out
     }
 
     /// Copies the neighbours' displacements, their offsets from the query (x, μ and any cross

@@ -12,33 +12,76 @@ public enum LabelTrend: String, Codable, Sendable, CaseIterable {
 /// A least-squares model g(x, μ) of the one-step displacement y − x over every pair, the
 /// "parametric start" of the local fit (docs/METHOD.md §7).
 ///
-/// Why: from d ≈ 5 on, K neighbours span most of the data, and the local mean at a query is
-/// the average of K noisy displacements: at d = 10, K = 8 000 its error was 3–6 % of the
-/// one-step standard deviation, the same for every query near another (they share their
-/// neighbours), so the network learned it as bias (mean error 0.017–0.026 at the ends of the μ
-/// range). The trend is fitted to all N pairs; the local fit then only has to describe what
-/// the trend misses, and its intercept — the local deviation from the trend — is shrunk toward
-/// zero by the positive-part James–Stein factor λ = max(0, 1 − (d − 2)/χ²), χ² the deviation's
-/// squared Mahalanobis length under its own sampling covariance. Where the trend is right the
-/// deviation is noise (χ² ≈ d, λ ≈ 0.2) and most of it goes; where the drift departs from the
-/// trend by more than the noise, λ → 1 and the local fit decides (below d = 3 the factor is
-/// 1 − 1/χ², `shrinkFactor`).
+/// Why: a local mean over K noisy displacements carries noise that every query near another
+/// shares (they share their neighbours), and the network learns it as bias: at d = 10,
+/// K = 8 000 it was 3–6 % of the one-step standard deviation (mean error 0.017–0.026 at the
+/// ends of the μ range); in 1-D, K = 20 000, up to 0.006 (bm, ou). The trend is fitted to all N
+/// pairs; the local fit then only has to describe what the trend misses, and its intercept —
+/// the local deviation from the trend — is shrunk toward zero (`TrendShrinkage`).
 ///
-/// Columns, in standardised x̃ = (x − x̄)/σ_x, μ̃ = (μ − μ̄)/σ_μ: 1, x̃ (d), μ̃ (dμ), μ̃_a x̃_i
-/// (d·dμ), x̃_i² and x̃_i³ (d each): exact for a drift linear in x with μ-dependent coefficients
-/// (ou-nd up to e^{−μΔt}'s curvature), and it catches per-component cubic forces.
+/// Two bases, in standardised x̃ = (x − x̄)/σ_x, μ̃ = (μ − μ̄)/σ_μ:
+/// - **d ≤ 2: every monomial of x̃ and μ̃ up to degree 3** (10 columns at d = 1, 20 at d = 2),
+///   each component's columns chosen by backward elimination under BIC (`GlobalTrendFit`): a
+///   column stays while its t² exceeds log N. Unneeded columns only add noise (bm's drift μ
+///   needs 2 of the 10; with all 10 the trend's error at the states was up to 0.004, with the
+///   2 kept 0.0014), and the data at N = 10⁶ keep what they can tell from noise (x e^{−μΔt}'s
+///   μx term, not its μ²x term of size Δt²/2).
+/// - **d ≥ 3: 1, x̃ (d), μ̃ (dμ), μ̃_a x̃_i (d·dμ), x̃_i² and x̃_i³ (d each)**, all kept: exact
+///   for a drift linear in x with μ-dependent coefficients (ou-nd up to e^{−μΔt}'s curvature),
+///   with per-component cubic forces, and O(d·dμ) columns where the full cubic has O(D³).
 public struct GlobalTrend: Sendable {
     public let d: Int, dMu: Int
     /// Data means (d, dμ) and the normalisation's scales.
     let meanX: [Double], meanMu: [Double]
     let sigmaX: Double, sigmaMu: Double
-    /// Coefficients, columns × d, of the displacement y − x (not scaled by c).
+    /// The full basis's monomials, exponents of the D = d + dμ standardised variables (nil: the
+    /// high-dimensional basis).
+    let monomials: [[Int]]?
+    /// Coefficients, columns × d, of the displacement y − x (not scaled by c); 0 for a column
+    /// the selection dropped.
     let coefficients: [Double]
+    /// How a query's local deviation from the trend is shrunk: James–Stein from d = 3 on,
+    /// for the full basis the pilot's fit (`TrendPilot`; James–Stein until it has run).
+    public var shrinkage: TrendShrinkage = .jamesStein
 
-    public var columns: Int { 1 + d + dMu + d * dMu + 2 * d }
+    init(d: Int, dMu: Int, meanX: [Double], meanMu: [Double], sigmaX: Double, sigmaMu: Double, coefficients: [Double]) {
+        self.d = d; self.dMu = dMu; self.meanX = meanX; self.meanMu = meanMu; self.sigmaX = sigmaX; self.sigmaMu = sigmaMu
+        monomials = d <= Self.fullBasisUpTo ? Self.monomials(variables: d + dMu, degree: 3) : nil
+        self.coefficients = coefficients
+    }
+
+    /// The largest d with the full polynomial basis and the fitted two-groups shrinkage.
+    static let fullBasisUpTo = 2
+
+    /// Whether the shrinkage is fitted by a pilot over the queries (the full basis).
+    public var needsPilot: Bool { monomials != nil }
+
+    public var columns: Int { monomials?.count ?? (1 + d + dMu + d * dMu + 2 * d) }
+
+    /// Exponent vectors of every monomial in `variables` variables up to `degree`, by degree and
+    /// then lexicographically (the constant first).
+    static func monomials(variables: Int, degree: Int) -> [[Int]] {
+        func build(_ v: Int, _ total: Int) -> [[Int]] {
+            guard v < variables else { return total == 0 ? [[]] : [] }
+            return stride(from: total, through: 0, by: -1).flatMap { e in build(v + 1, total - e).map { [e] + $0 } }
+        }
+        return (0...degree).flatMap { build(0, $0) }
+    }
 
     /// The feature row of (x, μ) into `f` (`columns` values).
     func features(x: UnsafePointer<Double>, mu: UnsafePointer<Double>, into f: UnsafeMutablePointer<Double>) {
+        if let monomials {
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: d + dMu) { v in
+                for i in 0..<d { v[i] = (x[i] - meanX[i]) / sigmaX }
+                for a in 0..<dMu { v[d + a] = (mu[a] - meanMu[a]) / sigmaMu }
+                for (c, e) in monomials.enumerated() {
+                    var t = 1.0
+                    for i in 0..<e.count { for _ in 0..<e[i] { t *= v[i] } }
+                    f[c] = t
+                }
+            }
+            return
+        }
         f[0] = 1
         for i in 0..<d { f[1 + i] = (x[i] - meanX[i]) / sigmaX }
         for a in 0..<dMu { f[1 + d + a] = (mu[a] - meanMu[a]) / sigmaMu }
@@ -78,20 +121,18 @@ public struct GlobalTrend: Sendable {
 }
 
 extension GlobalTrend {
-    /// The last step of a label's estimator with a trend: `deltas` (K × d, c·(y − x − g) of the
-    /// neighbours, moved to the query by the local fit) have weighted mean m, the local deviation
-    /// from the trend, and weighted covariance Σ; v·Σ is m's sampling covariance (v =
-    /// `LocalLinearFit.interceptVarianceFactor`, Σ w_j² / (Σ w_j)² without a fit). Every delta is
-    /// moved by c·g(x, μ) − (1 − λ)·m, so the neighbours' cloud is centred on c·g + λ·m, with
-    /// λ = `shrinkFactor` (1 − (d − 2)/χ², at least 0) and χ² = mᵀ(vΣ)⁻¹m. Returns λ.
-    func shift(deltas y: UnsafeMutablePointer<Double>, weights w: UnsafePointer<Double>, count k: Int, varianceFactor v: Double,
-               x: UnsafePointer<Double>, mu: UnsafePointer<Double>, scale c: Double) -> Double {
+    /// The local deviation from the trend and its χ²: `deltas` (K × d, c·(y − x − g) of the
+    /// neighbours, moved to the query by the local fit) have weighted mean m and weighted
+    /// covariance Σ; v·Σ is m's sampling covariance (v = `LocalLinearFit.interceptVarianceFactor`,
+    /// Σ w_j² / (Σ w_j)² without a fit), and χ² = mᵀ(vΣ)⁻¹m (nil if vΣ is not positive definite).
+    func deviation(deltas y: UnsafePointer<Double>, weights w: UnsafePointer<Double>, count k: Int,
+                   varianceFactor v: Double) -> (mean: [Double], chiSquare: Double?) {
         var total = 0.0, m = [Double](repeating: 0, count: d), cov = [Double](repeating: 0, count: d * d)
         for j in 0..<k {
             total += w[j]
             for o in 0..<d { m[o] += w[j] * y[j * d + o] }
         }
-        guard total > 0 else { return 1 }
+        guard total > 0 else { return (m, nil) }
         for o in 0..<d { m[o] /= total }
         m.withUnsafeBufferPointer { m in cov.withUnsafeMutableBufferPointer { cov in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: d) { r in
@@ -104,7 +145,16 @@ extension GlobalTrend {
                 }
             }
         } }
-        let lambda = Self.shrinkFactor(mean: m, covariance: cov.map { $0 / total * v }, d: d)
+        return (m, Self.chiSquare(mean: m, covariance: cov.map { $0 / total * v }, d: d))
+    }
+
+    /// The last step of a label's estimator with a trend: every delta is moved by
+    /// c·g(x, μ) − (1 − λ)·m, so the neighbours' cloud is centred on c·g + λ·m, λ from
+    /// `shrinkage` and the deviation's χ² (`deviation`). Returns λ.
+    func shift(deltas y: UnsafeMutablePointer<Double>, weights w: UnsafePointer<Double>, count k: Int, varianceFactor v: Double,
+               x: UnsafePointer<Double>, mu: UnsafePointer<Double>, scale c: Double) -> Double {
+        let (m, chi2) = deviation(deltas: y, weights: w, count: k, varianceFactor: v)
+        let lambda = shrinkage.factor(chiSquare: chi2, d: d)
         var g = [Double](repeating: 0, count: d)
         value(x: x, mu: mu, scale: c, into: &g)
         for o in 0..<d { g[o] -= (1 - lambda) * m[o] }
@@ -112,13 +162,11 @@ extension GlobalTrend {
         return lambda
     }
 
-    /// max(0, 1 − a/χ²), χ² = mᵀS⁻¹m with S's lower triangle given (`Simulator.cholesky`; 1 if S is not
-    /// positive definite: no shrinkage without a usable noise estimate). a = d − 2 (James–Stein)
-    /// from d = 3 on, 1 below (the empirical-Bayes factor of a normal prior: no dominance
-    /// guarantee there, but the same shape).
-    static func shrinkFactor(mean m: [Double], covariance s: [Double], d: Int) -> Double {
+    /// χ² = mᵀS⁻¹m with S's lower triangle given (`Simulator.cholesky`); nil if S is not positive
+    /// definite (no shrinkage without a usable noise estimate).
+    static func chiSquare(mean m: [Double], covariance s: [Double], d: Int) -> Double? {
         let l = Simulator.cholesky(s, d)
-        guard (0..<d).allSatisfy({ l[$0 * d + $0] > 0 && l[$0 * d + $0].isFinite }) else { return 1 }
+        guard (0..<d).allSatisfy({ l[$0 * d + $0] > 0 && l[$0 * d + $0].isFinite }) else { return nil }
         var z = m
         var chi2 = 0.0
         for a in 0..<d {
@@ -127,6 +175,6 @@ extension GlobalTrend {
             z[a] = t / l[a * d + a]
             chi2 += z[a] * z[a]
         }
-        return chi2 > 0 ? max(0, 1 - Double(max(d - 2, 1)) / chi2) : 0
+        return chi2
     }
 }

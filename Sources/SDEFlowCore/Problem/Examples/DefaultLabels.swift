@@ -24,12 +24,18 @@ import Foundation
 /// μ ≥ 1.8): K = 20 000 reproduced that as −2.5 % in the learned variance, K = 80 000 over the
 /// doubled bandwidth averages it out (−0.9 %). Half the labels suffice: they are 4× smoother
 /// (validation loss 0.0001 instead of 0.00025), and 50 000 gave no better model.
+///
+/// They start from the global trend (`--trend global`, docs/METHOD.md §6.7): the local mean
+/// over K = 20 000 displacements carries the data's own noise (up to 0.006 at the quantile states
+/// at the ends of the μ range, the same for every label near them), and a trend fitted to all
+/// pairs, with the local deviation from it kept only where the data show one, halved it (bm
+/// 0.0058 → 0.0031, ou 0.0085 → 0.0044, gbm 0.0043 → 0.0026; BENCHMARKS.md, "ninth session").
 extension SDEExample {
     /// The tool's default labels for the paper's examples (see above), by default with the
     /// paper's ν.
     static func wideLabels(nuX: Double, nuMu: Double, neighbors: Int = 20_000, labels: Int = 50_000) -> LabelSettings {
         LabelSettings(labels: labels, neighbors: neighbors, odeSteps: 60, nuX: nuX, nuMu: nuMu,
-                      estimator: .localBilinear, solver: .exponential, odeStop: 0.2)
+                      estimator: .localBilinear, solver: .exponential, odeStop: 0.2, trend: .global)
     }
 }
 
@@ -43,13 +49,16 @@ public enum UnknownDataDefaults {
 
     /// The label settings for d state and dμ parameter components: the wide labels of the
     /// paper's examples below `highDimension` (the plain local-linear fit once the bilinear
-    /// fit's d·dμ cross terms pass 4, the matrix finish from d = 3), the settings measured on
+    /// fit's d·dμ cross terms pass 4, the matrix finish and no trend from d = 3), the settings measured on
     /// `ou-nd` from it on (`SDEExample.highDimensionalLabels`).
     public static func labels(d: Int, dMu: Int) -> LabelSettings {
         if d >= highDimension { return SDEExample.highDimensionalLabels(d: d, dMu: dMu) }
         var s = SDEExample.brownianMotion.labels
         if d * dMu > 4 { s.estimator = .localLinear }
         if d > 2 { s.finish = .matrix }
+        // The trend's full basis and fitted shrinkage were measured at d ≤ 2, its high-d form
+        // from d = 5; d = 3 and 4 keep the local fit alone.
+        if d > GlobalTrend.fullBasisUpTo { s.trend = .none }
         return s
     }
 
