@@ -27,16 +27,14 @@ public enum DistributedLabels {
             file = checkpoint.sink(comm, binding: binding, attempt: restored.attempt)
             sinks.append(file!)
         }
-        var signal: Int32
         let block = block ?? blockSize(settings, d: source.d, dMu: source.dMu), exchange = setup.neighbourExchange(comm, settings)
         var labeler = exchange == nil ? setup.labeler(settings)
             : Labeler(d: source.d, dMu: source.dMu, normalisation: setup.normalisation, settings: settings, trend: setup.trend)
-        signal = try TrendPilot.run(comm, &labeler, queries: setup.queries, labels: settings.labels, block: block,
-                                    exchange: exchange, stop: stop, log: log)
-        if signal == 0, let exchange {
-            signal = try label(comm, exchange, labeler, todo, sinks: sinks, stop: stop, log: log)
-        } else if signal == 0 {
-            signal = try label(comm, labeler, todo, sinks: sinks, block: block, stop: stop, log: log)
+        var signal = try TrendPilot.run(comm, &labeler, queries: setup.queries, labels: settings.labels, block: block,
+                                        exchange: exchange, stop: stop, log: log)
+        if signal == 0 {
+            signal = try exchange.map { try label(comm, $0, labeler, todo, sinks: sinks, stop: stop, log: log) }
+                ?? label(comm, labeler, todo, sinks: sinks, block: block, stop: stop, log: log)
         }
         file?.close()
         if let file { log.all(String(format: "labels: checkpoint writes took %.3f s", file.seconds)) }

@@ -67,11 +67,9 @@ public struct Labeler {
         for start in stride(from: 0, to: queries.count, by: Self.searchBlock) {
             if stop() { done = start; break }
             let block = start..<min(start + Self.searchBlock, queries.count)
-            let part = queries.slice(block), points = normalisation.points(x: part.x, mu: part.mu)
+            let part = queries.slice(block)
             let t0 = DispatchTime.now().uptimeNanoseconds
-            points.withUnsafeBufferPointer { p in
-                found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: block.count, k: k, into: $0.baseAddress!) }
-            }
+            search(index, part, into: &found)
             searchNanos += DispatchTime.now().uptimeNanoseconds - t0
             let r = label(part, found: found, rows: slots, work: &work)
             labels.replaceSubrange(block.lowerBound * d ..< block.upperBound * d, with: r.labels)
@@ -161,17 +159,21 @@ public struct Labeler {
     /// The same over this labeler's own shard and index (halo shards).
     public func deviationChiSquares(_ queries: QueryBlock) -> [Double] {
         guard let index else { preconditionFailure("deviationChiSquares(_:) needs a labeler built over a shard") }
-        var out = [Double]()
+        var out = [Double](), found = [Int32](repeating: 0, count: Self.searchBlock * settings.neighbors)
         for start in stride(from: 0, to: queries.count, by: Self.searchBlock) {
             let part = queries.slice(start..<min(start + Self.searchBlock, queries.count))
-            let points = normalisation.points(x: part.x, mu: part.mu)
-            var found = [Int32](repeating: 0, count: part.count * settings.neighbors)
-            points.withUnsafeBufferPointer { p in
-                found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: part.count, k: settings.neighbors, into: $0.baseAddress!) }
-            }
+            search(index, part, into: &found)
             out += deviationChiSquares(part, found: found, rows: slots)
         }
         return out
+    }
+
+    /// The K nearest shard slots of each query of `part` (at most `searchBlock`) into `found`.
+    private func search(_ index: any NeighbourIndex, _ part: QueryBlock, into found: inout [Int32]) {
+        let points = normalisation.points(x: part.x, mu: part.mu)
+        points.withUnsafeBufferPointer { p in
+            found.withUnsafeMutableBufferPointer { index.nearest(p.baseAddress!, count: part.count, k: settings.neighbors, into: $0.baseAddress!) }
+        }
     }
 
     /// Copies the neighbours' displacements, their offsets from the query (x, μ and any cross

@@ -38,7 +38,7 @@ extension GlobalTrend {
         }
     }
 
-    /// The full basis, by feasible weighted least squares and BIC. Why weighted: with
+    /// The full basis, by feasible weighted least squares and backward elimination. Why weighted: with
     /// state-dependent noise, ordinary least squares lets the noisiest pairs set the
     /// high-degree columns (gbm, noise ∝ x: x̃³ came out with t = −17 for a drift linear in x,
     /// and the trend was 0.0024 off at the median state; weighted, 0.0008). So:
@@ -52,23 +52,22 @@ extension GlobalTrend {
     ///    this one keeps about one spurious column in ten (bm: 1 of 8).
     private func fitFullBasis(_ sums: BlockSums, n: Double) throws -> [Double] {
         let p = columns, tri = p * (p + 1) / 2, block = sums.block
-        let ols = Self.solveNormal(try normalEquations(sums), p: p, d: d)
-        func residual(_ j: Int, _ f: UnsafeMutablePointer<Double>, _ o: Int) -> Double {
-            var g = 0.0
-            for a in 0..<p { g += f[a] * ols[a * d + o] }
-            return block.y[j * d + o] - block.x[j * d + o] - g
-        }
+        let normal = try normalEquations(sums), ols = Self.solveNormal(normal, p: p, d: d)
+        // The variance model's columns are the first q monomials (those up to degree 2), so its
+        // Gram matrix is the leading block of the packed FᵀF already summed; this pass adds
+        // Fᵀr² and Σr² per component.
         let q = monomials!.prefix { $0.reduce(0, +) <= 2 }.count, qt = q * (q + 1) / 2
-        let v = try sums.total(width: qt + q * d + d, features: self) { j, f, s in
+        let v = try sums.total(width: q * d + d, features: self) { j, f, s in
             for o in 0..<d {
-                let r2 = residual(j, f, o) * residual(j, f, o)
-                for a in 0..<q { s[qt + a * d + o] += f[a] * r2 }
-                s[qt + q * d + o] += r2
+                var g = 0.0
+                for a in 0..<p { g += f[a] * ols[a * d + o] }
+                let r = block.y[j * d + o] - block.x[j * d + o] - g, r2 = r * r
+                for a in 0..<q { s[a * d + o] += f[a] * r2 }
+                s[q * d + o] += r2
             }
-            for a in 0..<q { for c in 0...a { s[a * (a + 1) / 2 + c] += f[a] * f[c] } }
         }
-        let variance = Self.solveNormal(Array(v.prefix(qt + q * d)), p: q, d: d)
-        let floor = (0..<d).map { 0.05 * v[qt + q * d + $0] / max(n, 1) }
+        let variance = Self.solveNormal(Array(normal.prefix(qt)) + v.prefix(q * d), p: q, d: d)
+        let floor = (0..<d).map { 0.05 * v[q * d + $0] / max(n, 1) }
         let width = tri + p + 1
         let weighted = try sums.total(width: d * width, features: self) { j, f, s in
             for o in 0..<d {
