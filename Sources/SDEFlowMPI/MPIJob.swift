@@ -19,14 +19,15 @@ public struct JobSpec: Sendable {
 
 /// Runs `body` on the MPI communicator: the frame of every CLI command. Before the body, the stop
 /// signals are caught (`StopSignals`), a watchdog watches every collective, and rank 0 checks the
-/// job's paths and locks its outputs. Any error ends the whole job: on one rank it is rethrown
-/// (the CLI prints it and exits 1); on several the failing rank prints it and aborts every rank
-/// (`MPI_Abort`), so no rank is left waiting in a collective. A stop by signal (`JobInterrupted`)
-/// ends every rank with 128 + signal after rank 0 said what is saved and how to resume.
+/// job's paths and locks its outputs. Any error ends the whole job with the error's `ExitStatus`:
+/// on one rank it is rethrown (the CLI prints it and exits); on several the failing rank prints it
+/// and aborts every rank (`MPI_Abort`), so no rank is left waiting in a collective. A stop by
+/// signal (`JobInterrupted`) ends every rank with 128 + signal after rank 0 said what is saved and
+/// how to resume.
 public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) throws -> Void) throws {
     let comm: MPICommunicator
     do { comm = try MPICommunicator.initialize() } catch {
-        throw SDEFlowError.usage("cannot start MPI: \(error)")
+        throw SDEFlowError.mpi("MPI_Init_thread", "cannot start MPI: \(error)")
     }
     StopSignals.install()
     HeapReuse.enable()
@@ -38,8 +39,8 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
     let watchdog = job.stallTimeout > 0 ? Watchdog(timeout: job.stallTimeout, rank: comm.rank, size: comm.size) { message in
         // MPI_Abort from this thread while the main one is inside MPI (MPI_THREAD_FUNNELED): should
         // it not end the process within 10 s, exiting without MPI_Finalize makes mpirun end the job.
-        Thread.detachNewThread { Thread.sleep(forTimeInterval: 10); _exit(1) }
-        comm.abort(message, code: 1)
+        Thread.detachNewThread { Thread.sleep(forTimeInterval: 10); _exit(ExitStatus.stalled) }
+        comm.abort(message, code: ExitStatus.stalled)
     } : nil
     let world: any Collective = watchdog.map { WatchedCollective(comm, watchdog: $0) } ?? comm
     var lock: OutputLock? = nil
@@ -76,9 +77,9 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
         if let e = agreed.error { FileHandle.standardError.write(Data("Error: \(e)\n".utf8)) }
         try? comm.barrier()
         comm.finalize()
-        exit(1)
+        exit(agreed.status)
     default:
-        if comm.size > 1 { comm.abort("\(error)", code: 1) }
+        if comm.size > 1 { comm.abort("\(error)", code: ExitStatus.of(error)) }
         comm.finalize()
         throw error
     }

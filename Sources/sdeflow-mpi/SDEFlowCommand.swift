@@ -15,6 +15,34 @@ struct SDEFlowCommand: ParsableCommand {
             under `mpirun -n N` for any N ≥ 1, and without mpirun as a single rank.
             """,
         subcommands: [Simulate.self, Label.self, Train.self, Sample.self, Run.self, Evaluate.self, Inspect.self, Bench.self])
+
+    /// swift-argument-parser's main, except that the product's own errors end the process with
+    /// their `ExitStatus` (64 option, 65 file, 69 MPI) instead of 1, also when `validate()` threw
+    /// them (the parser wraps those; `productError` finds them inside).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard let own = productError(error) else { exit(withError: error) }
+            FileHandle.standardError.write(Data("Error: \(own)\n".utf8))
+            Foundation.exit(own.exitStatus)
+        }
+    }
+
+    /// The `SDEFlowError` that `error` is or wraps (swift-argument-parser keeps an error thrown in
+    /// `validate()` as the payload of its own), searched two levels deep.
+    static func productError(_ error: any Error, depth: Int = 0) -> SDEFlowError? {
+        if let own = error as? SDEFlowError { return own }
+        guard depth < 3 else { return nil }
+        for child in Mirror(reflecting: error).children {
+            if let inner = child.value as? any Error, let own = productError(inner, depth: depth + 1) { return own }
+            for grandchild in Mirror(reflecting: child.value).children {
+                if let inner = grandchild.value as? any Error, let own = productError(inner, depth: depth + 1) { return own }
+            }
+        }
+        return nil
+    }
 }
 
 /// Parses "a,b,c" into numbers within ±1e100 (the data contract's bound), naming the option on failure.

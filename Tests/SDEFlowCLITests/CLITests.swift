@@ -243,8 +243,9 @@ struct CLITests {
         #expect(outputs[64] == outputs[1], "labels on 64 ranks differ from 1 rank")
     }
 
-    /// Bad input ends the job with exit status ≠ 0 and a message that names the file and the
-    /// problem, on 1 rank and on 2 (no hang: a hang hits the timeout), and leaves no output.
+    /// Bad input ends the job with the file's exit status (65) or the option's (64) and a message
+    /// that names the file and the problem, on 1 rank and on 2 (no hang: a hang hits the
+    /// timeout), and leaves no output.
     @Test func badInputFailsCleanly() throws {
         let f = try Fixture.get()
         let dir = try scratchFolder("bad")
@@ -274,7 +275,7 @@ struct CLITests {
             for ranks in [nil, 2] as [Int?] {
                 let out = dir.appendingPathComponent("out-\(UUID().uuidString.prefix(6))")
                 let r = try CLI.run(["label", "--data", c.data, "--output", out.path] + small, ranks: ranks, timeout: 60)
-                #expect(r.status != 0, "\(r.report)")
+                #expect(r.status == 65, "\(r.report)")
                 for text in c.mustSay { #expect(r.stderr.contains(text), "message should name \(text): \(r.report)") }
                 #expect(!exists(out), "a failed label left \(out.path)")
             }
@@ -284,7 +285,7 @@ struct CLITests {
         let blocked = dir.appendingPathComponent("blocked")
         try FileManager.default.createDirectory(at: blocked.appendingPathComponent("label.npy"), withIntermediateDirectories: true)
         let r = try CLI.run(["label", "--data", f.data.path, "--output", blocked.path] + small, timeout: 60)
-        #expect(r.status != 0, "\(r.report)")
+        #expect(r.status == 65, "\(r.report)")
         #expect(r.stderr.contains("label.npy"), "\(r.report)")
         try #expect(FileManager.default.contentsOfDirectory(atPath: blocked.path) == ["label.npy"],
                 "a failed write left files in \(blocked.path)")
@@ -294,14 +295,14 @@ struct CLITests {
         _ = FileManager.default.createFile(atPath: file.path, contents: Data("x".utf8))
         let below = try CLI.run(["label", "--data", f.data.path, "--output", file.appendingPathComponent("labels").path] + small,
                                 timeout: 60)
-        #expect(below.status != 0, "\(below.report)")
+        #expect(below.status == 65, "\(below.report)")
         #expect(below.stderr.contains("a-file: exists and is not a folder"), "\(below.report)")
 
         // Options that contradict each other: stopping early exists only for the exponential solver.
         let stopOut = dir.appendingPathComponent("stop-euler")
         let stop = try CLI.run(["label", "--data", f.data.path, "--output", stopOut.path, "--ode-solver", "euler",
                                 "--ode-stop", "0.2"] + small, timeout: 60)
-        #expect(stop.status != 0, "\(stop.report)")
+        #expect(stop.status == 64, "\(stop.report)")
         #expect(stop.stderr.contains("--ode-stop needs --ode-solver exponential"), "\(stop.report)")
         #expect(!exists(stopOut), "a rejected label left \(stopOut.path)")
         // ...but choosing the Euler solver alone drops the default stop instead of failing.
@@ -323,11 +324,11 @@ struct CLITests {
         for ranks in [nil, 2] as [Int?] {
             let r = try CLI.run(["sample", "--model", f.model.path, "--x0", "1.0,2.0", "--mu", "0.5", "--steps", "3",
                                  "--count", "10", "--output", out.path], ranks: ranks, timeout: 60)
-            #expect(r.status != 0, "\(r.report)")
+            #expect(r.status == 64, "\(r.report)")
             #expect(r.stderr.contains("--x0 has 2 values; the model's state has d = 1"), "\(r.report)")
             let m = try CLI.run(["sample", "--model", f.model.path, "--x0", "1.0", "--mu", "0.5,1", "--steps", "3",
                                  "--count", "10", "--output", out.path], ranks: ranks, timeout: 60)
-            #expect(m.status != 0, "\(m.report)")
+            #expect(m.status == 64, "\(m.report)")
             #expect(m.stderr.contains("--mu has 2 values"), "\(m.report)")
         }
         #expect(!exists(out))

@@ -37,11 +37,12 @@ private enum SmallRun {
     }
 }
 
-/// Runs `arguments`, expects a failure whose stderr holds every fragment and no sign of a trap.
+/// Runs `arguments`, expects a refusal (exit status 64 for an option, 65 for a file) whose stderr
+/// holds every fragment and no sign of a trap.
 private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments: [String],
                            sourceLocation: SourceLocation = #_sourceLocation) throws {
     let r = try CLI.run(arguments, ranks: ranks, timeout: 60)
-    #expect(r.status != 0, "\(r.report)", sourceLocation: sourceLocation)
+    #expect(r.status == 64 || r.status == 65, "\(r.report)", sourceLocation: sourceLocation)
     for f in fragments { #expect(r.stderr.contains(f), "should say '\(f)': \(r.report)", sourceLocation: sourceLocation) }
     for trap in ["Fatal error", "Backtrace", "Illegal instruction", "Segmentation", "precondition"] {
         #expect(!r.output.contains(trap), "trapped: \(r.report)", sourceLocation: sourceLocation)

@@ -163,7 +163,7 @@ struct ResumeCLITests {
         if let cmd = FileManager.default.contents(atPath: "/proc/\(rank1)/cmdline"), String(decoding: cmd, as: UTF8.self).contains("sdeflow-mpi") {
             kill(rank1, SIGKILL)  // mpirun should have ended it
         }
-        #expect(r.status != 0, "\(r.report)")
+        #expect(r.status == 124, "\(r.report)")
         #expect(r.stderr.contains("rank 0 of 2: no progress for") && r.stderr.contains("for the other ranks"), "\(r.report)")
         #expect(r.stderr.contains("--stall-timeout or SDEFLOW_STALL_TIMEOUT sets this limit, now 2 s"), "\(r.report)")
     }

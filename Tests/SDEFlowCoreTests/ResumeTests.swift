@@ -128,4 +128,26 @@ import Glibc
         #expect(messages.first?.contains("rank 0 of 2: no progress") == true && messages.first?.contains("waiting in barrier") == true, "\(messages)")
         #expect(messages.last?.contains("rank 1 of 2: no progress") == true && messages.last?.contains("outside any collective") == true, "\(messages)")
     }
+
+    /// A job ends with a status that says why (`ExitStatus`), and a failure rank 0 alone saw
+    /// (`onRoot`) ends every rank with rank 0's status, so `mpirun` reports it whichever rank
+    /// exits first.
+    @Test func exitStatusSaysWhyAndEveryRankAgreesOnIt() throws {
+        #expect(ExitStatus.of(SDEFlowError.option("--neighbors", "bad")) == 64)
+        #expect(ExitStatus.of(SDEFlowError.usage("bad")) == 64)
+        #expect(ExitStatus.of(SDEFlowError.file("x.npy", "bad")) == 65)
+        #expect(ExitStatus.of(SDEFlowError.mpi("MPI_Allreduce", "bad")) == 69)
+        #expect(ExitStatus.of(JobInterrupted(signal: SIGTERM, saved: "")) == 143)
+        #expect(ExitStatus.of(JobInterrupted(signal: SIGUSR1, saved: "")) == 138)
+        #expect(ExitStatus.of(CocoaError(.fileNoSuchFile)) == 1)
+        let statuses = try LocalCollective.run(ranks: 3) { comm -> Int32 in
+            do {
+                _ = try comm.onRoot { () throws -> Int in throw SDEFlowError.file("out.lock", "held by another job") }
+                return 0
+            } catch let failure as AgreedFailure {
+                return ExitStatus.of(failure)
+            }
+        }
+        #expect(statuses == [65, 65, 65])
+    }
 }

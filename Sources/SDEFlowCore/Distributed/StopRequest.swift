@@ -95,6 +95,8 @@ public struct JobInterrupted: Error, CustomStringConvertible {
 /// rank is left in a collective and no abort is needed): rank 0 carries the error, the others nil.
 public struct AgreedFailure: Error, CustomStringConvertible {
     public let error: (any Error)?
+    /// Rank 0's exit status for its error (`ExitStatus.of`), known on every rank.
+    public let status: Int32
     public var description: String { error.map { "\($0)" } ?? "rank 0 stopped the job (see its message)" }
 }
 
@@ -104,7 +106,8 @@ extension Collective {
     public func onRoot<T>(_ body: () throws -> T) throws -> T? {
         var value: T? = nil, failure: (any Error)? = nil
         if isRoot { do { value = try body() } catch { failure = error } }
-        if try broadcast([Int32(failure == nil ? 0 : 1)])[0] != 0 { throw AgreedFailure(error: failure) }
+        let status = try broadcast([failure.map(ExitStatus.of) ?? 0])[0]
+        if status != 0 { throw AgreedFailure(error: failure, status: status) }
         return value
     }
 }

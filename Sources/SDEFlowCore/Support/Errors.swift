@@ -27,12 +27,50 @@ public struct SDEFlowError: Error, CustomStringConvertible, Sendable, Equatable 
     /// The file or option the error names, if any.
     public var path: String? { if case .file(let p) = location { p } else { nil } }
 
+    /// The process's exit status for this error (`ExitStatus`): 64 for an option or usage, 65 for a
+    /// file, 69 for MPI.
+    public var exitStatus: Int32 {
+        switch location {
+        case .file: ExitStatus.file
+        case .option, .job: ExitStatus.usage
+        case .mpi: ExitStatus.mpi
+        }
+    }
+
     public var description: String {
         switch location {
         case .file(let p): "\(p): \(problem)"
         case .option(let o): "\(o): \(problem)"
         case .mpi(let call): "\(call) failed: \(problem)"
         case .job: problem
+        }
+    }
+}
+
+/// Exit statuses, so a script or a batch system can tell why a job ended without reading its
+/// message: the BSD `sysexits.h` codes for errors, `timeout`'s 124 for a stalled rank, and
+/// 128 + N for a stop by signal N after saving (143 SIGTERM, 130 SIGINT, 138 SIGUSR1). Status 1
+/// is left to anything else: an error of no known kind, or Open MPI's `mpirun` ending the job
+/// on its own SIGTERM/SIGINT (the ranks have saved and printed how to resume by then).
+public enum ExitStatus {
+    /// A command-line option or a combination of options (also swift-argument-parser's status).
+    public static let usage: Int32 = 64
+    /// An input or output file or folder: missing, malformed, inconsistent, locked or not writable.
+    public static let file: Int32 = 65
+    /// MPI could not start or a call failed.
+    public static let mpi: Int32 = 69
+    /// A rank made no progress for the stall timeout (`Watchdog`).
+    public static let stalled: Int32 = 124
+    /// Anything else.
+    public static let other: Int32 = 1
+
+    /// The status a job that failed with `error` ends with.
+    public static func of(_ error: any Error) -> Int32 {
+        switch error {
+        case let e as SDEFlowError: e.exitStatus
+        case let e as AgreedFailure: e.status
+        case let e as JobInterrupted: 128 + e.signal
+        default: other
         }
     }
 }
