@@ -172,6 +172,33 @@ import Testing
     #expect(weighted < 0.5 * unweighted, "weighted \(weighted), unweighted \(unweighted)")
 }
 
+/// The noise model (`NoiseTrend`) reads E|y − x − g|² from every pair: for noise 0.3·x·ξ it is
+/// 0.09 x² (a 16-fold range over the states checked) to within 3 %, and a label's stretch is
+/// √(s_g/V) where the deviation is noise, 1 before the pilot and clamped to [½, 2].
+@Test func noiseModelReadsTheNoiseScaleFromEveryPair() throws {
+    let n = 400_000, rng = CounterRNG(seed: 11)
+    var block = PairBlock(d: 1, dMu: 1)
+    for j in 0..<n {
+        let e = rng.normals(.initialState, id: UInt64(j), index: 0), u = rng.uniforms(.initialState, id: UInt64(j), index: 1)
+        let x = exp(0.5 * e.0), mu = u.0 - 0.5
+        block.x.append(x); block.mu.append(mu); block.y.append(x + 0.1 * mu * x + 0.3 * x * e.1)
+    }
+    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.3), data = block
+    let trend = try LocalCollective.run(ranks: 1) { comm in
+        try GlobalTrend.fit(comm, data, normalisation: norm, blockRows: 100_000, blockCount: 4)
+    }[0]
+    for x in [0.5, 1, 2] { for mu in [-0.5, 0, 0.5] {
+        let s = try #require(trend.noiseScale(x: [x], mu: [mu], scale: 2))
+        #expect(abs(s / (4 * 0.09 * x * x) - 1) < 0.03, "x \(x), mu \(mu): \(s / 4) against \(0.09 * x * x)")
+    } }
+    var noise = try #require(trend.noise)
+    #expect(noise.stretch(local: 2, global: 1, chiSquare: 0.5) == 1)
+    noise.shrinkage = .twoGroups(nullShare: 0.995, slabVariance: exp(-2))
+    let lambda = TrendShrinkage.twoGroups(nullShare: 0.995, slabVariance: exp(-2)).factor(chiSquare: 0.5, d: 1)
+    #expect(abs(noise.stretch(local: 1.2, global: 1, chiSquare: 0.5) - ((1 + lambda * 0.2) / 1.2).squareRoot()) < 1e-12)
+    #expect(noise.stretch(local: 100, global: 1, chiSquare: 0.5) == 0.5 && noise.stretch(local: 0.01, global: 1, chiSquare: 0.5) == 2)
+}
+
 /// Inverse of an n × n matrix by Gauss–Jordan with partial pivoting (test reference only).
 private func invert(_ a: [Double], n: Int) -> [Double] {
     var m = a, inv = (0..<(n * n)).map { $0 % (n + 1) == 0 ? 1.0 : 0 }

@@ -107,7 +107,7 @@ public struct Labeler {
     private func labelOne(_ queries: QueryBlock, _ n: Int, neighbours: UnsafeBufferPointer<Int32>, rows: NeighbourRows,
                           work: inout QueryWork, into labels: inout [Double]) -> Float {
         let kn = neighbours.count
-        if let v = adjust(queries, n, neighbours, rows, &work), let trend {
+        if let v = adjust(queries, n, neighbours, rows, &work)?.meanFactor, let trend {
             queries.x.withUnsafeBufferPointer { x in queries.mu.withUnsafeBufferPointer { mu in
                 _ = trend.shift(deltas: &work.delta, weights: work.weights, count: kn, varianceFactor: v,
                                 x: x.baseAddress! + n * d, mu: mu.baseAddress! + n * dMu, scale: settings.scale)
@@ -123,10 +123,11 @@ public struct Labeler {
     }
 
     /// Gathers query n's neighbours into `work` with their kernel weights and moves them to the
-    /// query (the estimator's local fit). With a trend, returns the variance factor of their
-    /// mean, the local deviation (`GlobalTrend.deviation`); nil without one.
+    /// query (the estimator's local fit), their noise scale drawn toward the trend's noise model.
+    /// With a trend, returns the variance factor of their mean, the local deviation
+    /// (`GlobalTrend.deviation`), and the χ² of the noise scale's deviation (`noiseDeviation`).
     private func adjust(_ queries: QueryBlock, _ n: Int, _ neighbours: UnsafeBufferPointer<Int32>, _ rows: NeighbourRows,
-                        _ work: inout QueryWork) -> Double? {
+                        _ work: inout QueryWork) -> (meanFactor: Double, noiseChiSquare: Double?)? {
         let kn = neighbours.count
         let maxLogK = gather(queries, n, neighbours, rows, &work)
         if settings.estimator.fitsLocally || work.solver.needsWeights || trend != nil {
@@ -136,22 +137,62 @@ public struct Labeler {
             work.fit.adjust(offsets: work.offsets, deltas: &work.delta, weights: work.weights, count: kn)
         }
         guard trend != nil else { return nil }
-        return settings.estimator.fitsLocally
+        let noiseChi2 = drawNoiseTowardTrend(queries, n, &work)
+        let v = settings.estimator.fitsLocally
             ? work.fit.interceptVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
             : LocalLinearFit.weightedMeanVarianceFactor(weights: work.weights, count: kn)
+        return (v, noiseChi2)
     }
 
-    /// χ² of each query's local deviation from the trend (NaN where it has no usable sampling
-    /// covariance): the label's steps up to the shrinkage, no ODE. The pilot's input (`TrendPilot`);
-    /// the neighbours as in `label(_:found:rows:)`.
+    /// The neighbours' weighted mean square about their weighted mean m, V = Σ w_j |Δ_j − m|² / Σ w_j,
+    /// and its deviation from the trend's noise model s_g: the χ² (V − s_g)²/Var(V), Var(V) from
+    /// the spread of the |Δ_j − m|² times the scale fit's variance factor. Nil without a model.
+    private func noiseDeviation(_ queries: QueryBlock, _ n: Int, _ work: inout QueryWork)
+        -> (mean: [Double], local: Double, global: Double, chiSquare: Double?)? {
+        guard let trend, trend.noise != nil, settings.estimator.fitsLocally, work.fit.fitted else { return nil }
+        let global = queries.x.withUnsafeBufferPointer { x in queries.mu.withUnsafeBufferPointer { mu in
+            trend.noiseScale(x: x.baseAddress! + n * d, mu: mu.baseAddress! + n * dMu, scale: settings.scale) ?? 0
+        } }
+        let kn = settings.neighbors
+        var total = 0.0, m = [Double](repeating: 0, count: d), local = 0.0, spread = 0.0
+        for j in 0..<kn { total += work.weights[j]; for o in 0..<d { m[o] += work.weights[j] * work.delta[j * d + o] } }
+        guard total > 0 else { return nil }
+        for o in 0..<d { m[o] /= total }
+        func square(_ j: Int) -> Double { (0..<d).reduce(0.0) { let r = work.delta[j * d + $1] - m[$1]; return $0 + r * r } }
+        for j in 0..<kn { local += work.weights[j] * square(j) }
+        local /= total
+        for j in 0..<kn { let e = square(j) - local; spread += work.weights[j] * e * e }
+        let factor = work.fit.scaleVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
+        let variance = factor * spread / total
+        return (m, local, global, variance > 0 ? (local - global) * (local - global) / variance : nil)
+    }
+
+    /// Stretches the neighbours' residuals about their weighted mean so that their mean square
+    /// goes from the local V to the one the trend's noise model keeps (`NoiseTrend.stretch`).
+    /// Returns the deviation's χ² (nil: none).
+    @discardableResult
+    private func drawNoiseTowardTrend(_ queries: QueryBlock, _ n: Int, _ work: inout QueryWork) -> Double? {
+        guard let noise = trend?.noise, let (m, local, global, chi2) = noiseDeviation(queries, n, &work) else { return nil }
+        let f = noise.stretch(local: local, global: global, chiSquare: chi2)
+        if f != 1 {
+            for j in 0..<settings.neighbors { for o in 0..<d { work.delta[j * d + o] = m[o] + f * (work.delta[j * d + o] - m[o]) } }
+        }
+        return chi2
+    }
+
+    /// χ² of each query's local deviation from the trend and of its noise scale's deviation from
+    /// the noise model, two per query (NaN where there is none): the label's steps up to the
+    /// shrinkage, no ODE. The pilot's input (`TrendPilot`); the neighbours as in
+    /// `label(_:found:rows:)`.
     public func deviationChiSquares(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows) -> [Double] {
         guard let trend else { return [] }
         let k = settings.neighbors
         var work = QueryWork(settings: settings, d: d, dMu: dMu)
         return found.withUnsafeBufferPointer { f in
-            (0..<queries.count).map { n in
-                let v = adjust(queries, n, UnsafeBufferPointer(rebasing: f[n * k ..< (n + 1) * k]), rows, &work) ?? 0
-                return trend.deviation(deltas: work.delta, weights: work.weights, count: k, varianceFactor: v).chiSquare ?? .nan
+            (0..<queries.count).flatMap { n in
+                let a = adjust(queries, n, UnsafeBufferPointer(rebasing: f[n * k ..< (n + 1) * k]), rows, &work)
+                let mean = trend.deviation(deltas: work.delta, weights: work.weights, count: k, varianceFactor: a?.meanFactor ?? 0)
+                return [mean.chiSquare ?? .nan, a?.noiseChiSquare ?? .nan]
             }
         }
     }

@@ -39,9 +39,19 @@ public enum TrendPilot {
             }
         }
         let ids = try comm.allgatherv(mine.ids), all = try comm.allgatherv(chi2)
-        let ordered = ids.indices.sorted { ids[$0] < ids[$1] }.map { all[$0] }
+        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        let ordered = order.map { all[2 * $0] }, noise = order.map { all[2 * $0 + 1] }
         let fitted = TrendShrinkage.fitTwoGroups(ordered, d: labeler.d)
         labeler.trend?.shrinkage = fitted
+        if labeler.trend?.noise != nil {
+            let noiseFit = TrendShrinkage.fitTwoGroups(noise, d: 1)
+            labeler.trend?.noise?.shrinkage = noiseFit
+            if case let .twoGroups(pi, kappa) = noiseFit {
+                let kept = noise.filter(\.isFinite).map { noiseFit.factor(chiSquare: $0, d: 1) }
+                log.info(String(format: "labels: noise model: %.1f %% of the local noise scales' deviations from it are noise, the rest have %.2f × its variance; labels keep %.1f %% of theirs on average",
+                                100 * pi, kappa, 100 * kept.reduce(0, +) / Double(max(kept.count, 1))))
+            }
+        }
         if case let .twoGroups(pi, kappa) = fitted {
             let kept = ordered.map { fitted.factor(chiSquare: $0.isFinite ? $0 : nil, d: labeler.d) }
             log.info(String(format: "labels: trend pilot over %d queries in %.1f s: %.1f %% of the deviations are noise, the rest have %.2f × its variance; labels keep %.1f %% of theirs on average",

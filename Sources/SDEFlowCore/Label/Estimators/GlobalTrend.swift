@@ -40,12 +40,17 @@ public struct GlobalTrend: Sendable {
     /// Coefficients, columns × d, of the displacement y − x (not scaled by c); 0 for a column
     /// the selection dropped.
     let coefficients: [Double]
+    /// The model of the noise's size E|y − x − g|² (full basis only), and how much of a label's
+    /// local noise scale departs from it (`NoiseTrend`).
+    public var noise: NoiseTrend?
     /// How a query's local deviation from the trend is shrunk: James–Stein from d = 3 on,
     /// for the full basis the pilot's fit (`TrendPilot`; James–Stein until it has run).
     public var shrinkage: TrendShrinkage = .jamesStein
 
-    init(d: Int, dMu: Int, meanX: [Double], meanMu: [Double], sigmaX: Double, sigmaMu: Double, coefficients: [Double]) {
+    init(d: Int, dMu: Int, meanX: [Double], meanMu: [Double], sigmaX: Double, sigmaMu: Double, coefficients: [Double],
+         noise: NoiseTrend? = nil) {
         self.d = d; self.dMu = dMu; self.meanX = meanX; self.meanMu = meanMu; self.sigmaX = sigmaX; self.sigmaMu = sigmaMu
+        self.noise = noise
         monomials = d <= Self.fullBasisUpTo ? Self.monomials(variables: d + dMu, degree: 3) : nil
         self.coefficients = coefficients
     }
@@ -100,6 +105,17 @@ public struct GlobalTrend: Sendable {
                 for c in 0..<p { s += f[c] * coefficients[c * d + o] }
                 out[o] = scale * s
             }
+        }
+    }
+
+    /// The noise model's E|y − x − g|² at (x, μ), times `scale`² (nil without one).
+    func noiseScale(x: UnsafePointer<Double>, mu: UnsafePointer<Double>, scale: Double) -> Double? {
+        guard let noise else { return nil }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: columns) { f in
+            features(x: x, mu: mu, into: f.baseAddress!)
+            var s = 0.0
+            for c in 0..<columns { s += f[c] * noise.coefficients[c] }
+            return scale * scale * max(s, noise.floor)
         }
     }
 

@@ -20,10 +20,13 @@ extension GlobalTrend {
         let meanX = Array(means.prefix(d)), meanMu = Array(means.suffix(dMu))
         let shape = GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
                                 coefficients: [])  // the columns, before the coefficients exist
-        let coefficients = shape.monomials == nil ? solveNormal(try shape.normalEquations(sums), p: shape.columns, d: d)
-            : try shape.fitFullBasis(sums, n: n)
+        if shape.monomials == nil {
+            return GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
+                               coefficients: solveNormal(try shape.normalEquations(sums), p: shape.columns, d: d))
+        }
+        let (coefficients, noise) = try shape.fitFullBasis(sums, n: n)
         return GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
-                           coefficients: coefficients)
+                           coefficients: coefficients, noise: noise)
     }
 
     /// Packed FᵀF (row a holds columns 0…a) and Fᵀ(y − x) (p × d) over every pair.
@@ -50,7 +53,10 @@ extension GlobalTrend {
     ///    goes. A 2-standard-error rule, not BIC's t² < log N: BIC also dropped terms the
     ///    data do hold (ou's x·μ², t = 2.9, whose absence put the labels 0.004 off at x = 1),
     ///    this one keeps about one spurious column in ten (bm: 1 of 8).
-    private func fitFullBasis(_ sums: BlockSums, n: Double) throws -> [Double] {
+    /// 4. the noise model (`NoiseTrend`): |r|² of the weighted fit's residuals over all d
+    ///    components, on every column, weighted by 1/v̂² (v̂ = Σ_o v_o of step 2: a squared
+    ///    residual's variance is 2v² for Gaussian noise), backward elimination as in step 3.
+    private func fitFullBasis(_ sums: BlockSums, n: Double) throws -> (mean: [Double], noise: NoiseTrend) {
         let p = columns, tri = p * (p + 1) / 2, block = sums.block
         let normal = try normalEquations(sums), ols = Self.solveNormal(normal, p: p, d: d)
         // The variance model's columns are the first q monomials (those up to degree 2), so its
@@ -87,7 +93,28 @@ extension GlobalTrend {
             let beta = Self.selectColumns(Array(weighted[o * width ..< (o + 1) * width]), p: p, n: n)
             for a in 0..<p { out[a * d + o] = beta[a] }
         }
-        return out
+        // A fifth of step 2's floor: the noise model is read relative to the local noise, and
+        // where that is small (gbm near 0: 6 % of the mean) a floor at 5 % would set it.
+        let noiseFloor = floor.reduce(0, +) / 5
+        let squares = try sums.total(width: width, features: self) { j, f, s in
+            var vHat = 0.0, r2 = 0.0
+            for o in 0..<d {
+                var vo = 0.0, g = 0.0
+                for a in 0..<q { vo += f[a] * variance[a * d + o] }
+                for a in 0..<p { g += f[a] * out[a * d + o] }
+                vHat += max(vo, floor[o] / 5)
+                let r = block.y[j * d + o] - block.x[j * d + o] - g
+                r2 += r * r
+            }
+            let w = 1 / max(vHat * vHat, .leastNormalMagnitude)
+            for a in 0..<p {
+                let wf = w * f[a], row = a * (a + 1) / 2
+                for c in 0...a { s[row + c] += wf * f[c] }
+                s[tri + a] += wf * r2
+            }
+            s[tri + p] += w * r2 * r2
+        }
+        return (out, NoiseTrend(coefficients: Self.selectColumns(squares, p: p, n: n), floor: noiseFloor))
     }
 
     /// Solves (FᵀF + ε I) B = Fᵀ(y − x) by Cholesky, FᵀF packed lower-triangular (row a holds

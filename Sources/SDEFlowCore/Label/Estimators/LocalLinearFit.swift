@@ -125,6 +125,7 @@ public struct LocalLinearFit {
                 curvatureFit[0].fitMean(offsets: cu.baseAddress!, deltas: sr.baseAddress!, weights: w, count: k)
             }
         }
+        curvatureFit[0].fitted = fitted
         if fitted {
             let f = curvatureFit[0]
             s0 = f.meanD[0]
@@ -157,6 +158,16 @@ public struct LocalLinearFit {
             sum += w[j] * w[j] * c * c
         }
         return sum
+    }
+
+    /// Var(s₀)/Var(|r|²) of the last scale fit: what `interceptVarianceFactor` is for the mean,
+    /// for the noise scale's value at the query (its quadratic fit when `curvatureBase` > 0).
+    /// Call after `adjust`.
+    public mutating func scaleVarianceFactor(offsets u: UnsafePointer<Double>, weights w: UnsafePointer<Double>, count k: Int) -> Double {
+        guard curvatureBase > 0 else { return interceptVarianceFactor(offsets: u, weights: w, count: k) }
+        return curvatureOffsets.withUnsafeBufferPointer { cu in
+            curvatureFit[0].interceptVarianceFactor(offsets: cu.baseAddress!, weights: w, count: k)
+        }
     }
 
     /// Var(weighted mean)/σ² = Σ w_j² / (Σ w_j)²: the same without a fit.
