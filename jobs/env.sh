@@ -5,3 +5,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 # One BLAS thread per rank: ranks already fill the cores.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# On SIGTERM or SIGINT, mpirun SIGTERMs the ranks and SIGKILLs them this many seconds later.
+# Open MPI's default of 1 s cuts a training epoch before its state is saved; 30 s lets the
+# ranks finish the epoch (or label block) in progress, save it and say how to resume.
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-30}

@@ -104,7 +104,7 @@ struct ResumeCLITests {
             (nil, "SIGTERM to the process", 143, CLI.binary),
             (2, "SIGUSR1 to mpirun (which forwards it)", 138, "mpirun -n 2 "),
             (2, "SIGTERM to every rank (as srun and Slurm deliver it)", 143, "mpirun -n 2 "),
-            (2, "SIGTERM to mpirun (which SIGTERMs the ranks and SIGKILLs them 1 s later)", 1, "mpirun -n 2 "),
+            (2, "SIGTERM to mpirun (which SIGTERMs the ranks and SIGKILLs them odls_base_sigkill_timeout s later)", 1, "mpirun -n 2 "),
         ]
         for (ranks, how, status, resumeLine) in stops {
             let before = saved()
