@@ -138,17 +138,8 @@ import Testing
 /// large x set the cubic columns; the weighted fit must be at least twice as close to 0.1 μx at
 /// x = 0.5, 1, 2 and μ = −0.5, 0, 0.5 (the states such data visit).
 @Test func fullBasisWeighsPairsByTheirNoise() throws {
-    let n = 400_000, rng = CounterRNG(seed: 9)
-    var block = PairBlock(d: 1, dMu: 1)
-    for j in 0..<n {
-        let e = rng.normals(.initialState, id: UInt64(j), index: 0), u = rng.uniforms(.initialState, id: UInt64(j), index: 1)
-        let x = exp(0.5 * e.0), mu = u.0 - 0.5
-        block.x.append(x); block.mu.append(mu); block.y.append(x + 0.1 * mu * x + 0.3 * x * e.1)
-    }
-    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.3), data = block
-    let trend = try LocalCollective.run(ranks: 1) { comm in
-        try GlobalTrend.fit(comm, data, normalisation: norm, blockRows: 100_000, blockCount: 4)
-    }[0]
+    let n = 400_000
+    let (block, trend) = try gbmLikePairs(count: n, seed: 9)
     // The unweighted fit of the same columns, for comparison.
     let p = trend.columns, tri = p * (p + 1) / 2
     var t = [Double](repeating: 0, count: tri + p), f = [Double](repeating: 0, count: p)
@@ -176,17 +167,7 @@ import Testing
 /// 0.09 x² (a 16-fold range over the states checked) to within 3 %, and a label's stretch is
 /// √(s_g/V) where the deviation is noise, 1 before the pilot and clamped to [½, 2].
 @Test func noiseModelReadsTheNoiseScaleFromEveryPair() throws {
-    let n = 400_000, rng = CounterRNG(seed: 11)
-    var block = PairBlock(d: 1, dMu: 1)
-    for j in 0..<n {
-        let e = rng.normals(.initialState, id: UInt64(j), index: 0), u = rng.uniforms(.initialState, id: UInt64(j), index: 1)
-        let x = exp(0.5 * e.0), mu = u.0 - 0.5
-        block.x.append(x); block.mu.append(mu); block.y.append(x + 0.1 * mu * x + 0.3 * x * e.1)
-    }
-    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.3), data = block
-    let trend = try LocalCollective.run(ranks: 1) { comm in
-        try GlobalTrend.fit(comm, data, normalisation: norm, blockRows: 100_000, blockCount: 4)
-    }[0]
+    let (_, trend) = try gbmLikePairs(count: 400_000, seed: 11)
     for x in [0.5, 1, 2] { for mu in [-0.5, 0, 0.5] {
         let s = try #require(trend.noiseScale(x: [x], mu: [mu], scale: 2))
         #expect(abs(s / (4 * 0.09 * x * x) - 1) < 0.03, "x \(x), mu \(mu): \(s / 4) against \(0.09 * x * x)")
@@ -197,6 +178,23 @@ import Testing
     let lambda = TrendShrinkage.twoGroups(nullShare: 0.995, slabVariance: exp(-2)).factor(chiSquare: 0.5, d: 1)
     #expect(abs(noise.stretch(local: 1.2, global: 1, chiSquare: 0.5) - ((1 + lambda * 0.2) / 1.2).squareRoot()) < 1e-12)
     #expect(noise.stretch(local: 100, global: 1, chiSquare: 0.5) == 0.5 && noise.stretch(local: 0.01, global: 1, chiSquare: 0.5) == 2)
+}
+
+/// Pairs whose noise grows with x, as gbm's: x log-normal, μ uniform on [−0.5, 0.5),
+/// y − x = 0.1 μx + 0.3 x·ξ; and the trend fitted to them on one rank.
+private func gbmLikePairs(count n: Int, seed: UInt64) throws -> (PairBlock, GlobalTrend) {
+    let rng = CounterRNG(seed: seed)
+    var block = PairBlock(d: 1, dMu: 1)
+    for j in 0..<n {
+        let e = rng.normals(.initialState, id: UInt64(j), index: 0), u = rng.uniforms(.initialState, id: UInt64(j), index: 1)
+        let x = exp(0.5 * e.0), mu = u.0 - 0.5
+        block.x.append(x); block.mu.append(mu); block.y.append(x + 0.1 * mu * x + 0.3 * x * e.1)
+    }
+    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.3), data = block
+    let trend = try LocalCollective.run(ranks: 1) { comm in
+        try GlobalTrend.fit(comm, data, normalisation: norm, blockRows: 100_000, blockCount: 4)
+    }[0]
+    return (block, trend)
 }
 
 /// Inverse of an n × n matrix by Gauss–Jordan with partial pivoting (test reference only).

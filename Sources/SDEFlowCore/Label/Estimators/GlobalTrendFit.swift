@@ -54,8 +54,11 @@ extension GlobalTrend {
     ///    data do hold (ou's x·μ², t = 2.9, whose absence put the labels 0.004 off at x = 1),
     ///    this one keeps about one spurious column in ten (bm: 1 of 8).
     /// 4. the noise model (`NoiseTrend`): |r|² of the weighted fit's residuals over all d
-    ///    components, on every column, weighted by 1/v̂² (v̂ = Σ_o v_o of step 2: a squared
-    ///    residual's variance is 2v² for Gaussian noise), backward elimination as in step 3.
+    ///    components, on every column, weighted by 1/v̂² (a squared residual's variance is 2v²
+    ///    for Gaussian noise), backward elimination as in step 3; twice: v̂ = Σ_o v_o of step 2,
+    ///    then the first fit itself. Step 2's degree-2 model is far off where the noise is small
+    ///    (gbm's 5 % state at μ = −0.5: +150 %), and weighted by it the model read that state's
+    ///    noise 3 % low; refitted with its own weights, 0.4 % (numpy, gbm's data).
     private func fitFullBasis(_ sums: BlockSums, n: Double) throws -> (mean: [Double], noise: NoiseTrend) {
         let p = columns, tri = p * (p + 1) / 2, block = sums.block
         let normal = try normalEquations(sums), ols = Self.solveNormal(normal, p: p, d: d)
@@ -96,17 +99,37 @@ extension GlobalTrend {
         // A fifth of step 2's floor: the noise model is read relative to the local noise, and
         // where that is small (gbm near 0: 6 % of the mean) a floor at 5 % would set it.
         let noiseFloor = floor.reduce(0, +) / 5
-        let squares = try sums.total(width: width, features: self) { j, f, s in
-            var vHat = 0.0, r2 = 0.0
+        let first = try noiseModel(sums, mean: out, n: n) { f in
+            var vHat = 0.0
             for o in 0..<d {
-                var vo = 0.0, g = 0.0
+                var vo = 0.0
                 for a in 0..<q { vo += f[a] * variance[a * d + o] }
-                for a in 0..<p { g += f[a] * out[a * d + o] }
                 vHat += max(vo, floor[o] / 5)
+            }
+            return vHat
+        }
+        let second = try noiseModel(sums, mean: out, n: n) { f in
+            var s = 0.0
+            for a in 0..<p { s += f[a] * first[a] }
+            return max(s, noiseFloor)
+        }
+        return (out, NoiseTrend(coefficients: second, floor: noiseFloor))
+    }
+
+    /// Step 4's fit: |y − x − g|² (g from the `mean` coefficients, p × d) on every column,
+    /// weighted by 1/v², v = `variance(features)`, backward selection (`selectColumns`).
+    private func noiseModel(_ sums: BlockSums, mean: [Double], n: Double,
+                            variance: (UnsafeMutablePointer<Double>) -> Double) throws -> [Double] {
+        let p = columns, tri = p * (p + 1) / 2, block = sums.block
+        let squares = try sums.total(width: tri + p + 1, features: self) { j, f, s in
+            var r2 = 0.0
+            for o in 0..<d {
+                var g = 0.0
+                for a in 0..<p { g += f[a] * mean[a * d + o] }
                 let r = block.y[j * d + o] - block.x[j * d + o] - g
                 r2 += r * r
             }
-            let w = 1 / max(vHat * vHat, .leastNormalMagnitude)
+            let v = variance(f), w = 1 / max(v * v, .leastNormalMagnitude)
             for a in 0..<p {
                 let wf = w * f[a], row = a * (a + 1) / 2
                 for c in 0...a { s[row + c] += wf * f[c] }
@@ -114,7 +137,7 @@ extension GlobalTrend {
             }
             s[tri + p] += w * r2 * r2
         }
-        return (out, NoiseTrend(coefficients: Self.selectColumns(squares, p: p, n: n), floor: noiseFloor))
+        return Self.selectColumns(squares, p: p, n: n)
     }
 
     /// Solves (FᵀF + ε I) B = Fᵀ(y − x) by Cholesky, FᵀF packed lower-triangular (row a holds
