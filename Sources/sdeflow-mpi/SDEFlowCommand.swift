@@ -30,18 +30,12 @@ struct SDEFlowCommand: ParsableCommand {
         }
     }
 
-    /// The `SDEFlowError` that `error` is or wraps (swift-argument-parser keeps an error thrown in
-    /// `validate()` as the payload of its own), searched two levels deep.
-    static func productError(_ error: any Error, depth: Int = 0) -> SDEFlowError? {
-        if let own = error as? SDEFlowError { return own }
-        guard depth < 3 else { return nil }
-        for child in Mirror(reflecting: error).children {
-            if let inner = child.value as? any Error, let own = productError(inner, depth: depth + 1) { return own }
-            for grandchild in Mirror(reflecting: child.value).children {
-                if let inner = grandchild.value as? any Error, let own = productError(inner, depth: depth + 1) { return own }
-            }
-        }
-        return nil
+    /// The `SDEFlowError` that `value` is or holds within a few levels of its stored properties
+    /// (swift-argument-parser keeps an error thrown in `validate()` as the payload of its own).
+    static func productError(_ value: Any, depth: Int = 0) -> SDEFlowError? {
+        if let own = value as? SDEFlowError { return own }
+        guard depth < 4 else { return nil }
+        return Mirror(reflecting: value).children.lazy.compactMap { productError($0.value, depth: depth + 1) }.first
     }
 }
 

@@ -137,17 +137,18 @@ public struct Labeler {
             work.fit.adjust(offsets: work.offsets, deltas: &work.delta, weights: work.weights, count: kn)
         }
         guard trend != nil else { return nil }
-        let noiseChi2 = drawNoiseTowardTrend(queries, n, &work)
+        // Of the offsets and weights alone, so the noise step below does not change it.
         let v = settings.estimator.fitsLocally
             ? work.fit.interceptVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
             : LocalLinearFit.weightedMeanVarianceFactor(weights: work.weights, count: kn)
-        return (v, noiseChi2)
+        return (v, drawNoiseTowardTrend(queries, n, meanFactor: v, &work))
     }
 
     /// The neighbours' weighted mean square about their weighted mean m, V = Σ w_j |Δ_j − m|² / Σ w_j,
     /// and its deviation from the trend's noise model s_g: the χ² (V − s_g)²/Var(V), Var(V) from
-    /// the spread of the |Δ_j − m|² times the scale fit's variance factor. Nil without a model.
-    private func noiseDeviation(_ queries: QueryBlock, _ n: Int, _ work: inout QueryWork)
+    /// the spread of the |Δ_j − m|² times the scale fit's variance factor (`meanFactor`, the mean
+    /// fit's, when the scale is fitted on the same columns). Nil without a model.
+    private func noiseDeviation(_ queries: QueryBlock, _ n: Int, meanFactor: Double, _ work: inout QueryWork)
         -> (mean: [Double], local: Double, global: Double, chiSquare: Double?)? {
         guard let trend, trend.noise != nil, settings.estimator.fitsLocally, work.fit.fitted else { return nil }
         let global = queries.x.withUnsafeBufferPointer { x in queries.mu.withUnsafeBufferPointer { mu in
@@ -162,7 +163,7 @@ public struct Labeler {
         for j in 0..<kn { local += work.weights[j] * square(j) }
         local /= total
         for j in 0..<kn { let e = square(j) - local; spread += work.weights[j] * e * e }
-        let factor = work.fit.scaleVarianceFactor(offsets: work.offsets, weights: work.weights, count: kn)
+        let factor = work.fit.scaleVarianceFactor(weights: work.weights, count: kn) ?? meanFactor
         let variance = factor * spread / total
         return (m, local, global, variance > 0 ? (local - global) * (local - global) / variance : nil)
     }
@@ -170,9 +171,9 @@ public struct Labeler {
     /// Stretches the neighbours' residuals about their weighted mean so that their mean square
     /// goes from the local V to the one the trend's noise model keeps (`NoiseTrend.stretch`).
     /// Returns the deviation's χ² (nil: none).
-    @discardableResult
-    private func drawNoiseTowardTrend(_ queries: QueryBlock, _ n: Int, _ work: inout QueryWork) -> Double? {
-        guard let noise = trend?.noise, let (m, local, global, chi2) = noiseDeviation(queries, n, &work) else { return nil }
+    private func drawNoiseTowardTrend(_ queries: QueryBlock, _ n: Int, meanFactor: Double, _ work: inout QueryWork) -> Double? {
+        guard let noise = trend?.noise, let (m, local, global, chi2) = noiseDeviation(queries, n, meanFactor: meanFactor, &work)
+        else { return nil }
         let f = noise.stretch(local: local, global: global, chiSquare: chi2)
         if f != 1 {
             for j in 0..<settings.neighbors { for o in 0..<d { work.delta[j * d + o] = m[o] + f * (work.delta[j * d + o] - m[o]) } }

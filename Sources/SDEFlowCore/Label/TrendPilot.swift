@@ -43,21 +43,26 @@ public enum TrendPilot {
         let ordered = order.map { all[2 * $0] }, noise = order.map { all[2 * $0 + 1] }
         let fitted = TrendShrinkage.fitTwoGroups(ordered, d: labeler.d)
         labeler.trend?.shrinkage = fitted
+        if let summary = summary(fitted, ordered, d: labeler.d) {
+            log.info(String(format: "labels: trend pilot over %d queries in %.1f s: ", ordered.count, Date().timeIntervalSince(started)) + summary)
+        }
         if labeler.trend?.noise != nil {
             let noiseFit = TrendShrinkage.fitTwoGroups(noise, d: 1)
             labeler.trend?.noise?.shrinkage = noiseFit
-            if case let .twoGroups(pi, kappa) = noiseFit {
-                let kept = noise.filter(\.isFinite).map { noiseFit.factor(chiSquare: $0, d: 1) }
-                log.info(String(format: "labels: noise model: %.1f %% of the local noise scales' deviations from it are noise, the rest have %.2f × its variance; labels keep %.1f %% of theirs on average",
-                                100 * pi, kappa, 100 * kept.reduce(0, +) / Double(max(kept.count, 1))))
-            }
-        }
-        if case let .twoGroups(pi, kappa) = fitted {
-            let kept = ordered.map { fitted.factor(chiSquare: $0.isFinite ? $0 : nil, d: labeler.d) }
-            log.info(String(format: "labels: trend pilot over %d queries in %.1f s: %.1f %% of the deviations are noise, the rest have %.2f × its variance; labels keep %.1f %% of theirs on average",
-                            ordered.count, Date().timeIntervalSince(started), 100 * pi, kappa, 100 * kept.reduce(0, +) / Double(max(kept.count, 1))))
+            if let summary = summary(noiseFit, noise, d: 1) { log.info("labels: noise model, local noise scales: " + summary) }
         }
         return 0
+    }
+}
+
+extension TrendPilot {
+    /// What a fitted two-groups model says of the deviations with these χ² (NaN: none, kept whole),
+    /// for the log; nil for James–Stein.
+    static func summary(_ fit: TrendShrinkage, _ chiSquares: [Double], d: Int) -> String? {
+        guard case let .twoGroups(pi, kappa) = fit else { return nil }
+        let kept = chiSquares.map { fit.factor(chiSquare: $0.isFinite ? $0 : nil, d: d) }
+        return String(format: "%.1f %% of the deviations are noise, the rest have %.2f × its variance; labels keep %.1f %% of theirs on average",
+                      100 * pi, kappa, 100 * kept.reduce(0, +) / Double(max(kept.count, 1)))
     }
 }
 

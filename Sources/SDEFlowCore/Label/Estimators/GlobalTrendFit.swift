@@ -20,11 +20,8 @@ extension GlobalTrend {
         let meanX = Array(means.prefix(d)), meanMu = Array(means.suffix(dMu))
         let shape = GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
                                 coefficients: [])  // the columns, before the coefficients exist
-        if shape.monomials == nil {
-            return GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
-                               coefficients: solveNormal(try shape.normalEquations(sums), p: shape.columns, d: d))
-        }
-        let (coefficients, noise) = try shape.fitFullBasis(sums, n: n)
+        let (coefficients, noise): ([Double], NoiseTrend?) = shape.monomials == nil
+            ? (solveNormal(try shape.normalEquations(sums), p: shape.columns, d: d), nil) : try shape.fitFullBasis(sums, n: n)
         return GlobalTrend(d: d, dMu: dMu, meanX: meanX, meanMu: meanMu, sigmaX: norm.sigmaX, sigmaMu: norm.sigmaMu,
                            coefficients: coefficients, noise: noise)
     }

@@ -160,11 +160,11 @@ public struct LocalLinearFit {
         return sum
     }
 
-    /// Var(s₀)/Var(|r|²) of the last scale fit: what `interceptVarianceFactor` is for the mean,
-    /// for the noise scale's value at the query (its quadratic fit when `curvatureBase` > 0).
-    /// Call after `adjust`.
-    public mutating func scaleVarianceFactor(offsets u: UnsafePointer<Double>, weights w: UnsafePointer<Double>, count k: Int) -> Double {
-        guard curvatureBase > 0 else { return interceptVarianceFactor(offsets: u, weights: w, count: k) }
+    /// Var(s₀)/Var(|r|²) of the last quadratic scale fit (`curvatureBase` > 0): what
+    /// `interceptVarianceFactor` is for the mean, for the noise scale's value at the query. Nil
+    /// for the linear scale fit, whose columns and factor are the mean fit's. Call after `adjust`.
+    public mutating func scaleVarianceFactor(weights w: UnsafePointer<Double>, count k: Int) -> Double? {
+        guard curvatureBase > 0 else { return nil }
         return curvatureOffsets.withUnsafeBufferPointer { cu in
             curvatureFit[0].interceptVarianceFactor(offsets: cu.baseAddress!, weights: w, count: k)
         }

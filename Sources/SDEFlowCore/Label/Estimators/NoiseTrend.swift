@@ -8,11 +8,11 @@ import Foundation
 /// network learns it: in 1-D at K = 20 000 the labels' variance wandered by ±1–2 % from state
 /// to state (gbm, CIR), most where the data thin out. The model pools every pair, as the
 /// trend does for the mean; a label keeps s = s_g + λ(s₀ − s_g), λ the share of the local
-/// deviation the data show (`factor`).
+/// deviation the data show (`stretch`).
 public struct NoiseTrend: Sendable, Equatable {
     /// Coefficients on the trend's columns; 0 for a column the selection dropped.
     let coefficients: [Double]
-    /// The model is floored at this (5 % of the mean squared residual), where a fit dips low.
+    /// The model is floored at this (1 % of the mean squared residual), where a fit dips low.
     let floor: Double
     /// How much of a label's local deviation V − s_g it keeps, fitted by the trend's pilot
     /// (`TrendPilot`) to the deviations' χ² = (V − s_g)²/Var(V); nil before that: all of it.
