@@ -13,4 +13,4 @@ NP=${NP:-2}
 args=(--example bm --output runs/bm-quick --quick)
 if [ "${1:-}" = "--paper" ]; then shift; args=(--example bm --output runs/bm-paper --paper-method); fi
 set -x
-mpirun -n "$NP" --oversubscribe --hostfile hostfiles/localhost "$BIN" run "${args[@]}" "$@"
+jobs/mpirun.sh -n "$NP" --oversubscribe --hostfile hostfiles/localhost "$BIN" run "${args[@]}" "$@"

@@ -9,4 +9,4 @@ cd "${PBS_O_WORKDIR:-.}"
 export OPENBLAS_NUM_THREADS=1
 BIN="${SDEFLOW_BIN:-$(swift build -c release --show-bin-path)/sdeflow-mpi}"
 NP=$(wc -l < "$PBS_NODEFILE")
-mpirun -n "$NP" --hostfile "$PBS_NODEFILE" -x OPENBLAS_NUM_THREADS "$BIN" run --example bm --output "runs/bm-${PBS_JOBID%%.*}" ${ARGS:-}
+jobs/mpirun.sh -n "$NP" --hostfile "$PBS_NODEFILE" -x OPENBLAS_NUM_THREADS "$BIN" run --example bm --output "runs/bm-${PBS_JOBID%%.*}" ${ARGS:-}

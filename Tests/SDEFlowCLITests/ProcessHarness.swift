@@ -34,10 +34,14 @@ enum CLI {
     static let binary: String = {
         let besideBundle = Bundle.main.bundleURL.appendingPathComponent("sdeflow-mpi").path
         if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
         return packageRoot.appendingPathComponent(".build/release/sdeflow-mpi").path
     }()
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `jobs/mpirun.sh`: mpirun that ends with 128 + signal on SIGTERM and SIGINT.
+    static let mpirunScript = packageRoot.appendingPathComponent("jobs/mpirun.sh").path
 
     /// `mpirun` from PATH (normally /usr/bin/mpirun).
     static let mpirun: String = which("mpirun") ?? "/usr/bin/mpirun"
@@ -120,10 +124,11 @@ enum CLI {
         try launch(arguments, ranks: ranks, in: directory).wait(timeout: timeout)
     }
 
-    /// Like `run`, but returns once the child is started.
-    static func launch(_ arguments: [String], ranks: Int? = nil, in directory: URL? = nil) throws -> RunningCommand {
+    /// Like `run`, but returns once the child is started; `launcher` stands in for mpirun.
+    static func launch(_ arguments: [String], ranks: Int? = nil, in directory: URL? = nil,
+                       launcher: String = mpirun) throws -> RunningCommand {
         guard let ranks else { return try start(binary, arguments, in: directory) }
-        return try start(mpirun, ["--oversubscribe", "-n", String(ranks), binary] + arguments, in: directory)
+        return try start(launcher, ["--oversubscribe", "-n", String(ranks), binary] + arguments, in: directory)
     }
 
     /// Like `run`, and records an issue (with all output) unless it exits 0.

@@ -130,6 +130,28 @@ struct ResumeCLITests {
         #expect(!exists(partial) && leftovers(in: dir).isEmpty)
     }
 
+    /// jobs/mpirun.sh passes SIGTERM and SIGINT to the ranks as SIGUSR1 and, when they stop with
+    /// 138, ends with 128 + the signal it was sent; a job that ends by itself keeps its status.
+    /// The ranks stand in for sdeflow-mpi's (SIGUSR1 → 138), whose part the test above covers.
+    @Test func theMpirunScriptEndsAStoppedJobWith128PlusTheSignal() throws {
+        let dir = try scratchFolder("mpirun-script")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rank = "trap 'exit 138' USR1; touch \(dir.path)/ready.$OMPI_COMM_WORLD_RANK; while :; do sleep 0.05; done"
+        for (signal, status) in [(SIGTERM, Int32(143)), (SIGINT, 130)] {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
+                try FileManager.default.removeItem(at: dir.appendingPathComponent(file))
+            }
+            let job = try CLI.start(CLI.mpirunScript, ["--oversubscribe", "-n", "2", "/bin/bash", "-c", rank])
+            guard waitUntil(job, "both ranks ready", { ["0", "1"].allSatisfy { exists(dir.appendingPathComponent("ready.\($0)")) } })
+            else { return }
+            job.signal(signal)
+            let r = try job.wait(timeout: 30)
+            #expect(r.status == status && r.stderr.contains("asking the ranks to save and stop"), "signal \(signal): \(r.report)")
+        }
+        let ended = try CLI.execute(CLI.mpirunScript, ["--oversubscribe", "-n", "2", "/bin/bash", "-c", "exit 3"], timeout: 30)
+        #expect(ended.status == 3, "\(ended.report)")
+    }
+
     @Test func trainingStoppedBySIGUSR1ResumesBitwiseAtTheSameRankCount() throws {
         let f = try ResumeFixture.get()
         let dir = try scratchFolder("train-resume")
