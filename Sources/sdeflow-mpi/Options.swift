@@ -8,6 +8,7 @@ extension NeighbourSearch: ExpressibleByArgument {}
 extension ShardLayout: ExpressibleByArgument {}
 extension ODEFinish: ExpressibleByArgument {}
 extension LossWeighting: ExpressibleByArgument {}
+extension OutputPriorKind: ExpressibleByArgument {}
 extension LabelTrend: ExpressibleByArgument {}
 
 // Every numeric option has a documented range, checked in the `validate()` of its option group
@@ -154,6 +155,7 @@ struct TrainOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
     @Option(parsing: .unconditional, help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
     @Option(help: "Weights of the loss's rows: relative (by the inverse local label variance) or uniform (default: relative for d < 5).") var lossWeighting: LossWeighting?
+    @Option(help: "What the network's output is relative to: quadratic (a mean and spread in (x, μ) fitted to the labels) or none (default: none; quadratic helps where the spread is near a quadratic in (x, μ), docs/METHOD.md §6.9).") var outputPrior: OutputPriorKind?
 
     func validate() throws {
         if let h = hidden { _ = try Self.widths(h) }
@@ -189,6 +191,7 @@ struct TrainOptions: ParsableArguments {
         s.maxEpochs = maxEpochs; s.patience = patience ?? s.patience; s.lrPatience = lrPatience
         s.validationFraction = validationFraction; s.seed = seed
         if let w = lossWeighting { s.lossWeighting = w }
+        if let p = outputPrior { s.outputPrior = p }
         if let dm = dims ?? example.map({ ($0.d, $0.dMu) }) {
             let (d, dMu) = dm
             let bytes = Limits.trainingBytes(input: 2 * d + dMu, hidden: s.hidden, output: d, batch: s.batchSize, rows: rows)

@@ -177,6 +177,26 @@ struct CLITests {
         }
     }
 
+    /// `train --output-prior quadratic` stores the prior in model.json and `sample` uses it: after 5
+    /// epochs of a 32×32 network the one-step mean from x = 2 at μ = 0.5 (exact 2.05) is already
+    /// right, since m̂ carries it (a sampler ignoring the prior gives the labels' overall mean, ≈ 2).
+    @Test func anOutputPriorIsStoredAndSampled() throws {
+        let f = try Fixture.get()
+        let dir = try scratchFolder("prior")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("model"), out = dir.appendingPathComponent("x.npy")
+        try CLI.succeed(["train", "--labels", f.labels.path, "--output", model.path, "--output-prior", "quadratic"] + Fixture.trainArguments, ranks: 2)
+        let info = try readJSON(ModelInfo.self, from: model.appendingPathComponent("model.json").path)
+        #expect(info.outputPrior?.dims == 2 && info.training.outputPrior == .quadratic)
+        try CLI.succeed(["sample", "--model", model.path, "--x0", "2", "--mu", "0.5", "--steps", "1", "--count", "4000", "--output", out.path], ranks: 2)
+        let (values, shape) = try NPY.read(out.path)
+        #expect(shape == [4000, 2, 1])
+        let ends = stride(from: 1, to: values.count, by: 2).map { values[$0] }
+        let mean = ends.reduce(0, +) / Double(ends.count)
+        let sd = (ends.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(ends.count - 1)).squareRoot()
+        #expect(abs(mean - 2.05) < 0.025 && sd > 0 && sd.isFinite, "one step from 2 at μ = 0.5: mean \(mean), sd \(sd)")
+    }
+
     /// `sample` at -n 1 and -n 3: same shape and bitwise the same values; NumPy loads the file.
     @Test func samplesAreIdenticalForAnyRankCount() throws {
         let f = try Fixture.get()

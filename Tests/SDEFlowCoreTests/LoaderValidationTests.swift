@@ -80,6 +80,9 @@ private func writeModel(_ dir: String) throws {
         ("model.json", shape { $0["input"] = 4 }, ["does not fit d = 1", "input 2d + dμ = 3"]),
         ("W0.npy", shape { $0["hidden"] = [5, 3] }, ["has shape [4, 3], model.json says [5, 3]"]),
         ("model.json", { try editJSON("\(dir)/model.json") { $0["scale"] = 0 } }, ["scale = 0.0"]),
+        ("model.json", { try editJSON("\(dir)/model.json") {
+            $0["outputPrior"] = ["dims": 2, "lower": [0, 0], "upper": [1, 1], "mean": [0, 1], "variance": [1, 0],
+                                 "minSpread": [0.1], "maxSpread": [10]] } }, ["outputPrior", "1 × 6 finite coefficients"]),
         ("model.json", { try editJSON("\(dir)/model.json") { $0["dt"] = 0 } }, ["dt = 0.0", "Δt"]),
         ("model.json", { try editJSON("\(dir)/model.json") { $0["dt"] = -1 } }, ["dt = -1.0"]),
         ("model.json", { try editJSON("\(dir)/model.json") { $0["d"] = 0 } }, ["d = 0"]),

@@ -15,6 +15,8 @@ public struct ModelInfo: Codable, Sendable {
     public var epochs: Int
     public var bestEpoch: Int
     public var bestValidationLoss: Double
+    /// What the network's output is relative to (`OutputPrior`); nil: the output is G itself.
+    public var outputPrior: OutputPrior?
 
     public init(shape: MLPShape, d: Int, dMu: Int, scale: Double, dt: Double?, example: String?, observedMu: [[Double]]?,
                 muRange: [Double]?, training: TrainSettings, epochs: Int, bestEpoch: Int, bestValidationLoss: Double) {
@@ -115,13 +117,21 @@ public struct FlowModel: Sendable {
         guard s.hidden.count <= Limits.hiddenLayers.upperBound, s.hidden.allSatisfy(Limits.hiddenWidth.contains) else {
             throw fail("hidden widths \(s.hidden): expected at most \(Limits.hiddenLayers.upperBound) layers of widths in \(Limits.hiddenWidth.lowerBound)…\(Limits.hiddenWidth.upperBound)")
         }
+        if let p = info.outputPrior {
+            let t = OutputPrior.termCount(p.dims), all = p.lower + p.upper + p.mean + p.variance + p.minSpread + p.maxSpread
+            guard p.dims == info.d + info.dMu, p.lower.count == p.dims, p.upper.count == p.dims, p.mean.count == info.d * t,
+                  p.variance.count == info.d * t, p.minSpread.count == info.d, p.maxSpread.count == info.d,
+                  all.allSatisfy({ $0.isFinite && abs($0) <= Limits.maxMagnitude }), zip(p.minSpread, p.maxSpread).allSatisfy({ 0 < $0 && $0 <= $1 })
+            else { throw fail("outputPrior: expected \(info.d + info.dMu) variables, \(info.d) × \(t) finite coefficients of mean and variance, and 0 < minSpread ≤ maxSpread") }
+        }
         guard Limits.scale.contains(info.scale) else { throw fail("scale = \(info.scale): the displacement scale c must be in \(Limits.text(Limits.scale))") }
         if let dt = info.dt, !Limits.dtRange.contains(dt) { throw fail("dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))") }
         try Limits.checkMemory(bytes: s.parameterCount * 4 * 2, what: "the network of model.json (\(s.parameterCount) parameters)",
                                fix: "is model.json corrupt?", location: .file(path))
     }
 
-    /// One step of the learned flow map for `rows` states: x + unstandardise(G(standardise([x, μ, z])))/c.
+    /// One step of the learned flow map for `rows` states: x + unstandardise(G(standardise([x, μ, z])))/c,
+    /// G being the network's output taken relative to the model's `OutputPrior`, if it has one.
     /// x and z are rows × d, mu rows × dMu; returns rows × d.
     public func step(x: [Double], mu: [Double], z: [Double], rows: Int) -> [Double] {
         let d = info.d, dMu = info.dMu, w = 2 * d + dMu
@@ -130,7 +140,10 @@ public struct FlowModel: Sendable {
             for i in 0..<d { raw[r * w + i] = x[r * d + i]; raw[r * w + d + dMu + i] = z[r * d + i] }
             for i in 0..<dMu { raw[r * w + d + i] = mu[r * dMu + i] }
         }
-        let g = output.invert(mlp.forward(input.apply(raw), rows: rows))
+        let inputs = input.apply(raw)
+        var h = mlp.forward(inputs, rows: rows)
+        info.outputPrior?.restore(&h, inputs: inputs, width: w)
+        let g = output.invert(h)
         var next = x
         for k in 0..<next.count { next[k] += g[k] / info.scale }
         return next

@@ -37,10 +37,11 @@ public enum DataParallelTrainer {
         }
         var mlp = state.mlp
         mlp.parameters = state.schedule.bestParameters
-        let info = ModelInfo(shape: shape, d: labels.d, dMu: labels.dMu, scale: labels.info.settings.scale, dt: labels.info.dt,
+        var info = ModelInfo(shape: shape, d: labels.d, dMu: labels.dMu, scale: labels.info.settings.scale, dt: labels.info.dt,
                              example: labels.info.example, observedMu: labels.info.observedMu, muRange: labels.info.muRange,
                              training: settings, epochs: state.schedule.epoch, bestEpoch: state.schedule.bestEpoch,
                              bestValidationLoss: state.schedule.bestLoss)
+        info.outputPrior = data.prior
         return FlowModel(info: info, mlp: mlp, input: data.input, output: data.output)
     }
 

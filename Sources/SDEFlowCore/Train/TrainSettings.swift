@@ -15,6 +15,9 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1
     /// How the rows of the loss are weighted; nil (models saved before the option): uniform.
     public var lossWeighting: LossWeighting?
+    /// What the network's output is relative to; nil (the default, and models saved before the
+    /// option): none.
+    public var outputPrior: OutputPriorKind?
 
     public init(hidden: [Int]) { self.hidden = hidden }
 
@@ -37,4 +40,14 @@ public enum LossWeighting: String, Codable, Sendable, CaseIterable {
     /// The default below d = 5: on geometric Brownian motion (noise ∝ x) it took the model's
     /// variance error at the data's 5 % quantile from 7.5 % to 2.1 % (worst of six states: 2.5 %).
     case relative
+}
+
+/// What the network's output is relative to (`OutputPrior`, docs/METHOD.md §3).
+public enum OutputPriorKind: String, Codable, Sendable, CaseIterable {
+    /// The network gives the standardised labels themselves, as in the paper.
+    case none
+    /// The network gives (label − m̂) / ŝ for a quadratic mean m̂ and spread ŝ in (x, μ) fitted to
+    /// the labels, so its error is relative to the local spread. Not the default: it helps where ŝ
+    /// fits (cir, ou2d) and costs where it does not (gbm's 5 % state), docs/METHOD.md §6.9.
+    case quadratic
 }

@@ -11,6 +11,8 @@ struct TrainingData {
     /// Loss weights of the training and validation rows (mean 1 over training rows), nil for
     /// `LossWeighting.uniform`.
     let trainWeights: [Float]?, valWeights: [Float]?
+    /// The mean and spread the targets are relative to (`TrainSettings.outputPrior`), if any.
+    let prior: OutputPrior?
 
     init(_ labels: LabelSet, settings: TrainSettings, log: Log) throws {
         let d = labels.d, dMu = labels.dMu, w = 2 * d + dMu
@@ -33,26 +35,31 @@ struct TrainingData {
         let trainX = rows(order[..<nTrain], raw, w), trainY = rows(order[..<nTrain], target, d)
         input = Standardizer(fitting: trainX, rows: nTrain, width: w)
         output = Standardizer(fitting: trainY, rows: nTrain, width: d)
-        xs = input.apply(trainX); ys = output.apply(trainY)
-        valX = input.apply(rows(order[nTrain...], raw, w)); valY = output.apply(rows(order[nTrain...], target, d))
+        var ys = output.apply(trainY), valY = output.apply(rows(order[nTrain...], target, d))
+        xs = input.apply(trainX); valX = input.apply(rows(order[nTrain...], raw, w))
+        prior = settings.outputPrior == .quadratic ? OutputPrior.fit(inputs: xs, width: w, dims: d + dMu, targets: ys, d: d) : nil
+        if let prior {
+            prior.residuals(&ys, inputs: xs, width: w); prior.residuals(&valY, inputs: valX, width: w)
+            log.info("training: the network learns the labels relative to a quadratic mean and spread in (x, μ) (--output-prior)")
+        }
+        self.ys = ys; self.valY = valY
         width = w; trainRows = nTrain; validationRows = nVal
-        (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, raw: raw, target: target, order: order,
-                                                  nTrain: nTrain, d: d, dMu: dMu, input: input, output: output)
+        (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, inputs: xs + valX, targets: ys + valY,
+                                                  nTrain: nTrain, width: w, dims: d + dMu, d: d)
     }
 
-    /// `LossWeights` over every usable row, in the split's order; x and μ standardised like the
-    /// network's inputs, targets like its outputs.
-    private static func weights(_ kind: LossWeighting, raw: [Double], target: [Double], order: [Int], nTrain: Int,
-                                d: Int, dMu: Int, input: Standardizer, output: Standardizer) -> ([Float]?, [Float]?) {
+    /// `LossWeights` over every usable row in the split's order (training rows first), from the
+    /// network's own inputs and targets: x and μ standardised, targets standardised (and relative
+    /// to the prior, when there is one).
+    private static func weights(_ kind: LossWeighting, inputs: [Float], targets: [Float], nTrain: Int,
+                                width: Int, dims: Int, d: Int) -> ([Float]?, [Float]?) {
         guard kind == .relative else { return (nil, nil) }
-        let w = 2 * d + dMu, n = target.count / d, dims = d + dMu
-        var points = [Double](repeating: 0, count: n * dims), scaled = target
-        for r in 0..<n {
-            for c in 0..<dims { points[r * dims + c] = (raw[r * w + c] - input.mean[c]) / input.std[c] }
-            for o in 0..<d { scaled[r * d + o] = (target[r * d + o] - output.mean[o]) / output.std[o] }
-        }
-        guard let all = LossWeights.inverseLocalVariance(points: points, dims: dims, targets: scaled, d: d) else { return (nil, nil) }
-        let mean = order[..<nTrain].reduce(0.0) { $0 + all[$1] } / Double(nTrain)
-        return (order[..<nTrain].map { Float(all[$0] / mean) }, order[nTrain...].map { Float(all[$0] / mean) })
+        let n = targets.count / d
+        var points = [Double](repeating: 0, count: n * dims)
+        for r in 0..<n { for c in 0..<dims { points[r * dims + c] = Double(inputs[r * width + c]) } }
+        guard let all = LossWeights.inverseLocalVariance(points: points, dims: dims, targets: targets.map(Double.init), d: d)
+        else { return (nil, nil) }
+        let mean = all[..<nTrain].reduce(0, +) / Double(nTrain)
+        return (all[..<nTrain].map { Float($0 / mean) }, all[nTrain...].map { Float($0 / mean) })
     }
 }
