@@ -41,6 +41,8 @@ struct TrainingData {
         if let prior {
             prior.residuals(&ys, inputs: xs, width: w); prior.residuals(&valY, inputs: valX, width: w)
             log.info("training: the network learns the labels relative to a quadratic mean and spread in (x, μ) (--output-prior)")
+        } else if settings.outputPrior == .quadratic {
+            log.info("training: no output prior: it needs d + dμ ≤ \(OutputPrior.maxDims) and \(4 * OutputPrior.termCount(d + dMu)) rows (here \(d + dMu) and \(nTrain))")
         }
         self.ys = ys; self.valY = valY
         width = w; trainRows = nTrain; validationRows = nVal
