@@ -136,9 +136,9 @@ public struct OutputPrior: Codable, Sendable, Equatable {
     }
 
     /// Standardised outputs from network outputs: y = m̂ + ŝ ⊙ H (rows × d, in place).
-    public func restore(_ outputs: inout [Float], inputs: [Float], width: Int) {
-        let rows = outputs.count / self.outputs
+    public func restore(_ values: inout [Float], inputs: [Float], width: Int) {
+        let rows = values.count / outputs
         let (m, s) = inputs.withUnsafeBufferPointer { evaluate($0, width: width, rows: rows) }
-        for k in 0..<outputs.count { outputs[k] = Float(m[k] + s[k] * Double(outputs[k])) }
+        for k in 0..<values.count { values[k] = Float(m[k] + s[k] * Double(values[k])) }
     }
 }

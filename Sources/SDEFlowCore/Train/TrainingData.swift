@@ -42,21 +42,22 @@ struct TrainingData {
             prior.residuals(&ys, inputs: xs, width: w); prior.residuals(&valY, inputs: valX, width: w)
             log.info("training: the network learns the labels relative to a quadratic mean and spread in (x, μ) (--output-prior)")
         } else if settings.outputPrior == .quadratic {
-            log.info("training: no output prior: it needs d + dμ ≤ \(OutputPrior.maxDims) and \(4 * OutputPrior.termCount(d + dMu)) rows (here \(d + dMu) and \(nTrain))")
+            log.info("training: no output prior: it needs d + dμ ≤ \(OutputPrior.maxDims), \(4 * OutputPrior.termCount(d + dMu)) rows and labels that vary (here d + dμ = \(d + dMu), \(nTrain) rows)")
         }
         self.ys = ys; self.valY = valY
         width = w; trainRows = nTrain; validationRows = nVal
-        (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, inputs: xs + valX, targets: ys + valY,
-                                                  nTrain: nTrain, width: w, dims: d + dMu, d: d)
+        (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, train: (xs, ys), validation: (valX, valY),
+                                                  width: w, dims: d + dMu, d: d)
     }
 
     /// `LossWeights` over every usable row in the split's order (training rows first), from the
     /// network's own inputs and targets: x and μ standardised, targets standardised (and relative
     /// to the prior, when there is one).
-    private static func weights(_ kind: LossWeighting, inputs: [Float], targets: [Float], nTrain: Int,
-                                width: Int, dims: Int, d: Int) -> ([Float]?, [Float]?) {
+    private static func weights(_ kind: LossWeighting, train: (inputs: [Float], targets: [Float]),
+                                validation: (inputs: [Float], targets: [Float]), width: Int, dims: Int, d: Int) -> ([Float]?, [Float]?) {
         guard kind == .relative else { return (nil, nil) }
-        let n = targets.count / d
+        let inputs = train.inputs + validation.inputs, targets = train.targets + validation.targets
+        let n = targets.count / d, nTrain = train.targets.count / d
         var points = [Double](repeating: 0, count: n * dims)
         for r in 0..<n { for c in 0..<dims { points[r * dims + c] = Double(inputs[r * width + c]) } }
         guard let all = LossWeights.inverseLocalVariance(points: points, dims: dims, targets: targets.map(Double.init), d: d)
