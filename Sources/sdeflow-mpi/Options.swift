@@ -155,7 +155,7 @@ struct TrainOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
     @Option(parsing: .unconditional, help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
     @Option(help: "Weights of the loss's rows: relative (by the inverse local label variance) or uniform (default: relative for d < 5).") var lossWeighting: LossWeighting?
-    @Option(help: "What the network's output is relative to: quadratic (a mean and spread in (x, μ) fitted to the labels) or none (default: none; quadratic helps where the spread is near a quadratic in (x, μ), docs/METHOD.md §6.9).") var outputPrior: OutputPriorKind?
+    @Option(help: "What the network's output is relative to: quadratic (a mean and spread in (x, μ) fitted to the labels), none (the labels themselves), or auto (quadratic where its spread fits the labels', checked on the training rows; the default; docs/METHOD.md §6.9).") var outputPrior: OutputPriorKind?
 
     func validate() throws {
         if let h = hidden { _ = try Self.widths(h) }

@@ -94,3 +94,46 @@ private func sample() -> (inputs: [Float], targets: [Float], us: [(Double, Doubl
     // m̂ = (2, 0) and ŝ = 2: G = (2 + 2 H₀, 2 H₁) against the plain model's H; a step adds G / c.
     #expect(abs((b[0] - x[0]) * 3 - (2 + 2 * (a[0] - x[0]) * 3)) < 1e-5 && abs((b[1] - x[1]) * 3 - 2 * (a[1] - x[1]) * 3) < 1e-5)
 }
+
+/// Rows m(u) ± s(u) on a 121 × 121 grid of u ∈ [−1, 1]² (enough rows for every check cell).
+private func gridSample(spread: (Double, Double) -> Double) -> (inputs: [Float], targets: [Float]) {
+    var inputs = [Float](), targets = [Float]()
+    for i in 0...120 {
+        for j in 0...120 {
+            let u0 = -1 + Double(i) / 60, u1 = -1 + Double(j) / 60
+            for sign in [1.0, -1.0] {
+                inputs += [Float(u0), Float(u1)] + [Float](repeating: 0.5, count: width - dims)
+                targets += [Float(0.3 - 0.5 * u0 + 0.2 * u1 + sign * spread(u0, u1)), Float(sign * 0.5)]
+            }
+        }
+    }
+    return (inputs, targets)
+}
+
+private func check(_ sample: (inputs: [Float], targets: [Float])) throws -> OutputPriorCheck {
+    let prior = try #require(OutputPrior.fit(inputs: sample.inputs, width: width, dims: dims, targets: sample.targets, d: d))
+    var h = sample.targets
+    prior.residuals(&h, inputs: sample.inputs, width: width)
+    return OutputPriorCheck(prior, inputs: sample.inputs, width: width, h: h)
+}
+
+/// Catches: cells that mix rows of different bins, a variance not about the cell's mean, a floor
+/// ratio taken after the clamp (always ≥ 1), and a check that accepts a spread no quadratic fits.
+@Test func outputPriorCheckAcceptsAQuadraticSpreadAndRejectsOthers() throws {
+    // s² = 1 + 0.8 u0 + 0.3 u0 u1 is in the span: every H is ±1, so each cell (1152 or more rows,
+    // half +1, half −1) has variance n/(n − 1); ŝ² is smallest at u = (−1, 1), 1 − 0.8 − 0.3 + …
+    let exact = try check(gridSample { u0, u1 in (1 + 0.8 * u0 + 0.3 * u0 * u1 + 0.2).squareRoot() })
+    #expect(exact.cells == 25 && exact.accepted)
+    #expect(exact.cellVariance.lowerBound > 1 && exact.cellVariance.upperBound < 1 + 1.0 / 1100, "\(exact.cellVariance)")
+    // The floor is rms/10 with rms² the mean of s² over the grid (1.2: the u terms average to 0);
+    // the smallest s² on the grid is 1.2 − 0.8 − 0.3 = 0.1 at u = (−1, 1).
+    #expect(abs(exact.floorRatio - 0.1 / (1.2 / 100)) < 1e-3, "\(exact.floorRatio)")
+
+    // A step in the spread: positive everywhere, but off by 25–30 % in the cells beside the step.
+    let step = try check(gridSample { u0, _ in u0 < 0.3 ? 1 : 2 })
+    #expect(step.floorRatio >= 1 && !step.accepted && step.cellVariance.upperBound > 1.2, "\(step.summary)")
+
+    // Noise that vanishes on u0 < 0: the quadratic variance goes below the clamp's floor there.
+    let vanishing = try check(gridSample { u0, _ in u0 < 0 ? 0 : 1 })
+    #expect(vanishing.floorRatio < 1 && !vanishing.accepted, "\(vanishing.summary)")
+}

@@ -121,6 +121,20 @@ import Glibc
         let again = try OutputLock.acquire([out])
         #expect(try String(contentsOfFile: out + ".lock", encoding: .utf8).contains("pid \(getpid())"))
         again.release()
+        // A lock of a rank that has exited but not been reaped (a zombie) is stale too.
+        var child: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        #expect(posix_spawn(&child, "/bin/true", nil, nil, argv, environ) == 0)
+        argv.forEach { free($0) }
+        var state = OutputLock.statFields(child)?.state
+        for _ in 0..<200 where state != "Z" { usleep(10_000); state = OutputLock.statFields(child)?.state }
+        #expect(state == "Z", "the unreaped child should be a zombie")
+        let ticks = OutputLock.startTicks(child) ?? 0
+        try "host \(stagingHost)\npid \(child)\nstarted then\nprocess-start \(ticks)\n".write(toFile: out + ".lock", atomically: true, encoding: .utf8)
+        let afterZombie = try OutputLock.acquire([out])
+        afterZombie.release()
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
         // Another host's lock is left to the user.
         try "host elsewhere\npid 1\nstarted then\n".write(toFile: out + ".lock", atomically: true, encoding: .utf8)
         let other = #expect(throws: SDEFlowError.self) { try OutputLock.acquire([out]) }

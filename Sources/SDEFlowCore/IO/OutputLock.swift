@@ -95,19 +95,26 @@ public final class OutputLock {
         return restart < mine.restart
     }
 
-    /// Whether process `pid` of this host runs and is the one that wrote the lock.
+    /// Whether process `pid` of this host runs and is the one that wrote the lock. A zombie (a rank
+    /// that has exited but whose parent, mpirun gone, left it to an init that reaps late, as in
+    /// some containers) answers `kill(pid, 0)` but writes nothing: it does not count.
     static func alive(_ pid: Int32, _ holder: [String: String]) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let recorded = holder["process-start"].flatMap({ UInt64($0) }), recorded != 0,
-              let now = startTicks(pid) else { return true }
+        guard let stat = statFields(pid) else { return true }
+        if stat.state == "Z" || stat.state == "X" { return false }
+        guard let recorded = holder["process-start"].flatMap({ UInt64($0) }), recorded != 0, let now = stat.startTicks else { return true }
         return recorded == now
     }
 
     /// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
-    static func startTicks(_ pid: Int32) -> UInt64? {
+    static func startTicks(_ pid: Int32) -> UInt64? { statFields(pid)?.startTicks }
+
+    /// Fields 3 (the state: R, S, D, Z, …) and 22 (the start, in clock ticks since boot) of
+    /// /proc/<pid>/stat.
+    static func statFields(_ pid: Int32) -> (state: Character?, startTicks: UInt64?)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        return (fields.first?.first, fields.count > 19 ? UInt64(fields[19]) : nil)
     }
 }

@@ -14,7 +14,8 @@
 /// quadratic fitted to the squared residuals, clamped to within `spreadRange` of the component's
 /// root-mean-square residual: unweighted, it went ≤ 0 on 373 of gbm's 45 000 rows and put H at up to
 /// 36 sd there; refitted with weights 1/ŝ² it misses by a few per cent where the noise is smallest.
-/// The network does not correct that: it is why this is not the default (docs/METHOD.md §6.9).
+/// The network does not correct that, so by default the prior is used only where
+/// `OutputPriorCheck` finds it fits (docs/METHOD.md §6.9).
 public struct OutputPrior: Codable, Sendable, Equatable {
     /// d + dμ, the polynomial's variables.
     public var dims: Int
@@ -110,6 +111,15 @@ public struct OutputPrior: Codable, Sendable, Equatable {
             for a in 0..<p { gram[a * p + a] += ridge }
             return MatrixFunctions.solve(gram, rhs, n: p, columns: 1)
         }
+    }
+
+    /// The unclamped quadratic ŝ² of every component (d values) at one row's u (the first `dims`
+    /// standardised inputs; u itself clamped into the box), for `OutputPriorCheck`.
+    func rawVariance(_ u: UnsafeBufferPointer<Float>) -> [Double] {
+        let p = Self.termCount(dims)
+        var t = [Double](repeating: 0, count: p)
+        terms(u, into: &t)
+        return (0..<outputs).map { o in (0..<p).reduce(0.0) { $0 + t[$1] * variance[o * p + $1] } }
     }
 
     /// m̂ and ŝ (each rows × d) at the rows' standardised inputs (`rows` × `width`).

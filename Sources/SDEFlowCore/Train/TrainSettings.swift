@@ -15,8 +15,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1
     /// How the rows of the loss are weighted; nil (models saved before the option): uniform.
     public var lossWeighting: LossWeighting?
-    /// What the network's output is relative to; nil (the default, and models saved before the
-    /// option): none.
+    /// What the network's output is relative to; nil (models saved before the option): none.
     public var outputPrior: OutputPriorKind?
 
     public init(hidden: [Int]) { self.hidden = hidden }
@@ -28,6 +27,7 @@ public struct TrainSettings: Codable, Sendable, Equatable {
         hidden = example?.hidden ?? UnknownDataDefaults.hidden(d: d ?? 1)
         patience = example?.patience ?? 50
         lossWeighting = (example?.d ?? d ?? 1) < UnknownDataDefaults.highDimension ? .relative : .uniform
+        outputPrior = .auto
     }
 }
 
@@ -42,12 +42,15 @@ public enum LossWeighting: String, Codable, Sendable, CaseIterable {
     case relative
 }
 
-/// What the network's output is relative to (`OutputPrior`, docs/METHOD.md §3).
+/// What the network's output is relative to (`OutputPrior`, docs/METHOD.md §3, §6.9).
 public enum OutputPriorKind: String, Codable, Sendable, CaseIterable {
     /// The network gives the standardised labels themselves, as in the paper.
     case none
     /// The network gives (label − m̂) / ŝ for a quadratic mean m̂ and spread ŝ in (x, μ) fitted to
-    /// the labels, so its error is relative to the local spread. Not the default: it helps where ŝ
-    /// fits (cir, ou2d) and costs where it does not (gbm's 5 % state), docs/METHOD.md §6.9.
+    /// the labels, so its error is relative to the local spread.
     case quadratic
+    /// `quadratic` where `OutputPriorCheck` finds that ŝ fits the labels' spread, `none` elsewhere
+    /// (the default below d + dμ = 7): it helps where ŝ fits (cir, ou2d) and costs where it does
+    /// not (gbm's 5 % state).
+    case auto
 }

@@ -37,17 +37,36 @@ struct TrainingData {
         output = Standardizer(fitting: trainY, rows: nTrain, width: d)
         var ys = output.apply(trainY), valY = output.apply(rows(order[nTrain...], target, d))
         xs = input.apply(trainX); valX = input.apply(rows(order[nTrain...], raw, w))
-        prior = settings.outputPrior == .quadratic ? OutputPrior.fit(inputs: xs, width: w, dims: d + dMu, targets: ys, d: d) : nil
-        if let prior {
-            prior.residuals(&ys, inputs: xs, width: w); prior.residuals(&valY, inputs: valX, width: w)
-            log.info("training: the network learns the labels relative to a quadratic mean and spread in (x, μ) (--output-prior)")
-        } else if settings.outputPrior == .quadratic {
-            log.info("training: no output prior: it needs d + dμ ≤ \(OutputPrior.maxDims), \(4 * OutputPrior.termCount(d + dMu)) rows and labels that vary (here d + dμ = \(d + dMu), \(nTrain) rows)")
-        }
+        prior = Self.prior(settings.outputPrior ?? .none, inputs: xs, targets: &ys, width: w, dims: d + dMu, d: d, log: log)
+        if let prior { prior.residuals(&valY, inputs: valX, width: w) }
         self.ys = ys; self.valY = valY
         width = w; trainRows = nTrain; validationRows = nVal
         (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, train: (xs, ys), validation: (valX, valY),
                                                   width: w, dims: d + dMu, d: d)
+    }
+
+    /// The prior `kind` asks for, fitted to the training rows, with `targets` made relative to it;
+    /// nil (targets unchanged) for `none`, where it cannot be fitted, or where `auto` finds it off.
+    private static func prior(_ kind: OutputPriorKind, inputs: [Float], targets: inout [Float], width: Int, dims: Int, d: Int,
+                              log: Log) -> OutputPrior? {
+        guard kind != .none else { return nil }
+        guard let prior = OutputPrior.fit(inputs: inputs, width: width, dims: dims, targets: targets, d: d) else {
+            log.info("training: no output prior: it needs d + dμ ≤ \(OutputPrior.maxDims), \(4 * OutputPrior.termCount(dims)) rows and labels that vary (here d + dμ = \(dims), \(targets.count / d) rows)")
+            return nil
+        }
+        var h = targets
+        prior.residuals(&h, inputs: inputs, width: width)
+        if kind == .auto {
+            let check = OutputPriorCheck(prior, inputs: inputs, width: width, h: h)
+            guard check.accepted else {
+                log.info("training: no output prior (auto): \(check.summary)")
+                return nil
+            }
+            log.info("training: output prior (auto): \(check.summary)")
+        }
+        log.info("training: the network learns the labels relative to a quadratic mean and spread in (x, μ) (--output-prior)")
+        targets = h
+        return prior
     }
 
     /// `LossWeights` over every usable row in the split's order (training rows first), from the
