@@ -6,9 +6,9 @@
 /// ∝ x²e^(2μΔt), no quadratic) ŝ² went ≤ 0 near x = 0 and the worst state went from 1.0 to 2.3 %.
 /// Two checks on the training rows tell these apart:
 /// - **positive:** the quadratic ŝ² (before its clamp) stays above the clamp's floor, (rms /
-///   `spreadRange`)², on every row (cir: ≥ 0.047 rms²; gbm: down to −0.005 rms²);
+///   `spreadRange`)², on every row (cir: 5.6× the floor at least; gbm: down to −0.09×);
 /// - **calibrated:** in every cell of a 5 × 5 grid of quantiles of each pair of the variables (x, μ),
-///   the variance of H = (label − m̂)/ŝ is within `tolerance` of 1 (cir 0.94–1.06; gbm 0.83 in the
+///   the variance of H = (label − m̂)/ŝ is within `tolerance` of 1 (cir 0.93–1.06; gbm 0.80 in the
 ///   cell of small x and small μ).
 public struct OutputPriorCheck: Sendable {
     /// Smallest unclamped ŝ² over the rows, relative to the clamp's floor (≥ 1: never clamped low).
