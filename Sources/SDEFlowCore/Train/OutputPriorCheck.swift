@@ -48,7 +48,7 @@ public struct OutputPriorCheck: Sendable {
             }.min() ?? 0
         }
         let bin = (0..<dims).map { c in Self.quantileBins((0..<rows).map { inputs[$0 * width + c] }) }
-        let pairs = dims == 1 ? [(0, 0)] : (0..<dims).flatMap { i in (i + 1 ..< dims).map { (i, $0) } }
+        let pairs = (0..<dims).flatMap { i in (i + 1 ..< dims).map { (i, $0) } }
         var lo = Double.infinity, hi = -Double.infinity, used = 0
         for (i, j) in pairs {
             var groups = [[Int]](repeating: [], count: Self.bins * Self.bins)
@@ -66,7 +66,8 @@ public struct OutputPriorCheck: Sendable {
         cells = used
     }
 
-    /// Each value's bin, 0 ..< `bins`, by the values' quantiles (ties go to the lower bin).
+    /// Each value's bin, 0 ..< `bins`, by the values' quantiles (a value equal to an edge goes to the
+    /// bin above it).
     static func quantileBins(_ values: [Float]) -> [Int] {
         let sorted = values.sorted(), n = values.count
         let edges = (1..<bins).map { sorted[min(n - 1, $0 * n / bins)] }
