@@ -95,9 +95,9 @@ public final class OutputLock {
         return restart < mine.restart
     }
 
-    /// Whether process `pid` of this host runs and is the one that wrote the lock. A zombie (a rank
-    /// that has exited but whose parent, mpirun gone, left it to an init that reaps late, as in
-    /// some containers) answers `kill(pid, 0)` but writes nothing: it does not count.
+    /// Whether process `pid` of this host runs and is the one that wrote the lock. A zombie (a
+    /// process that has exited but is not yet reaped by its parent) answers `kill(pid, 0)` but
+    /// writes nothing: it does not count.
     static func alive(_ pid: Int32, _ holder: [String: String]) -> Bool {
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
         guard let stat = statFields(pid) else { return true }
