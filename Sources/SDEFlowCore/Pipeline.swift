@@ -50,7 +50,7 @@ public enum Pipeline {
                              output: String, log: Log, search: NeighbourSearch = .auto, shards: ShardLayout = .auto,
                              control: JobControl = .init()) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
-        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(settings.nuX), ν_μ = \(settings.nuMu), c = \(settings.scale), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
+        log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(fmt(settings.nuX)), ν_μ = \(fmt(settings.nuMu)), c = \(fmt(settings.scale)), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
         let checkpoint = control.checkpoints ? LabelCheckpoint(folder: checkpointFolder(for: output), fresh: control.fresh) : nil
         let labels = try StopSignals.listen {

@@ -89,9 +89,9 @@ struct LabelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Number of labels (queries), 1…1e9 and at most the data's pairs.") var labels: Int?
     @Option(parsing: .unconditional, help: "K, exact nearest neighbours per query, 1…1e6 and at most the data's pairs.") var neighbors: Int?
     @Option(parsing: .unconditional, help: "N_τ, steps of the probability-flow ODE, 1…100000.") var odeSteps: Int?
-    @Option(parsing: .unconditional, help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows).") var nuX: Double?
-    @Option(parsing: .unconditional, help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ.") var nuMu: Double?
-    @Option(parsing: .unconditional, help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel).") var scale: Double?
+    @Option(parsing: .unconditional, help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows). Default: the example's; for data of no known example below d = 5, bm's 1.0 × σ_x / 2.983 (bm's σ_x).") var nuX: Double?
+    @Option(parsing: .unconditional, help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ. Default: the example's; for data of no known example below d = 5, bm's 0.5 × σ_μ / 0.6055.") var nuMu: Double?
+    @Option(parsing: .unconditional, help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel). Default 3; for data of no known example below d = 5, 3 × 0.3222 / the spread of y − x (bm's c (y − x) spread).") var scale: Double?
     @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products; the default where d·dμ > 4 below d = 5 and d·dμ > 20 from it on, for data of no known example) or paper (the paper's, for reproduction).")
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")

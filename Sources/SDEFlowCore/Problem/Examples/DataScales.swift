@@ -1,0 +1,52 @@
+/// The spreads of a data set that the label lengths of data of no known example follow, so that
+/// `label` gives the same labels (in the data's units) whatever units the data are in.
+///
+/// Why: ν_x, ν_μ and the displacement scale c are lengths in the data's units. bm's values (1.0,
+/// 0.5, 3), taken as they are, fitted data whose spread is near bm's; the held-out logistic SDE
+/// of BENCHMARKS.md ("twelfth session") multiplied by 100 — the same law in other units — went
+/// from a worst variance error of 1.5 % to 18.7 % (20 of 25 rows over 2 %): c = 3 made its scaled
+/// displacements 30 times wider than the probability-flow ODE's unit noise, so the noise-to-data
+/// transition fell where the solver's grid is coarse. With ν_x, ν_μ and c scaled to the data it
+/// gave the unscaled labels to float rounding, and 1.5 % again.
+public struct DataScales: Sendable, Equatable {
+    /// One standard deviation over all entries of x, of μ, and of y − x (data units).
+    public var x: Double, mu: Double, displacement: Double
+
+    /// bm's default data set (`simulate --example bm`): the spreads its label settings were
+    /// measured at.
+    public static let brownianMotion = DataScales(x: 2.983, mu: 0.6055, displacement: 0.3222)
+    /// Rows read to estimate the spreads: evenly spaced over the data set (same rows on every rank).
+    public static let sampleRows = 65_536
+
+    public init(x: Double, mu: Double, displacement: Double) {
+        self.x = x; self.mu = mu; self.displacement = displacement
+    }
+
+    /// The spreads of `sampleRows` evenly spaced rows of the data set in `folder` (all rows if
+    /// fewer); nil if a spread is not a positive finite number (the label stage then reports the
+    /// bad row, or uses its own fallbacks for constant columns).
+    public static func of(_ folder: String) throws -> DataScales? {
+        let data = try Dataset(directory: folder)
+        let n = data.count, m = min(n, sampleRows)
+        let block = try data.read(indices: (0..<m).map { $0 * n / m })
+        let displacement = zip(block.y, block.x).map { $0 - $1 }
+        let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
+        return [s.x, s.mu, s.displacement].allSatisfy({ $0.isFinite && $0 > 1e-12 }) ? s : nil
+    }
+
+    static func spread(_ v: [Double]) -> Double {
+        let mean = v.reduce(0, +) / Double(v.count)
+        return (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)).squareRoot()
+    }
+
+    /// `settings` (measured at `reference`'s spreads) with ν_x, ν_μ and c carried to these
+    /// spreads: ν_x ∝ σ_x, ν_μ ∝ σ_μ, c ∝ 1/σ_Δ (within `Limits.scale`). At bm's own spreads they
+    /// are bm's.
+    public func scaled(_ settings: LabelSettings, from reference: DataScales = .brownianMotion) -> LabelSettings {
+        var s = settings
+        s.nuX *= x / reference.x
+        s.nuMu *= mu / reference.mu
+        s.scale = min(max(s.scale * reference.displacement / displacement, Limits.scale.lowerBound), Limits.scale.upperBound)
+        return s
+    }
+}
