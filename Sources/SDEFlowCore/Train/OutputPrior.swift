@@ -62,9 +62,7 @@ public struct OutputPrior: Codable, Sendable, Equatable {
             prior.mean = leastSquares(design, p: p, rows: rows, targets: targets.map(Double.init), d: d, weights: weights)
             for r in 0..<rows {
                 for o in 0..<d {
-                    var m = 0.0
-                    for t in 0..<p { m += design[r * p + t] * prior.mean[o * p + t] }
-                    let e = Double(targets[r * d + o]) - m
+                    let e = Double(targets[r * d + o]) - component(prior.mean, o, at: design[r * p ..< (r + 1) * p])
                     squares[r * d + o] = e * e
                 }
             }
@@ -119,7 +117,16 @@ public struct OutputPrior: Codable, Sendable, Equatable {
         let p = Self.termCount(dims)
         var t = [Double](repeating: 0, count: p)
         terms(u, into: &t)
-        return (0..<outputs).map { o in (0..<p).reduce(0.0) { $0 + t[$1] * variance[o * p + $1] } }
+        return (0..<outputs).map { Self.component(variance, $0, at: t[...]) }
+    }
+
+    /// Output `o` of a polynomial with these coefficients (outputs × termCount) at `terms`, summed
+    /// in term order.
+    @inline(__always)
+    static func component(_ coefficients: [Double], _ o: Int, at terms: ArraySlice<Double>) -> Double {
+        var v = 0.0, k = o * terms.count
+        for t in terms { v += t * coefficients[k]; k += 1 }
+        return v
     }
 
     /// m̂ and ŝ (each rows × d) at the rows' standardised inputs (`rows` × `width`).
@@ -129,10 +136,8 @@ public struct OutputPrior: Codable, Sendable, Equatable {
         for r in 0..<rows {
             terms(UnsafeBufferPointer(rebasing: inputs[r * width ..< r * width + dims]), into: &t)
             for o in 0..<d {
-                var mo = 0.0, vo = 0.0
-                for k in 0..<p { mo += t[k] * mean[o * p + k]; vo += t[k] * variance[o * p + k] }
-                m[r * d + o] = mo
-                s[r * d + o] = min(max(max(vo, 0).squareRoot(), minSpread[o]), maxSpread[o])
+                m[r * d + o] = Self.component(mean, o, at: t[...])
+                s[r * d + o] = min(max(max(Self.component(variance, o, at: t[...]), 0).squareRoot(), minSpread[o]), maxSpread[o])
             }
         }
         return (m, s)
