@@ -37,11 +37,9 @@ struct Label: ParsableCommand {
         let known = info?.example.flatMap { SDEExample.named($0, dim: width) }
         let ex = known ?? .brownianMotion
         var defaults = ex.labels
-        // Data of no known example: the defaults follow its dimensions (UnknownDataDefaults) and,
-        // below d = 5, its spreads (DataScales).
+        // Data of no known example: the defaults follow its dimensions and spreads.
         if known == nil, let d = width, let mu = try? NPY.header(at: filePath(data, "mu.npy")) {
-            defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth)
-            if d < UnknownDataDefaults.highDimension, let scales = try? DataScales.of(data) { defaults = scales.scaled(defaults) }
+            defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth, scales: try? DataScales.of(data))
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in

@@ -385,7 +385,8 @@ struct CLITests {
         #expect(abs(std - 0.95) < 0.2, "label std \(std)")
     }
 
-    /// Catches: label lengths (ν_x, ν_μ, c) that stay bm's whatever the units of a user's data. The
+    /// Catches: label lengths (ν_x, ν_μ, c) that stay bm's (or, from d = 5, ou-nd's) whatever the
+    /// units of a user's data. The
     /// same data in units 100 times smaller (x and y × 100) must give the same labels, c (y − x)
     /// being unit-free when c follows the data's spread (`DataScales`): before, they differed and a
     /// model of such data was 18.7 % off in variance instead of 1.5 %.
@@ -393,24 +394,27 @@ struct CLITests {
         let dir = try scratchFolder("units")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rng = CounterRNG(seed: 9), n = 3000
-        let x = (0..<n).map { 1 + 0.3 * rng.normals(.initialState, id: UInt64($0), index: 0).0 }
-        let mu = (0..<n).map { 0.5 + rng.uniforms(.split, id: UInt64($0), index: 0).0 }
-        let y = x.indices.map { x[$0] + 0.1 * mu[$0] * x[$0] * (1 - x[$0]) + 0.13 * x[$0] * rng.normals(.queryNoise, id: UInt64($0), index: 0).0 }
-        var labels: [[Double]] = []
-        for unit in [1.0, 100.0] {
-            let data = dir.appendingPathComponent("data\(Int(unit))"), out = dir.appendingPathComponent("labels\(Int(unit))")
-            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-            try NPY.write(data.appendingPathComponent("x.npy").path, x.map { $0 * unit }, shape: [n, 1])
-            try NPY.write(data.appendingPathComponent("mu.npy").path, mu, shape: [n, 1])
-            try NPY.write(data.appendingPathComponent("y.npy").path, y.map { $0 * unit }, shape: [n, 1])
-            try writeFileAtomically(data.appendingPathComponent("dataset.json").path, contents: "{\"dt\": 0.1}")
-            try CLI.succeed(["label", "--data", data.path, "--output", out.path, "--labels", "300", "--neighbors", "200", "--ode-steps", "20"], ranks: 1)
-            labels.append(try NPY.read(out.appendingPathComponent("label.npy").path).values)
+        // d = 1 (bm's settings carried) and d = 6 (ou-nd's): a logistic drift and noise ∝ x per component.
+        for d in [1, 6] {
+            let x = (0..<(n * d)).map { 1 + 0.3 * rng.normals(.initialState, id: UInt64($0), index: 0).0 }
+            let mu = (0..<n).map { 0.5 + rng.uniforms(.split, id: UInt64($0), index: 0).0 }
+            let y = x.indices.map { x[$0] + 0.1 * mu[$0 / d] * x[$0] * (1 - x[$0]) + 0.13 * x[$0] * rng.normals(.queryNoise, id: UInt64($0), index: 0).0 }
+            var labels: [[Double]] = []
+            for unit in [1.0, 100.0] {
+                let data = dir.appendingPathComponent("data\(d)-\(Int(unit))"), out = dir.appendingPathComponent("labels\(d)-\(Int(unit))")
+                try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+                try NPY.write(data.appendingPathComponent("x.npy").path, x.map { $0 * unit }, shape: [n, d])
+                try NPY.write(data.appendingPathComponent("mu.npy").path, mu, shape: [n, 1])
+                try NPY.write(data.appendingPathComponent("y.npy").path, y.map { $0 * unit }, shape: [n, d])
+                try writeFileAtomically(data.appendingPathComponent("dataset.json").path, contents: "{\"dt\": 0.1}")
+                try CLI.succeed(["label", "--data", data.path, "--output", out.path, "--labels", "300", "--neighbors", "200", "--ode-steps", "20"], ranks: 1)
+                labels.append(try NPY.read(out.appendingPathComponent("label.npy").path).values)
+            }
+            let mean = labels[0].reduce(0, +) / Double(labels[0].count), sd = (labels[0].reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(labels[0].count)).squareRoot()
+            let worst = zip(labels[0], labels[1]).map { abs($0 - $1) }.max()!
+            #expect(sd > 0.5 && sd < 2, "d = \(d): c (y − x) should have a spread of order 1: \(sd)")
+            #expect(worst < 1e-3 * sd, "d = \(d): labels of the data in other units differ by up to \(worst) (spread \(sd))")
         }
-        let mean = labels[0].reduce(0, +) / Double(labels[0].count), sd = (labels[0].reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(labels[0].count)).squareRoot()
-        let worst = zip(labels[0], labels[1]).map { abs($0 - $1) }.max()!
-        #expect(sd > 0.5 && sd < 2, "c (y − x) should have a spread of order 1: \(sd)")
-        #expect(worst < 1e-3 * sd, "labels of the data in other units differ by up to \(worst) (spread \(sd))")
     }
 
     /// Catches: user data in d = 6 getting the cross-term fit by default (p = 13 instead of 7

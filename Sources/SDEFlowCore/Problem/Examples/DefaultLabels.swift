@@ -50,16 +50,21 @@ public enum UnknownDataDefaults {
     /// The label settings for d state and dμ parameter components: the wide labels of the
     /// paper's examples below `highDimension` (the plain local-linear fit once the bilinear
     /// fit's d·dμ cross terms pass 4, the matrix finish and no trend from d = 3), the settings measured on
-    /// `ou-nd` from it on (`SDEExample.highDimensionalLabels`).
-    public static func labels(d: Int, dMu: Int) -> LabelSettings {
-        if d >= highDimension { return SDEExample.highDimensionalLabels(d: d, dMu: dMu) }
+    /// `ou-nd` from it on (`SDEExample.highDimensionalLabels`). With the data's `scales`, the
+    /// lengths ν_x, ν_μ and c are carried from the spreads they were measured at (bm's, or
+    /// `ou-nd`'s from d = 5) to the data's, so the labels do not depend on the data's units.
+    public static func labels(d: Int, dMu: Int, scales: DataScales? = nil) -> LabelSettings {
+        if d >= highDimension {
+            let s = SDEExample.highDimensionalLabels(d: d, dMu: dMu)
+            return scales?.scaled(s, from: .highDimensional) ?? s
+        }
         var s = SDEExample.brownianMotion.labels
         if d * dMu > 4 { s.estimator = .localLinear }
         if d > 2 { s.finish = .matrix }
         // The trend's full basis and fitted shrinkage were measured at d ≤ 2, its high-d form
         // from d = 5; d = 3 and 4 keep the local fit alone.
         if d > GlobalTrend.fullBasisUpTo { s.trend = .none }
-        return s
+        return scales?.scaled(s, from: .brownianMotion) ?? s
     }
 
     /// The network: the paper's 3 × 128 below `highDimension`, 3 × 256 from it on (the width
