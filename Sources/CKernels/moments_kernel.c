@@ -121,6 +121,28 @@ DISPATCH(void, sdeflow_local_rescale,
           const double *restrict g, double s0, const double *restrict intercept, double inflate),
          (u, p, y, q, k, g, s0, intercept, inflate))
 
+ALWAYS_INLINE void sdeflow_local_rescale_components_body(const double *restrict u, int64_t p,
+                                                         double *restrict y, int64_t q, int64_t k,
+                                                         const double *restrict g, const double *restrict s0,
+                                                         const double *restrict intercept, double inflate) {
+    for (int64_t j = 0; j < k; j++) {
+        const double *uj = u + j * p;
+        double *yj = y + j * q;
+        for (int64_t o = 0; o < q; o++) {
+            double s = s0[o];
+            for (int64_t i = 0; i < p; i++) s += uj[i] * g[i * q + o];
+            double ratio = s > 0 ? s0[o] / s : 4;
+            ratio = ratio < 0.25 ? 0.25 : ratio > 4 ? 4 : ratio;
+            const double f = inflate * __builtin_sqrt(ratio);
+            yj[o] = intercept[o] + (yj[o] - intercept[o]) * f;
+        }
+    }
+}
+DISPATCH(void, sdeflow_local_rescale_components,
+         (const double *restrict u, int64_t p, double *restrict y, int64_t q, int64_t k,
+          const double *restrict g, const double *restrict s0, const double *restrict intercept, double inflate),
+         (u, p, y, q, k, g, s0, intercept, inflate))
+
 ALWAYS_INLINE double sdeflow_leverage_body(const double *restrict u, int64_t p, const double *restrict w,
                                            int64_t k, const double *restrict mean,
                                            const double *restrict keep, const double *restrict chol,

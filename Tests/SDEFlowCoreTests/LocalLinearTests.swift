@@ -131,11 +131,45 @@ import Testing
     (u, y, w) = neighbours()
     linear.adjust(offsets: u, deltas: &y, weights: w, count: k)
     #expect(linear.scaleAtQuery > 1.03 * s0, "the linear fit's s0 \(linear.scaleAtQuery) is not biased: the test cannot fail")
-    // The estimators use the quadratic fit at D = 2 coordinates, not beyond nor in paper mode.
+    // The estimators use the quadratic fit up to D = 3 coordinates, not beyond nor in paper mode.
     #expect(LabelEstimator.localBilinear.curvatureColumns(d: 1, dMu: 1) == 2)
     #expect(LabelEstimator.localLinear.curvatureColumns(d: 1, dMu: 1) == 2)
-    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 2, dMu: 1) == 0)
+    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 2, dMu: 1) == 3)
+    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 3, dMu: 1) == 0)
     #expect(LabelEstimator.paper.curvatureColumns(d: 1, dMu: 1) == 0)
+}
+
+/// Catches: one scale model for all components (of |r|²) where each component's noise varies
+/// its own way, and components' coefficients crossed. In d = 2 (offsets x₁, x₂, μ) component 1's
+/// variance is quadratic in x₂ and component 2's in x₁ (as for dX₁ ∝ √(1 + X₂²) dW₁); every
+/// neighbour row comes with the four sign pairs (±√s₁, ±√s₂), so each component's squared
+/// residual is exactly its model and every adjusted component must sit at its intercept ±
+/// γ√s_o(0). A model of |r|² leaves each component's spread off by its neighbour's share.
+@Test func quadraticScaleFitIsPerComponent() {
+    let rows = 300, k = 4 * rows, a = [0.3, -0.2], slope = [0.5, 1.5]
+    func s(_ u: [Double]) -> [Double] {
+        [0.02 * (1 + (0.4 + u[1]) * (0.4 + u[1])) + 0.001 * u[2], 0.03 * (1 + (u[0] - 0.2) * (u[0] - 0.2)) + 0.0005 * u[0] * u[2]]
+    }
+    let rng = CounterRNG(seed: 13)
+    var u = [Double](), y = [Double](), w = [Double]()
+    for j in 0..<rows {
+        let (r0, r1) = rng.uniforms(.initialState, id: UInt64(j), index: 0), (r2, r3) = rng.uniforms(.split, id: UInt64(j), index: 0)
+        let row = [0.6 * r0 - 0.3, 0.6 * r1 - 0.3, 0.4 * r2 - 0.2], v = s(row)
+        for (s1, s2) in [(1.0, 1.0), (1, -1), (-1, 1), (-1, -1)] {
+            u += row
+            y += [a[0] + slope[0] * row[0] + s1 * v[0].squareRoot(), a[1] + slope[1] * row[2] + s2 * v[1].squareRoot()]
+            w.append(0.5 + r3)
+        }
+    }
+    var fit = LocalLinearFit(p: 3, d: 2, curvatureBase: 3)
+    fit.adjust(offsets: u, deltas: &y, weights: w, count: k)
+    let s0 = s([0, 0, 0]), gamma = 1 / (1 - fit.leverageFraction).squareRoot()
+    #expect(abs(fit.scaleAtQuery - s0[0] - s0[1]) < 1e-9, "s0 \(fit.scaleAtQuery), exact \(s0)")
+    for j in 0..<k {
+        for o in 0..<2 {
+            #expect(abs(abs(y[j * 2 + o] - a[o]) - gamma * s0[o].squareRoot()) < 1e-9, "neighbour \(j) component \(o): \(y[j * 2 + o])")
+        }
+    }
 }
 
 /// Catches: cross-term columns missing or misplaced in the labeler (`.localBilinear`). Pairs

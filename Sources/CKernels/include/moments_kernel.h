@@ -22,6 +22,14 @@ void sdeflow_local_shift(const double *u, int64_t p, double *y, int64_t q, const
 void sdeflow_local_rescale(const double *u, int64_t p, double *y, int64_t q, int64_t k,
                            const double *g, double s0, const double *intercept, double inflate);
 
+/// The scale step per component (the quadratic scale model of `LocalLinearFit`): as
+/// `sdeflow_local_rescale` with component o of y_j scaled by its own r_jo = s0[o] / (s0[o] +
+/// u_j g_o), g being p x q row-major (column o is component o's coefficients). At q = 1 it is
+/// `sdeflow_local_rescale`, operation for operation.
+void sdeflow_local_rescale_components(const double *u, int64_t p, double *y, int64_t q, int64_t k,
+                                      const double *g, const double *s0, const double *intercept,
+                                      double inflate);
+
 /// The weighted leverage of the fit's offsets: sum_j w_j^2 |L^{-1} (keep * (u_j - mean))|^2,
 /// with L (p x p, row-major lower triangle) the Cholesky factor of the centred weighted Gram
 /// matrix sum_j w_j (u_j - mean)(u_j - mean)^T and keep[a] 0 for columns left out of the fit

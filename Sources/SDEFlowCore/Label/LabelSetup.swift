@@ -39,6 +39,9 @@ public struct LabelSetup {
         if let trend {
             block = trend.residualised(block)
             log.info("labels: global trend fitted (\(trend.columns) columns per component); the local fits start from it")
+            if trend.noise != nil {
+                log.info("labels: the noise model varies by \(fmt(100 * trend.noiseStateVariation, 3)) % over a spread of x")
+            }
         }
         let points = norm.points(x: block.x, mu: block.mu)
         let all = comm.isRoot ? try Self.drawQueries(source, count: settings.labels, seed: seed) : QueryBlock(d: source.d, dMu: source.dMu)

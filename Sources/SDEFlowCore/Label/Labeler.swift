@@ -58,7 +58,7 @@ public struct Labeler {
         precondition(d <= Int(SDEFLOW_MAX_DIM), "d = \(d) exceeds the kernel's limit \(SDEFLOW_MAX_DIM)")
         guard let index else { preconditionFailure("label(_:) needs a labeler built over a shard") }
         let k = settings.neighbors
-        var work = QueryWork(settings: settings, d: d, dMu: dMu)
+        var work = QueryWork(settings: settings, d: d, dMu: dMu, trend: trend)
         var labels = [Double](repeating: 0, count: queries.count * d)
         var ess = [Double](repeating: 0, count: queries.count)
         var found = [Int32](repeating: 0, count: Self.searchBlock * k)
@@ -83,7 +83,7 @@ public struct Labeler {
     /// of `rows`: `found[q·K ..< (q + 1)·K]`, in the index's canonical order (the order the
     /// sums run in, so it fixes the bits). The one per-query path of every search.
     public func label(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows) -> (labels: [Double], ess: [Double]) {
-        var work = QueryWork(settings: settings, d: d, dMu: dMu)
+        var work = QueryWork(settings: settings, d: d, dMu: dMu, trend: trend)
         return label(queries, found: found, rows: rows, work: &work)
     }
 
@@ -188,7 +188,7 @@ public struct Labeler {
     public func deviationChiSquares(_ queries: QueryBlock, found: [Int32], rows: NeighbourRows) -> [Double] {
         guard let trend else { return [] }
         let k = settings.neighbors
-        var work = QueryWork(settings: settings, d: d, dMu: dMu)
+        var work = QueryWork(settings: settings, d: d, dMu: dMu, trend: trend)
         return found.withUnsafeBufferPointer { f in
             (0..<queries.count).flatMap { n in
                 let a = adjust(queries, n, UnsafeBufferPointer(rebasing: f[n * k ..< (n + 1) * k]), rows, &work)
@@ -263,7 +263,7 @@ struct QueryWork {
     var fit: LocalLinearFit
     var solver: any LabelODEIntegrator
 
-    init(settings: LabelSettings, d: Int, dMu: Int) {
+    init(settings: LabelSettings, d: Int, dMu: Int, trend: GlobalTrend?) {
         let k = settings.neighbors
         p = settings.estimator.fitColumns(d: d, dMu: dMu)
         kPad = (k + 15) / 16 * 16
@@ -271,7 +271,8 @@ struct QueryWork {
         logKernel = [Double](repeating: 0, count: k); weights = logKernel
         deltaT = [Float](repeating: 0, count: d * kPad); norm2 = [Float](repeating: 0, count: kPad)
         kern = [Float](repeating: -.infinity, count: kPad); scratch = norm2; z = [Float](repeating: 0, count: d)
-        fit = LocalLinearFit(p: p, d: d, curvatureBase: settings.estimator.curvatureColumns(d: d, dMu: dMu))
+        let varies = (trend?.noiseStateVariation ?? 0) >= LabelEstimator.stateNoiseThreshold
+        fit = LocalLinearFit(p: p, d: d, curvatureBase: settings.estimator.curvatureColumns(d: d, dMu: dMu, stateDependentNoise: varies))
         solver = settings.solver.integrator(settings, d: d)
     }
 

@@ -73,6 +73,17 @@ public struct GlobalTrend: Sendable {
         return (0...degree).flatMap { build(0, $0) }
     }
 
+    /// How much the noise model varies with the state: Σ |coefficient| over the columns with x in
+    /// them, relative to the model's value at the data's mean (its constant column). The
+    /// columns are monomials of the standardised variables, so this is about the change over
+    /// one spread of the data. 0 without a noise model or on the high-dimensional basis.
+    public var noiseStateVariation: Double {
+        guard let noise, let monomials, noise.coefficients[0] > 0 else { return 0 }
+        var sum = 0.0
+        for (c, e) in monomials.enumerated() where e.prefix(d).contains(where: { $0 > 0 }) { sum += abs(noise.coefficients[c]) }
+        return sum / noise.coefficients[0]
+    }
+
     /// The feature row of (x, μ) into `f` (`columns` values).
     func features(x: UnsafePointer<Double>, mu: UnsafePointer<Double>, into f: UnsafeMutablePointer<Double>) {
         if let monomials {

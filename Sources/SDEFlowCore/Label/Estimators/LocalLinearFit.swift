@@ -14,14 +14,14 @@ import Foundation
 /// residuals are then stretched by the fit's leverage correction γ (`leverageInflation`), as
 /// the fit itself absorbs part of the noise.
 ///
-/// With `curvatureBase` = D > 0 the scale fit is quadratic instead: |r_j|² on the first D offset
-/// columns (x_j − x, μ_j − μ) and all their products u_a u_b (a ≤ b). Noise whose variance is
-/// quadratic in the state (dX ∝ X dW: s ∝ x²) read by a linear fit over a neighbourhood of
-/// offset variance v comes out s₀ + v·s''/2 at the query: on geometric Brownian motion's data
-/// the labels from its 5 % quantile were 5–9 % too wide and the trained model's variance 15 %
-/// (docs/METHOD.md §6.1). The quadratic terms cost a second moments pass of D + D(D+1)/2
-/// columns and make s₀ noisier, so the estimators use them only at D = 2
-/// (`LabelEstimator.curvatureColumns`).
+/// With `curvatureBase` = D > 0 the scale fit is quadratic instead, and per component: each r_jo²
+/// on the first D offset columns (x_j − x, μ_j − μ) and all their products u_a u_b (a ≤ b), and
+/// each component rescaled by its own ratio. Noise whose variance is quadratic in the state
+/// (dX ∝ X dW: s ∝ x²) read by a linear fit over a neighbourhood of offset variance v comes out
+/// s₀ + v·s''/2 at the query: on geometric Brownian motion's data the labels from its 5 %
+/// quantile were 5–9 % too wide and the trained model's variance 15 % (docs/METHOD.md §6.1). The
+/// quadratic terms cost a second moments pass of D + D(D+1)/2 columns and make s₀ noisier, so
+/// the estimators use them up to D = 3 (`LabelEstimator.curvatureColumns`).
 ///
 /// Shapes: `offsets` is K × p (p = `LabelEstimator.fitColumns`: x_j − x, μ_j − μ, then any cross
 /// terms), `deltas` is K × d, `weights` K non-negative (any scale). Everything is in Double; K ≥ 1.
@@ -52,9 +52,9 @@ public struct LocalLinearFit {
     /// The fitted displacement at the query (d) and the scale fit's residual sums (1 + p).
     private var intercept: [Double]
     private var residualSums: [Double]
-    /// The quadratic scale fit when `curvatureBase` > 0: a fit of one value on q = D + D(D+1)/2
-    /// columns (at most one element: an array, as a struct cannot hold its own type), the
-    /// columns (K × q) and the squared residual norms (K), grown as needed.
+    /// The quadratic scale fit when `curvatureBase` > 0: a fit of the d squared residual
+    /// components on q = D + D(D+1)/2 columns (at most one element: an array, as a struct cannot
+    /// hold its own type), the columns (K × q) and the squared residuals (K × d), grown as needed.
     private var curvatureFit: [LocalLinearFit] = []
     private var curvatureOffsets: [Double] = [], squaredResiduals: [Double] = []
     public let curvatureBase: Int
@@ -62,7 +62,7 @@ public struct LocalLinearFit {
     public init(p: Int, d: Int, curvatureBase: Int = 0) {
         precondition(curvatureBase >= 0 && curvatureBase <= p)
         self.p = p; self.d = d; self.curvatureBase = curvatureBase
-        if curvatureBase > 0 { curvatureFit = [LocalLinearFit(p: curvatureBase * (curvatureBase + 3) / 2, d: 1)] }
+        if curvatureBase > 0 { curvatureFit = [LocalLinearFit(p: curvatureBase * (curvatureBase + 3) / 2, d: d)] }
         slopes = .init(repeating: 0, count: p * d); scaleSlopes = .init(repeating: 0, count: p)
         gram = .init(repeating: 0, count: p * p)
         rhs = .init(repeating: 0, count: p * max(d, 1)); meanU = .init(repeating: 0, count: p)
@@ -104,22 +104,25 @@ public struct LocalLinearFit {
         }
     }
 
-    /// The scale step with the quadratic model of |r|² (`curvatureBase`): columns u_a (a < D)
-    /// and u_a u_b (a ≤ b < D), the fit's value at the query s₀ and its coefficients passed to the
-    /// same rescale kernel as the linear model's. `scaleSlopes` keeps the linear coefficients.
+    /// The scale step with the quadratic model (`curvatureBase`), one per component: r_jo² on the
+    /// columns u_a (a < D) and u_a u_b (a ≤ b < D), fitted for every component o at once (one
+    /// Gram factor), and each component of the residuals rescaled by its own model's ratio. A
+    /// single model of |r|² cannot follow noise whose components vary differently (x₁'s with x₂,
+    /// x₂'s with x₁): it leaves each component half its neighbourhood's curvature. At d = 1 this
+    /// is the model of |r|² itself. `scaleAtQuery` is Σ_o s₀,o; `scaleSlopes` the sum of the
+    /// components' linear coefficients.
     private mutating func rescaleQuadratic(offsets u: UnsafePointer<Double>, deltas y: UnsafeMutablePointer<Double>,
                                            weights w: UnsafePointer<Double>, count k: Int, inflate: Double) {
         let base = curvatureBase, q = curvatureFit[0].p
-        if curvatureOffsets.count < k * q { curvatureOffsets = .init(repeating: 0, count: k * q); squaredResiduals = .init(repeating: 0, count: k) }
+        if curvatureOffsets.count < k * q { curvatureOffsets = .init(repeating: 0, count: k * q) }
+        if squaredResiduals.count < k * d { squaredResiduals = .init(repeating: 0, count: k * d) }
         for j in 0..<k {
-            var s = 0.0
-            for o in 0..<d { let r = y[j * d + o] - intercept[o]; s += r * r }
-            squaredResiduals[j] = s
+            for o in 0..<d { let r = y[j * d + o] - intercept[o]; squaredResiduals[j * d + o] = r * r }
             var c = j * q
             for a in 0..<base { curvatureOffsets[c] = u[j * p + a]; c += 1 }
             for a in 0..<base { for b in a..<base { curvatureOffsets[c] = u[j * p + a] * u[j * p + b]; c += 1 } }
         }
-        var s0 = 0.0, coefficients = [Double](repeating: 0, count: q)
+        var s0 = [Double](repeating: 0, count: d), coefficients = [Double](repeating: 0, count: q * d)
         let fitted = curvatureOffsets.withUnsafeBufferPointer { cu in
             squaredResiduals.withUnsafeBufferPointer { sr in
                 curvatureFit[0].fitMean(offsets: cu.baseAddress!, deltas: sr.baseAddress!, weights: w, count: k)
@@ -128,14 +131,19 @@ public struct LocalLinearFit {
         curvatureFit[0].fitted = fitted
         if fitted {
             let f = curvatureFit[0]
-            s0 = f.meanD[0]
-            for i in 0..<q { coefficients[i] = f.slopes[i]; s0 -= f.meanU[i] * f.slopes[i] }
+            for o in 0..<d {
+                s0[o] = f.meanD[o]
+                for i in 0..<q { coefficients[i * d + o] = f.slopes[i * d + o]; s0[o] -= f.meanU[i] * f.slopes[i * d + o] }
+            }
         }
-        for i in 0..<p { scaleSlopes[i] = i < base ? coefficients[i] : 0 }
-        scaleAtQuery = s0
-        if !(s0 > 0 && s0.isFinite) { s0 = 1; for i in coefficients.indices { coefficients[i] = 0 } }
+        scaleAtQuery = s0.reduce(0, +)
+        for i in 0..<p { scaleSlopes[i] = i < base ? (0..<d).reduce(0) { $0 + coefficients[i * d + $1] } : 0 }
+        // A component without a usable model keeps its scale (the leverage correction alone).
+        for o in 0..<d where !(s0[o] > 0 && s0[o].isFinite) {
+            s0[o] = 1; for i in 0..<q { coefficients[i * d + o] = 0 }
+        }
         curvatureOffsets.withUnsafeBufferPointer { cu in
-            sdeflow_local_rescale(cu.baseAddress!, Int64(q), y, Int64(d), Int64(k), coefficients, s0, intercept, inflate)
+            sdeflow_local_rescale_components(cu.baseAddress!, Int64(q), y, Int64(d), Int64(k), coefficients, s0, intercept, inflate)
         }
     }
 
