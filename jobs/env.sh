@@ -5,7 +5,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 # One BLAS thread per rank: ranks already fill the cores.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-# On SIGTERM or SIGINT, mpirun SIGTERMs the ranks and SIGKILLs them this many seconds later.
-# Open MPI's default of 1 s cuts a training epoch before its state is saved; 30 s lets the
-# ranks finish the epoch (or label block) in progress, save it and say how to resume.
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-30}
+# Not set here: OMPI_MCA_odls_base_sigkill_timeout. mpirun ends a job whose rank exits non-zero
+# (an input error, a stop by signal) by SIGCONT, then SIGTERM that many seconds later, then
+# SIGKILL as long again, and waits out both even when the ranks are gone: at 30 s every failed
+# job took a minute to end. The launchers stop jobs through jobs/mpirun.sh (SIGUSR1 to the
+# ranks), which needs no grace time; README.md ("Restarting a killed job") says when to raise it.
