@@ -1,0 +1,80 @@
+import Foundation
+import SDEFlowCore
+import Testing
+
+// Findings of the robustness probe (2, 3, 10–14, 16, 17): inputs that trapped, failed only after
+// the work, or were reported in Foundation's words are refused before any work with a message
+// naming the file (and key) or option, what it holds and what was expected.
+
+private struct ProbeTestError: Error, CustomStringConvertible { let description: String }
+
+/// A small bm data set, its labels and a model (seconds to make), built once per test process.
+private enum Probe {
+    static let root = perProcessScratchRoot(prefix: "sdeflow-probe-tests-")
+    static var data: URL { root.appendingPathComponent("data") }
+    static var labels: URL { root.appendingPathComponent("labels") }
+    static var model: URL { root.appendingPathComponent("model") }
+
+    static let made: Swift.Result<Void, any Error> = Swift.Result {
+        for args in [["simulate", "--example", "bm", "--paths-per-mu", "40", "--output", data.path],
+                     ["label", "--data", data.path, "--output", labels.path, "--labels", "400", "--neighbors", "60", "--ode-steps", "10"],
+                     ["train", "--labels", labels.path, "--output", model.path, "--hidden", "8,8", "--max-epochs", "2"]] {
+            let r = try CLI.run(args)
+            guard r.status == 0 else { throw ProbeTestError(description: "preparing the small run failed: \(r.report)") }
+        }
+    }
+
+    static func get() throws { try made.get() }
+
+    /// A copy of `folder` changed by `spoil` (given the copy's path).
+    static func spoiled(_ folder: URL, _ spoil: (String) throws -> Void) throws -> URL {
+        let copy = root.appendingPathComponent("\(folder.lastPathComponent)-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.copyItem(at: folder, to: copy)
+        try spoil(copy.path)
+        return copy
+    }
+
+    /// A copy of `folder` whose JSON file `name` has `edit` applied to its top-level object.
+    static func edited(_ folder: URL, _ name: String, _ edit: @escaping (inout [String: Any]) -> Void) throws -> URL {
+        try spoiled(folder) { dir in
+            let url = URL(fileURLWithPath: "\(dir)/\(name)")
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            edit(&object)
+            try JSONSerialization.data(withJSONObject: object).write(to: url)
+        }
+    }
+
+    /// A copy of the data with `text` as its dataset.json.
+    static func dataWithJSON(_ text: String) throws -> URL {
+        try spoiled(data) { try Data(text.utf8).write(to: URL(fileURLWithPath: "\($0)/dataset.json")) }
+    }
+
+    static func out() -> String { root.appendingPathComponent("out-\(UUID().uuidString.prefix(6))").path }
+}
+
+/// Runs `arguments`, expects exit 64 or 65 within `within` seconds (before any work), every
+/// fragment in stderr, no trap and no output left.
+@discardableResult
+private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments: [String], within: Double = 20,
+                           sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandResult {
+    let r = try CLI.run(arguments, ranks: ranks, timeout: 60)
+    #expect(r.status == 64 || r.status == 65, "\(r.report)", sourceLocation: sourceLocation)
+    #expect(r.seconds < within, "refused only after \(r.seconds) s: \(r.report)", sourceLocation: sourceLocation)
+    for f in fragments { #expect(r.stderr.contains(f), "should say '\(f)': \(r.report)", sourceLocation: sourceLocation) }
+    for trap in ["Fatal error", "Backtrace", "Illegal instruction", "precondition", "DecodingError", "CodingKeys", "NSCocoaErrorDomain"] {
+        #expect(!r.output.contains(trap), "raw or trapped: \(r.report)", sourceLocation: sourceLocation)
+    }
+    return r
+}
+
+@Suite struct ProbeFixTests {
+    /// Finding 12: negative values of these options gave "Missing value" instead of the range.
+    @Test func negativeJobOptionValuesGiveTheirRange() throws {
+        let label = ["label", "--data", "/nonexistent", "--output", "/tmp/unused"]
+        try expectRefused(label + ["--label-block", "-3"], ["--label-block must be at least 1 (got -3)"])
+        try expectRefused(label + ["--stall-timeout", "-1"], ["--stall-timeout must be a number of seconds ≥ 0 (got -1.0)"])
+        try expectRefused(["train", "--labels", "/nonexistent", "--output", "/tmp/unused", "--checkpoint-every", "-1"],
+                          ["--checkpoint-every must be at least 1 (got -1)"])
+        try expectRefused(["bench", "--knn-dims", "-1"], ["--knn-dims: '-1' is not a positive integer"])
+    }
+}
