@@ -77,4 +77,14 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
                           ["--checkpoint-every must be at least 1 (got -1)"])
         try expectRefused(["bench", "--knn-dims", "-1"], ["--knn-dims: '-1' is not a positive integer"])
     }
+
+    /// Finding 14: `bench --json` to a missing folder or onto a folder failed after the benchmark.
+    @Test func anUnwritableBenchJSONIsRefusedBeforeTheBenchmark() throws {
+        let quick = ["--skip", "label,knn,labeler,memory", "--epochs-to-time", "1", "--train-rows", "1000"]
+        try expectRefused(["bench", "--json", "/nonexistent/dir/x.json"] + quick, ["--json /nonexistent/dir/x.json: the folder /nonexistent/dir does not exist"],
+                          within: 5)
+        let folder = Probe.root.appendingPathComponent("json-folder")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try expectRefused(["bench", "--json", folder.path] + quick, ["is a folder; give a file name"], within: 5)
+    }
 }
