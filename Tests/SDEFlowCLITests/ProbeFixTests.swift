@@ -78,6 +78,30 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         try expectRefused(["bench", "--knn-dims", "-1"], ["--knn-dims: '-1' is not a positive integer"])
     }
 
+    /// Finding 13: NaN, Infinity (Python's json.dump) and 1e400 were "not valid JSON", a missing
+    /// or mistyped key came as DecodingError internals; bench's bad --work-dir as NSCocoaErrorDomain.
+    @Test func jsonProblemsNameTheFileAndKey() throws {
+        try Probe.get()
+        let cases: [(String, String)] = [
+            ("{\"dt\": 1e400}", "\"dt\": 1e400 is not a finite number"),
+            ("{\"dt\": NaN}", "\"dt\": NaN is not a finite number"),
+            ("{\"dt\": 0.1, \"observedMu\": [[-Infinity]]}", "\"observedMu\": -Infinity is not a finite number"),
+            ("{}", "key \"dt\" is missing"),
+            ("{\"dt\": \"0.1\"}", "\"dt\": expected to decode Double but found a string"),
+            ("{\"dt\": null}", "\"dt\" is null"),
+            ("{\"dt\": 0.1, \"muRange\": [0, \"x\"]}", "\"muRange[1]\": expected to decode Double"),
+            ("{\"dt\": 0.1,", "not valid JSON"),
+        ]
+        for (text, fragment) in cases {
+            let data = try Probe.dataWithJSON(text)
+            try expectRefused(["label", "--data", data.path, "--output", Probe.out(), "--labels", "100", "--neighbors", "50"],
+                              ["dataset.json: ", fragment])
+        }
+        let labels = try Probe.edited(Probe.labels, "labels.json") { $0["settings"] = nil }
+        try expectRefused(["train", "--labels", labels.path, "--output", Probe.out()], ["labels.json: ", "key \"settings\" is missing"])
+        try expectRefused(["bench", "--work-dir", "/proc/x", "--end-to-end"], ["--work-dir /proc/x: cannot create a folder there"])
+    }
+
     /// Finding 14: `bench --json` to a missing folder or onto a folder failed after the benchmark.
     @Test func anUnwritableBenchJSONIsRefusedBeforeTheBenchmark() throws {
         let quick = ["--skip", "label,knn,labeler,memory", "--epochs-to-time", "1", "--train-rows", "1000"]
@@ -86,5 +110,17 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         let folder = Probe.root.appendingPathComponent("json-folder")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try expectRefused(["bench", "--json", folder.path] + quick, ["is a folder; give a file name"], within: 5)
+    }
+
+    /// Finding 17: a FIFO as x.npy (or dataset.json) blocked the command forever in open().
+    @Test func aFIFOAsAnInputIsRefusedAtOpen() throws {
+        try Probe.get()
+        for name in ["x.npy", "dataset.json"] {
+            let data = try Probe.spoiled(Probe.data) { dir in
+                try FileManager.default.removeItem(atPath: "\(dir)/\(name)")
+                #expect(mkfifo("\(dir)/\(name)", 0o600) == 0)
+            }
+            try expectRefused(["label", "--data", data.path, "--output", Probe.out()], ["\(name): is a FIFO (named pipe), not a regular file"])
+        }
     }
 }

@@ -70,6 +70,7 @@ public struct Dataset: PairSource {
 
     /// dataset.json if present, with Δt in `Limits.dtRange`.
     static func readInfo(_ path: String) throws -> DatasetInfo? {
+        try requireRegularFile(path)
         guard let raw = FileManager.default.contents(atPath: path) else { return nil }
         let info = try decodeJSON(DatasetInfo.self, raw, path: path, expected: " as dataset metadata (need at least {\"dt\": 0.1})")
         guard Limits.dtRange.contains(info.dt) else {
