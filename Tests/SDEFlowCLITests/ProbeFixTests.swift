@@ -68,6 +68,63 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
 }
 
 @Suite struct ProbeFixTests {
+    /// Finding 2: `ou-nd` with d = 1 trapped (precondition in ouND(dim:)) in evaluate, inspect,
+    /// label, train; an example of another d, or an unknown one, in dataset.json was accepted.
+    @Test func exampleNamesThatDoNotFitTheArraysAreRefused() throws {
+        try Probe.get()
+        let m = Probe.model.path, needs = "example 'ou-nd' needs d in 2…256"
+        try expectRefused(["evaluate", "--model", m, "--output", Probe.out(), "--example", "ou-nd", "--samples", "200", "--path-samples", "200"],
+                          [needs, "has d = 1", "--example"])
+        try expectRefused(["evaluate", "--model", m, "--output", Probe.out(), "--example", "ou-nd"], ranks: 2, [needs])
+        try expectRefused(["inspect", "--model", m, "--output", Probe.out(), "--mu", "0", "--x-range", "-3:3", "--example", "ou-nd"], [needs])
+        let label = ["--output", Probe.out(), "--labels", "100", "--neighbors", "50"]
+        for (name, fragment) in [("ou-nd", needs), ("ou2d", "example 'ou2d' has d = 2, dμ = 1; the data (x.npy, mu.npy) have d = 1"),
+                                 ("nope", "unknown example 'nope'; known: bm, ou, ou2d, ou-nd, cir, gbm")] {
+            let data = try Probe.edited(Probe.data, "dataset.json") { $0["example"] = name }
+            try expectRefused(["label", "--data", data.path] + label, ["dataset.json: \"example\": ", fragment])
+        }
+        let labels = try Probe.edited(Probe.labels, "labels.json") { $0["example"] = "ou-nd" }
+        try expectRefused(["train", "--labels", labels.path, "--output", Probe.out()], ["labels.json: \"example\": ", needs])
+        let model = try Probe.edited(Probe.model, "model.json") { $0["example"] = "ou-nd" }
+        try expectRefused(["evaluate", "--model", model.path, "--output", Probe.out()], ["model.json: \"example\": ", needs])
+        try expectRefused(["inspect", "--model", model.path, "--output", Probe.out(), "--mu", "0", "--x-range", "-3:3"], [needs])
+    }
+
+    /// Finding 3: observedMu [[]] or [[1e300]] in model.json trapped evaluate; a wrong dμ and a
+    /// bad muRange were accepted; train copied a bad observedMu from labels.json.
+    @Test func observedMuAndMuRangeAreCheckedWhereTheFilesAreRead() throws {
+        try Probe.get()
+        let cases: [(Any, String, String)] = [
+            ([[Double]()], "observedMu", "\"observedMu\"[0] has 0 values; each observed μ needs dμ = 1"),
+            ([[1e300]], "observedMu", "\"observedMu\"[0][0] = 1e+300: expected a finite number"),
+            ([[0.1, 0.2]], "observedMu", "\"observedMu\"[0] has 2 values"),
+            ([[Double]](), "observedMu", "\"observedMu\" is empty"),
+            ([1.0], "muRange", "\"muRange\" = [1.0]: expected [lo, hi]"),
+            ([1.0, -1.0], "muRange", "\"muRange\" = [1.0, -1.0]"),
+            ([0, 1e300], "muRange", "\"muRange\" = [0.0, 1e+300]"),
+            ([0, 0.5], "muRange", "does not hold the observed μ = -1.0"),
+        ]
+        for (value, key, fragment) in cases {
+            let model = try Probe.edited(Probe.model, "model.json") { $0[key] = value }
+            try expectRefused(["evaluate", "--model", model.path, "--output", Probe.out(), "--samples", "200", "--path-samples", "200"],
+                              ["model.json: ", fragment])
+        }
+        let labels = try Probe.edited(Probe.labels, "labels.json") { $0["observedMu"] = [[Double]()] }
+        try expectRefused(["train", "--labels", labels.path, "--output", Probe.out()], ["labels.json: \"observedMu\"[0] has 0 values"])
+    }
+
+    /// Finding 10: a bm model (μ in [−1, 1]) evaluated against ou failed after sampling with
+    /// "EncodingError.invalidValue: -nan"; inspect overlaid NaN coefficients at μ < 0.
+    @Test func anExampleWhoseMuRangeMissesTheModelsIsRefusedBeforeSampling() throws {
+        try Probe.get()
+        let out = Probe.out()
+        try expectRefused(["evaluate", "--model", Probe.model.path, "--example", "ou", "--output", out, "--samples", "200", "--path-samples", "200"],
+                          ["example 'ou' is defined for μ in [0.5, 2]", "span [-1, 1]"], within: 10)
+        try expectRefused(["inspect", "--model", Probe.model.path, "--example", "ou", "--mu", "-0.5", "--x-range", "-1:1", "--output", out],
+                          ["--example: example 'ou' is defined for μ in [0.5, 2]; --mu is -0.5"])
+        #expect(!exists(URL(fileURLWithPath: out)))
+    }
+
     /// Finding 12: negative values of these options gave "Missing value" instead of the range.
     @Test func negativeJobOptionValuesGiveTheirRange() throws {
         let label = ["label", "--data", "/nonexistent", "--output", "/tmp/unused"]

@@ -40,8 +40,13 @@ public struct Dataset: PairSource {
         let headers = try paths.map { try NPY.header(at: $0) }
         try Self.checkShapes(headers, paths)
         self.directory = directory; self.headers = headers
-        self.info = try Self.readInfo((directory as NSString).appendingPathComponent("dataset.json"))
+        let infoPath = (directory as NSString).appendingPathComponent("dataset.json")
+        self.info = try Self.readInfo(infoPath)
         self.d = headers[0].rowWidth; self.dMu = headers[1].rowWidth; self.count = headers[0].rowCount
+        if let info {
+            try ParameterMetadata.check(example: info.example, observedMu: info.observedMu, muRange: info.muRange, d: d, dMu: dMu,
+                                        path: infoPath, holder: "the data (x.npy, mu.npy) have")
+        }
     }
 
     /// float32/float64, (N, width ≥ 1) or (N,), the same N ≥ 1 in all three, y as wide as x, d ≤ 256.

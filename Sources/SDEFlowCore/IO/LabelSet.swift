@@ -94,6 +94,8 @@ public struct LabelSet: Sendable {
         if let dt = info.dt, !Limits.dtRange.contains(dt) {
             throw SDEFlowError.file(path, "dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))")
         }
+        try ParameterMetadata.check(example: info.example, observedMu: info.observedMu, muRange: info.muRange, d: norm.d,
+                                    dMu: norm.dMu, path: path, holder: "the labels have")
     }
 
     /// Non-finite label rows are allowed (dropped by training); finite values must be in ±1e100,

@@ -126,6 +126,8 @@ public struct FlowModel: Sendable {
         }
         guard Limits.scale.contains(info.scale) else { throw fail("scale = \(info.scale): the displacement scale c must be in \(Limits.text(Limits.scale))") }
         if let dt = info.dt, !Limits.dtRange.contains(dt) { throw fail("dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))") }
+        try ParameterMetadata.check(example: info.example, observedMu: info.observedMu, muRange: info.muRange, d: info.d,
+                                    dMu: info.dMu, path: path, holder: "the model has")
         try Limits.checkMemory(bytes: s.parameterCount * 4 * 2, what: "the network of model.json (\(s.parameterCount) parameters)",
                                fix: "is model.json corrupt?", location: .file(path))
     }
