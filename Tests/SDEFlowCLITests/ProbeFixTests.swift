@@ -125,6 +125,14 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         #expect(!exists(URL(fileURLWithPath: out)))
     }
 
+    /// Finding 11: the message named the literal word "labels", not the folder or the option.
+    @Test func aValidationFractionLeavingNoTrainingRowsNamesTheOption() throws {
+        try Probe.get()
+        try expectRefused(["train", "--labels", Probe.labels.path, "--output", Probe.out(), "--validation-fraction", "0.999"],
+                          ["--validation-fraction: 0.999 of the 400 usable label rows of \(Probe.labels.path) holds out 400, leaving 0 training rows",
+                           "use a fraction below 0.99", "the default 0.1 trains on 360"])
+    }
+
     /// Finding 12: negative values of these options gave "Missing value" instead of the range.
     @Test func negativeJobOptionValuesGiveTheirRange() throws {
         let label = ["label", "--data", "/nonexistent", "--output", "/tmp/unused"]
