@@ -72,9 +72,7 @@ struct Inspect: ParsableCommand {
             let ranges: [(Double, Double)]
             do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
             guard let dt = flow.info.dt else { throw SDEFlowError.usage("\(model)/model.json has no dt: cannot turn displacements into rates") }
-            if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
-                log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
-            }
+            for line in flow.extrapolation(x0: nil, mu: m) { log.info(line) }
             let known = try overlayExample(flow, modelPath: model, mu: m, log: log)
             let grid = FlowDiagnostics.grid(ranges, points: points)
             let jobs = FlowDiagnostics.jobs(grid: grid, mu: m, samples: samples)

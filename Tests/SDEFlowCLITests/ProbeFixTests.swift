@@ -177,6 +177,29 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         try expectRefused(["bench", "--json", folder.path] + quick, ["is a folder; give a file name"], within: 5)
     }
 
+    /// Finding 16: --dim was ignored for bm; y = x on every row labelled all zeros; sample far
+    /// outside the training data said nothing.
+    @Test func degenerateRequestsAreRefusedOrWarned() throws {
+        try Probe.get()
+        try expectRefused(["simulate", "--example", "bm", "--dim", "3", "--output", Probe.out()], ["--dim applies to ou-nd only", "'bm' has d = 1"])
+        try expectRefused(["run", "--example", "bm", "--dim", "3", "--output", Probe.out()], ["--dim applies to ou-nd only"])
+        let still = try Probe.spoiled(Probe.data) { dir in
+            try FileManager.default.removeItem(atPath: "\(dir)/y.npy")
+            try FileManager.default.copyItem(atPath: "\(dir)/x.npy", toPath: "\(dir)/y.npy")
+        }
+        for ranks in [nil, 2] as [Int?] {
+            try expectRefused(["label", "--data", still.path, "--output", Probe.out(), "--labels", "100", "--neighbors", "50"], ranks: ranks,
+                              ["y.npy: equals x.npy on all", "no motion to learn"])
+        }
+        let far = try CLI.succeed(["sample", "--model", Probe.model.path, "--x0", "1e6", "--mu", "50", "--steps", "1", "--count", "2",
+                                   "--output", Probe.out() + ".npy"])
+        #expect(far.stderr.contains("warning: --mu = 50 is outside the training range [-1, 1]"), "\(far.report)")
+        #expect(far.stderr.contains("warning: --x0 = 1e+06 is outside the training data's"), "\(far.report)")
+        let near = try CLI.succeed(["sample", "--model", Probe.model.path, "--x0", "0", "--mu", "0.5", "--steps", "1", "--count", "2",
+                                    "--output", Probe.out() + ".npy"])
+        #expect(!near.stderr.contains("warning"), "\(near.report)")
+    }
+
     /// Finding 17: a FIFO as x.npy (or dataset.json) blocked the command forever in open().
     @Test func aFIFOAsAnInputIsRefusedAtOpen() throws {
         try Probe.get()
