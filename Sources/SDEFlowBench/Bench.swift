@@ -65,6 +65,8 @@ public struct Bench: ParsableCommand {
         guard unknown.isEmpty else {
             throw ValidationError("--skip: unknown section(s) \(unknown.sorted().joined(separator: ", ")); known: \(Self.sectionNames.joined(separator: ", "))")
         }
+        if let json { try checkWritableFile(json, option: "--json") }
+        if let workDir { try checkWorkFolder(workDir, option: "--work-dir") }
         if !skipped.contains("knn") {
             let actual = exampleOneSettings(pairs: pairs).pathsPerMu * 210
             guard neighbors <= actual else { throw ValidationError("--neighbors \(neighbors) exceeds the \(actual) pairs of --pairs \(pairs)") }

@@ -4,19 +4,20 @@ import SDEFlowCore
 
 /// The options of `bench`'s knn-high section: exact K-NN at high dimension (`BruteForceIndex`)
 /// timed next to FAISS `IndexFlatL2` on the same data, in alternating rounds. The section is long
-/// (N = 10⁶ points per D by default), so it runs only when `--knn-dims` is given.
+/// (N = 10⁶ points per D by default), so it runs only when `--knn-dims` is given. Its numeric
+/// options parse negative values, so `--knn-dims -1` is refused with the range, not "Missing value".
 public struct KNNHighOptions: ParsableArguments {
     public init() {}
 
-    @Option(help: "knn-high: dimensions D, comma-separated (e.g. 11,21,51). The section runs only when this is given (and knn-high is not in --skip).")
+    @Option(parsing: .unconditional, help: "knn-high: dimensions D, comma-separated (e.g. 11,21,51). The section runs only when this is given (and knn-high is not in --skip).")
     var knnDims: String?
-    @Option(help: "knn-high: points N per D, uniform in [0, 1]^D, float32 values (default 1000000).")
+    @Option(parsing: .unconditional, help: "knn-high: points N per D, uniform in [0, 1]^D, float32 values (default 1000000).")
     var knnPoints: Int?
-    @Option(help: "knn-high: K values, comma-separated, each ≤ --knn-points (default 2000,20000).")
+    @Option(parsing: .unconditional, help: "knn-high: K values, comma-separated, each ≤ --knn-points (default 2000,20000).")
     var knnKs: String?
-    @Option(help: "knn-high: queries per round, distinct rows of the points, searched in one call by each side (default 32).")
+    @Option(parsing: .unconditional, help: "knn-high: queries per round, distinct rows of the points, searched in one call by each side (default 32).")
     var knnQueries: Int?
-    @Option(help: "knn-high: timed rounds per (D, K), each Swift then FAISS (default 3).")
+    @Option(parsing: .unconditional, help: "knn-high: timed rounds per (D, K), each Swift then FAISS (default 3).")
     var rounds: Int?
     @Option(help: "knn-high: a python with faiss-cpu and numpy; FAISS IndexFlatL2 is timed with it on one thread in the same rounds. Without it only Swift is timed and the output says FAISS was not run.")
     var faissPython: String?

@@ -62,13 +62,13 @@ func evaluationSpec(model: FlowModel, modelPath: String, exampleName: String?, s
     guard let name = exampleName ?? model.info.example else {
         throw SDEFlowError.usage("\(modelPath)/model.json names no example (a model of your own data): pass --example NAME to choose the exact law to compare with (known: \(known)); without an exact law, use `sdeflow-mpi inspect`")
     }
-    guard let ex = SDEExample.named(name, dim: model.info.d) else { throw SDEFlowError.usage("unknown example '\(name)'; known: \(known)") }
+    let ex = try modelExample(name, explicit: exampleName != nil, model: model, modelPath: modelPath)
     guard ex.exactTransition != nil else { throw SDEFlowError.usage("example '\(name)' has no exact law to evaluate against") }
-    guard model.info.d == ex.d else {
-        throw SDEFlowError.usage("model \(modelPath) has state dimension d = \(model.info.d) but example '\(name)' has d = \(ex.d): evaluate it against an example of the same dimension")
-    }
-    guard model.info.dMu == ex.dMu else {
-        throw SDEFlowError.usage("model \(modelPath) has parameter dimension dμ = \(model.info.dMu) but example '\(name)' has dμ = \(ex.dMu)")
+    // Evaluation simulates the exact law at the model's observed μ: outside the example's range
+    // (ou at μ ≤ 0) it has no stationary law and its variance is NaN, found only after sampling.
+    let observed = (model.info.observedMu?.isEmpty ?? true) ? ex.observedMu : model.info.observedMu!
+    if let why = ex.muOutsideRange(observed, what: "the observed μ of \(modelPath)/model.json") {
+        throw SDEFlowError.usage("\(why): evaluate against an example whose μ range holds the model's")
     }
     if let own = model.info.example, own != name {
         log.info("warning: the model was trained on example '\(own)'; comparing it with the exact law of '\(name)'")
@@ -77,4 +77,14 @@ func evaluationSpec(model: FlowModel, modelPath: String, exampleName: String?, s
     if model.info.dt == nil { log.info("warning: model.json has no dt; using the example's Δt = \(dt)") }
     return EvaluationSpec(example: ex, dt: dt, observedMu: model.info.observedMu, muRange: model.info.muRange,
                           samples: samples, pathSamples: pathSamples, seed: seed)
+}
+
+/// Example `name` checked against the model's d and dμ (an `ExampleMismatch` as a usage error,
+/// naming --example when the user gave it): so that `ou-nd` on a 1-D model is refused, not trapped.
+func modelExample(_ name: String, explicit: Bool, model: FlowModel, modelPath: String) throws -> SDEExample {
+    do {
+        return try SDEExample.fitting(name, d: model.info.d, dMu: model.info.dMu, holder: "model \(modelPath) has")
+    } catch let e as ExampleMismatch {
+        throw explicit ? SDEFlowError.option("--example", e.description) : SDEFlowError.file(filePath(modelPath, "model.json"), e.description)
+    }
 }

@@ -48,6 +48,19 @@ struct Inspect: ParsableCommand {
                                location: .option("--samples"))
     }
 
+    /// The example whose exact coefficients are overlaid. One named by --example must fit the
+    /// model (d, dμ) and hold --mu in its μ range (ou at μ ≤ 0 has no law): else the command is
+    /// refused before sampling. The model's own (model.json, checked to fit at load) is overlaid
+    /// unless --mu lies outside its range, with a warning then.
+    func overlayExample(_ flow: FlowModel, modelPath: String, mu: [Double], log: Log) throws -> SDEExample? {
+        guard let name = example ?? flow.info.example, name != "none" else { return nil }
+        let ex = try modelExample(name, explicit: example != nil, model: flow, modelPath: modelPath)
+        guard let why = ex.muOutsideRange([mu], what: "--mu") else { return ex }
+        if example != nil { throw SDEFlowError.option("--example", "\(why): no exact law to overlay there") }
+        log.info("warning: no exact overlay: \(why)")
+        return nil
+    }
+
     func run() throws {
         let m = try parseList(mu, option: "--mu")
         let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
@@ -59,15 +72,8 @@ struct Inspect: ParsableCommand {
             let ranges: [(Double, Double)]
             do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
             guard let dt = flow.info.dt else { throw SDEFlowError.usage("\(model)/model.json has no dt: cannot turn displacements into rates") }
-            if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
-                log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
-            }
-            var known: SDEExample? = nil
-            if let name = example ?? flow.info.example, name != "none" {
-                if let ex = SDEExample.named(name, dim: d), ex.d == d, ex.dMu == flow.info.dMu { known = ex } else {
-                    log.info("warning: no exact overlay: '\(name)' is not a built-in example with d = \(d), dμ = \(flow.info.dMu)")
-                }
-            }
+            for line in flow.extrapolation(x0: nil, mu: m) { log.info(line) }
+            let known = try overlayExample(flow, modelPath: model, mu: m, log: log)
             let grid = FlowDiagnostics.grid(ranges, points: points)
             let jobs = FlowDiagnostics.jobs(grid: grid, mu: m, samples: samples)
             log.info("inspect: \(points) states × \(samples) one-step samples at μ = \(m) over \(comm.size) rank(s)")

@@ -3,13 +3,15 @@ import Foundation
 import SDEFlowCore
 import SDEFlowMPI
 
-/// Options of the job frame, on every command that runs under MPI.
+/// Options of the job frame, on every command that runs under MPI. Numeric options parse negative
+/// values (`parsing: .unconditional`) so that `--label-block -3` is refused with its range, not
+/// swift-argument-parser's "Missing value".
 struct JobOptions: ParsableArguments {
-    @Option(help: "Seconds a rank may go without progress (no collective entered or left) before it ends the job with a message naming the rank and what it waited for (default \(Int(JobSpec.defaultStallTimeout)), or the environment variable SDEFLOW_STALL_TIMEOUT; 0: never).")
+    @Option(parsing: .unconditional, help: "Seconds a rank may go without progress (no collective entered or left) before it ends the job with a message naming the rank and what it waited for (default \(Int(JobSpec.defaultStallTimeout)), or the environment variable SDEFLOW_STALL_TIMEOUT; 0: never).")
     var stallTimeout: Double?
 
     func validate() throws {
-        if let t = stallTimeout, !(t >= 0) { throw ValidationError("--stall-timeout must be ≥ 0 seconds") }
+        if let t = stallTimeout, !(t >= 0) { throw ValidationError("--stall-timeout must be a number of seconds ≥ 0 (got \(t))") }
     }
 
     /// The frame's spec for a command reading `inputs` and writing `outputs`.
@@ -33,20 +35,20 @@ struct ResumeOptions: ParsableArguments {
 }
 
 struct CheckpointEveryOption: ParsableArguments {
-    @Option(help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT or SIGUSR1 saves at once).")
+    @Option(parsing: .unconditional, help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT or SIGUSR1 saves at once).")
     var checkpointEvery: Int = 10
 
     func validate() throws {
-        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
+        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
     }
 }
 
 struct LabelBlockOption: ParsableArguments {
-    @Option(help: "Label stage: queries per checkpointed block, the most a killed rank loses (default: 1024, fewer when a block would be more than about 10 s of work).")
+    @Option(parsing: .unconditional, help: "Label stage: queries per checkpointed block, the most a killed rank loses (default: 1024, fewer when a block would be more than about 10 s of work).")
     var labelBlock: Int?
 
     func validate() throws {
-        if let b = labelBlock, b < 1 { throw ValidationError("--label-block must be at least 1") }
+        if let b = labelBlock, b < 1 { throw ValidationError("--label-block must be at least 1 (got \(b))") }
     }
 }
 

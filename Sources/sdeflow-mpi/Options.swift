@@ -50,6 +50,11 @@ struct SimulateOptions: ParsableArguments {
     var dtype: String = "float64"
 
     func validate() throws {
+        // A fixed-dimension example would ignore --dim, and the user would get d = 1 data unawares.
+        if let dim, !SDEExample.dimensioned.contains(example) {
+            let d = SDEExample.named(example).map { " (example '\(example)' has d = \($0.d))" } ?? ""
+            throw ValidationError("--dim \(dim): --dim applies to \(SDEExample.dimensioned.joined(separator: ", ")) only\(d)")
+        }
         _ = try settings(for: try lookupExample(example, dim: dim))
         _ = try npyType()
     }

@@ -23,7 +23,7 @@ struct Simulate: ParsableCommand {
 struct Label: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute training-free labels: kernel-weighted score over exact K nearest neighbours + probability-flow ODE.")
-    @Option(help: "Data set folder (x.npy, mu.npy, y.npy, optional dataset.json).") var data: String
+    @Option(help: "Data set folder (x.npy, mu.npy, y.npy, optional dataset.json: dt, and \"example\" only when the data are that built-in example's, of its d and dμ; an unknown name or another dimension is refused).") var data: String
     @Option(help: "Label folder to write.") var output: String
     @OptionGroup var options: LabelOptions
     @OptionGroup var seed: SeedOption
@@ -43,6 +43,7 @@ struct Label: ParsableCommand {
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in
+            try Dataset(directory: data).requireMotion()
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
                                    search: options.neighbourIndex, shards: options.shards,
                                    control: JobControl(fresh: resume.fresh, labelBlock: block.labelBlock))
@@ -100,9 +101,7 @@ struct Sample: ParsableCommand {
                                    fix: "lower --count or --steps", location: .option("--count"))
             guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
-            if let r = flow.info.muRange, r.count == 2, m.count == 1, !(r[0]...r[1]).contains(m[0]) {
-                log.info("warning: μ = \(m[0]) is outside the training range [\(r[0]), \(r[1])]: the model extrapolates")
-            }
+            for line in flow.extrapolation(x0: x, mu: m) { log.info(line) }
             let paths = try Pipeline.sample(comm, model: flow, x0: x, mu: m, steps: steps, count: count, seed: seed.seed)
             if comm.isRoot {
                 let shape = [count, steps + 1, flow.info.d]

@@ -3,9 +3,10 @@ import SDEFlowCore
 import Testing
 
 // Fuzzing `Dataset(directory:)` + `read(rows:)`: mutated dataset.json files and mutated arrays in a
-// data folder (the `.npy` mutator and the NumPy check are in NPYFuzzTests.swift).
+// data folder (the `.npy` mutator and the NumPy check are in NPYFuzzTests.swift). The base
+// dataset.json names ou2d, whose d = 2 and dμ = 1 the base arrays have (a name must fit them).
 
-private let baseJSON = #"{"dt": 0.1, "example": "bm", "observedMu": [[0.5], [1.0]], "muRange": [0.5, 1.0], "seed": 7}"#
+private let baseJSON = #"{"dt": 0.1, "example": "ou2d", "observedMu": [[0.5], [1.0]], "muRange": [0.5, 1.0], "seed": 7}"#
 
 private let dtValues = ["0", "-1", "0.0", "-0", "1e-13", "1e-12", "1e12", "1e13", "1e999", "-1e999", "NaN", "Infinity", "\"0.1\"", "null",
                         "true", "[0.1]", "{}", "0.1.2", "1E-1", "2.5e-3", "100", "1e-320", "0x10", "+1", ".5", "5.", "01", "7"]
@@ -24,7 +25,7 @@ private func datasetJSON(_ id: Int, _ dice: inout Dice) -> [UInt8]? {
     case 2:
         let edits = [("\"seed\": 7", "\"seed\": -1"), ("\"seed\": 7", "\"seed\": 1.5"), ("\"seed\": 7", "\"seed\": 18446744073709551616"),
                      ("\"seed\": 7", "\"seed\": \"7\""), ("[[0.5], [1.0]]", "[[0.5], \"a\"]"), ("[[0.5], [1.0]]", "null"),
-                     ("[[0.5], [1.0]]", "[]"), ("[[0.5], [1.0]]", "[[1e999]]"), ("\"bm\"", "42"), ("\"bm\"", "\"no-such-example\""),
+                     ("[[0.5], [1.0]]", "[]"), ("[[0.5], [1.0]]", "[[1e999]]"), ("\"ou2d\"", "42"), ("\"ou2d\"", "\"no-such-example\""),
                      ("[0.5, 1.0]", "[1.0]"), ("[0.5, 1.0]", "\"wide\"")]
         let (from, to) = dice.pick(edits)
         return Array(baseJSON.replacingOccurrences(of: from, with: to).utf8)

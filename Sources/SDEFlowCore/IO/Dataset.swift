@@ -40,8 +40,13 @@ public struct Dataset: PairSource {
         let headers = try paths.map { try NPY.header(at: $0) }
         try Self.checkShapes(headers, paths)
         self.directory = directory; self.headers = headers
-        self.info = try Self.readInfo((directory as NSString).appendingPathComponent("dataset.json"))
+        let infoPath = (directory as NSString).appendingPathComponent("dataset.json")
+        self.info = try Self.readInfo(infoPath)
         self.d = headers[0].rowWidth; self.dMu = headers[1].rowWidth; self.count = headers[0].rowCount
+        if let info {
+            try ParameterMetadata.check(example: info.example, observedMu: info.observedMu, muRange: info.muRange, d: d, dMu: dMu,
+                                        path: infoPath, holder: "the data (x.npy, mu.npy) have")
+        }
     }
 
     /// float32/float64, (N, width ≥ 1) or (N,), the same N ≥ 1 in all three, y as wide as x, d ≤ 256.
@@ -70,6 +75,7 @@ public struct Dataset: PairSource {
 
     /// dataset.json if present, with Δt in `Limits.dtRange`.
     static func readInfo(_ path: String) throws -> DatasetInfo? {
+        try requireRegularFile(path)
         guard let raw = FileManager.default.contents(atPath: path) else { return nil }
         let info = try decodeJSON(DatasetInfo.self, raw, path: path, expected: " as dataset metadata (need at least {\"dt\": 0.1})")
         guard Limits.dtRange.contains(info.dt) else {

@@ -36,6 +36,8 @@ public struct LabelSet: Sendable {
     /// Data pairs each rank held for its K-NN (its shard), in rank order, when the labels were
     /// just computed; not written (labels.json is the same for any rank count).
     public var shardPairs: [Int]? = nil
+    /// The folder it was read from (for messages), nil when just computed; not written.
+    public var source: String? = nil
     public var count: Int { label.count / d }
 
     public init(d: Int, dMu: Int, x: [Double], mu: [Double], z: [Double], label: [Double], ess: [Double], info: LabelInfo) {
@@ -80,6 +82,7 @@ public struct LabelSet: Sendable {
         for k in 0..<3 { try Dataset.checkValues(a[k], width: layout[k].1, path: Self.path(directory, layout[k].0)) { $0 } }
         try Self.checkLabels(a[3], d: d, path: Self.path(directory, "label.npy"))
         self.init(d: d, dMu: dMu, x: a[0], mu: a[1], z: a[2], label: a[3], ess: a[4], info: info)
+        self.source = directory
     }
 
     /// labels.json's sizes and the settings a model inherits (c, Δt).
@@ -94,6 +97,8 @@ public struct LabelSet: Sendable {
         if let dt = info.dt, !Limits.dtRange.contains(dt) {
             throw SDEFlowError.file(path, "dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))")
         }
+        try ParameterMetadata.check(example: info.example, observedMu: info.observedMu, muRange: info.muRange, d: norm.d,
+                                    dMu: norm.dMu, path: path, holder: "the labels have")
     }
 
     /// Non-finite label rows are allowed (dropped by training); finite values must be in ±1e100,

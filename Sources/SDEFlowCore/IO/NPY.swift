@@ -101,6 +101,7 @@ public enum NPY {
     // MARK: - Reading
 
     static func openForReading(_ path: String) throws -> Int32 {
+        try requireRegularFile(path)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { return fd }
         let e = errno

@@ -17,6 +17,8 @@ public struct ModelInfo: Codable, Sendable {
     public var bestValidationLoss: Double
     /// What the network's output is relative to (`OutputPrior`); nil: the output is G itself.
     public var outputPrior: OutputPrior?
+    /// The training labels' range of x and μ (`InputRange`); nil in models of earlier versions.
+    public var inputRange: InputRange?
 
     public init(shape: MLPShape, d: Int, dMu: Int, scale: Double, dt: Double?, example: String?, observedMu: [[Double]]?,
                 muRange: [Double]?, training: TrainSettings, epochs: Int, bestEpoch: Int, bestValidationLoss: Double) {
@@ -126,6 +128,9 @@ public struct FlowModel: Sendable {
         }
         guard Limits.scale.contains(info.scale) else { throw fail("scale = \(info.scale): the displacement scale c must be in \(Limits.text(Limits.scale))") }
         if let dt = info.dt, !Limits.dtRange.contains(dt) { throw fail("dt = \(dt): Δt must be a number in \(Limits.text(Limits.dtRange))") }
+        try ParameterMetadata.check(example: info.example, observedMu: info.observedMu, muRange: info.muRange, d: info.d,
+                                    dMu: info.dMu, path: path, holder: "the model has")
+        try info.inputRange?.check(d: info.d, dMu: info.dMu, path: path)
         try Limits.checkMemory(bytes: s.parameterCount * 4 * 2, what: "the network of model.json (\(s.parameterCount) parameters)",
                                fix: "is model.json corrupt?", location: .file(path))
     }

@@ -42,6 +42,7 @@ public enum DataParallelTrainer {
                              training: settings, epochs: state.schedule.epoch, bestEpoch: state.schedule.bestEpoch,
                              bestValidationLoss: state.schedule.bestLoss)
         info.outputPrior = data.prior
+        info.inputRange = InputRange(labels: labels)
         return FlowModel(info: info, mlp: mlp, input: data.input, output: data.output)
     }
 

@@ -14,6 +14,17 @@ struct TrainingData {
     /// The mean and spread the targets are relative to (`TrainSettings.outputPrior`), if any.
     let prior: OutputPrior?
 
+    /// No training row is left once `validation` of the `rows` usable ones are held out: name the
+    /// label folder, and the option when a smaller --validation-fraction would leave some.
+    static func tooFew(rows n: Int, validation: Int, settings: TrainSettings, folder: String?) -> SDEFlowError {
+        let labels = folder ?? "the labels"
+        guard n >= 2 else {
+            return .file(labels, "only \(n) usable label row: training needs one row to fit and one to validate; label with a larger --labels")
+        }
+        let most = (Double(n) - 0.5) / Double(n)  // the largest fraction whose held-out rows, rounded, leave one
+        return .option("--validation-fraction", "\(settings.validationFraction) of the \(n) usable label rows of \(labels) holds out \(validation), leaving 0 training rows; use a fraction below \(fmt(most)) (the default 0.1 trains on \(n - max(1, Int((Double(n) * 0.1).rounded()))))")
+    }
+
     init(_ labels: LabelSet, settings: TrainSettings, log: Log) throws {
         let d = labels.d, dMu = labels.dMu, w = 2 * d + dMu
         var raw = [Double](), target = [Double]()
@@ -30,7 +41,7 @@ struct TrainingData {
         let order = CounterRNG(seed: settings.seed).permutation(n, .split, id: 0)
         let nVal = max(1, Int((Double(n) * settings.validationFraction).rounded()))
         let nTrain = n - nVal
-        guard nTrain >= 1 else { throw SDEFlowError.file("labels", "only \(n) usable label rows: too few to train") }
+        guard nTrain >= 1 else { throw Self.tooFew(rows: n, validation: nVal, settings: settings, folder: labels.source) }
         func rows(_ idx: ArraySlice<Int>, _ a: [Double], _ width: Int) -> [Double] { idx.flatMap { a[$0 * width ..< ($0 + 1) * width] } }
         let trainX = rows(order[..<nTrain], raw, w), trainY = rows(order[..<nTrain], target, d)
         input = Standardizer(fitting: trainX, rows: nTrain, width: w)
