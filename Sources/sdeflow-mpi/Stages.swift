@@ -39,7 +39,7 @@ struct Label: ParsableCommand {
         var defaults = ex.labels
         // Data of no known example: the defaults follow its dimensions and spreads.
         if known == nil, let d = width, let mu = try? NPY.header(at: filePath(data, "mu.npy")) {
-            defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth, scales: try? DataScales.of(data))
+            defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth, scales: try DataScales.of(data))
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in

@@ -28,3 +28,29 @@ import Testing
                 && abs(wide.scale * 100 / settings.scale - 1) < 1e-12, "d = \(d)")
     }
 }
+
+/// Catches: data far from the spreads the defaults are carried to labelled anyway (× 1e10: the
+/// model 25× too narrow, c clamped; × 1e-20: NaN labels), and σ from the one-pass formula on
+/// data offset far from 0 (+1e9 on a spread of 1 read 49).
+@Test func dataOfUnsupportedSpreadsAreRefusedAndOffsetsDoNotBreakTheSpread() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("units-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let n = 100, x = (0..<n).map { Double($0 % 10) }
+    for unit in [1e10, 1e-8] {
+        try NPY.write("\(dir)/x.npy", x.map { $0 * unit }, shape: [n, 1])
+        try NPY.write("\(dir)/mu.npy", (0..<n).map { Double($0 % 3) }, shape: [n, 1])
+        try NPY.write("\(dir)/y.npy", x.enumerated().map { ($1 + ($0 % 2 == 0 ? 0.5 : -0.5)) * unit }, shape: [n, 1])
+        #expect(throws: SDEFlowError.self, "units \(unit)") { _ = try DataScales.of(dir) }
+    }
+    // Alternating ±1 about 1e9: σ = 1 exactly; the same on 1 and 3 ranks.
+    let offset = (0..<600).map { 1e9 + ($0 % 2 == 0 ? 1.0 : -1.0) }
+    for ranks in [1, 3] {
+        let sigmas = try LocalCollective.run(ranks: ranks) { comm in
+            let rows = 600 * comm.rank / ranks ..< 600 * (comm.rank + 1) / ranks
+            let block = PairBlock(d: 1, dMu: 1, x: Array(offset[rows]), mu: rows.map { Double($0 % 7) }, y: Array(offset[rows]))
+            return try LabelSetup.normalisation(comm, block, blockCount: (rows.count + LabelSetup.blockRows - 1) / LabelSetup.blockRows).sigmaX
+        }
+        #expect(sigmas.allSatisfy { abs($0 - 1) < 1e-9 }, "\(ranks) ranks: σ_x \(sigmas)")
+    }
+}

@@ -36,10 +36,11 @@ import Glibc
     }
 
     /// The label stage at `ranks` with a checkpoint in `folder`, stopped by `stop`.
-    static func label(ranks: Int, folder: String?, stop: StopRequest = .never, seed: UInt64 = 7, counter: CountingSink? = nil) throws -> LabelSet {
+    static func label(ranks: Int, folder: String?, stop: StopRequest = .never, seed: UInt64 = 7, counter: CountingSink? = nil,
+                      data: PairBlock = DistributedStageTests.data) throws -> LabelSet {
         let s = settings
         return try LocalCollective.run(ranks: ranks) { comm in
-            try DistributedLabels.run(comm, source: DistributedStageTests.data, info: info, settings: s, seed: seed, log: Log(rank: 1),
+            try DistributedLabels.run(comm, source: data, info: info, settings: s, seed: seed, log: Log(rank: 1),
                                       sink: counter, checkpoint: folder.map { LabelCheckpoint(folder: $0) }, stop: stop, block: 40)
         }[0]
     }
@@ -79,6 +80,18 @@ import Glibc
         let other = try Self.label(ranks: 2, folder: folder, seed: 8, counter: counter)
         #expect(other.label == reference.label && other.ess == reference.ess)
         #expect(counter.value == 300, "a checkpoint of seed 7 supplied labels to a run of seed 8")
+        // The same x and μ with one y moved (σ_x, σ_μ unchanged): none of the old labels is used.
+        try? FileManager.default.removeItem(atPath: folder)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var moved = DistributedStageTests.data
+        moved.y[11] += 1e-3
+        let again = CountingSink()
+        #expect(throws: JobInterrupted.self) {
+            try Self.label(ranks: 2, folder: folder, stop: StopRequest { again.value >= 80 ? SIGUSR1 : 0 }, counter: again)
+        }
+        let afterMove = CountingSink()
+        _ = try Self.label(ranks: 2, folder: folder, counter: afterMove, data: moved)
+        #expect(afterMove.value == 300, "a checkpoint of the old y supplied labels to a run on the new y")
     }
 
     static let trainSettings: TrainSettings = {

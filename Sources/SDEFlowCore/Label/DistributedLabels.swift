@@ -20,7 +20,7 @@ public enum DistributedLabels {
         var sinks: [any LabelSink] = [kept] + (sink.map { [$0] } ?? []), todo = setup.queries
         var file: LabelCheckpointFile? = nil
         if let checkpoint {
-            let binding = try LabelCheckpoint.Binding(source: source, settings: settings, seed: seed, normalisation: setup.normalisation, info: info)
+            let binding = try LabelCheckpoint.Binding(source: source, settings: settings, seed: seed, setup: setup, info: info)
             let restored = try checkpoint.restore(comm, binding: binding, queries: setup.queries, log: log)
             try kept.accept(restored.done, labels: restored.labels, ess: restored.ess)
             todo = restored.remaining

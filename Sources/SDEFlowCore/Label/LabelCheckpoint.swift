@@ -24,18 +24,21 @@ public final class LabelCheckpoint {
 
     /// What the checkpoint files of one run share: a file with another binding is never mixed in.
     struct Binding: Codable, Equatable {
-        var format = 1
+        var format = 2
         var count: Int, d: Int, dMu: Int
-        /// Bit patterns of σ_x and σ_μ (sums over all rows: the same bits for any -n).
-        var sigmaX: UInt64, sigmaMu: UInt64
+        /// Bit patterns of σ_x and σ_μ, and of Σ y and Σ y² (sums over all rows: the same bits
+        /// for any -n). Without the y sums, a run resumed after y.npy changed mixed labels of
+        /// both (1 280 of 3 000 from the old y, exit 0).
+        var sigmaX: UInt64, sigmaMu: UInt64, ySums: [UInt64]
         var seed: UInt64
         /// FNV-1a of the label settings and dataset.json.
         var settings: String
 
-        init(source: any PairSource, settings: LabelSettings, seed: UInt64, normalisation: Normalisation, info: DatasetInfo?) throws {
+        init(source: any PairSource, settings: LabelSettings, seed: UInt64, setup: LabelSetup, info: DatasetInfo?) throws {
             struct Hashed: Encodable { let settings: LabelSettings; let data: DatasetInfo? }
             count = source.count; d = source.d; dMu = source.dMu
-            sigmaX = normalisation.sigmaX.bitPattern; sigmaMu = normalisation.sigmaMu.bitPattern
+            sigmaX = setup.normalisation.sigmaX.bitPattern; sigmaMu = setup.normalisation.sigmaMu.bitPattern
+            ySums = setup.ySums.map(\.bitPattern)
             self.seed = seed
             self.settings = try FNV1a.json(Hashed(settings: settings, data: info))
         }
@@ -45,7 +48,7 @@ public final class LabelCheckpoint {
 
         func difference(from other: Binding) -> String {
             if other.count != count || other.d != d || other.dMu != dMu { return "data of another shape (\(other.count) pairs, d = \(other.d), dμ = \(other.dMu))" }
-            if other.sigmaX != sigmaX || other.sigmaMu != sigmaMu { return "other data" }
+            if other.sigmaX != sigmaX || other.sigmaMu != sigmaMu || other.ySums != ySums { return "other data" }
             if other.seed != seed { return "seed \(other.seed)" }
             return other.format != format ? "an older format" : "other label settings"
         }

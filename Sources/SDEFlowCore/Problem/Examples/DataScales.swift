@@ -1,3 +1,5 @@
+import Foundation
+
 /// The spreads of a data set that the label lengths of data of no known example follow, so that
 /// `label` gives the same labels (in the data's units) whatever units the data are in.
 ///
@@ -26,15 +28,26 @@ public struct DataScales: Sendable, Equatable {
         self.x = x; self.mu = mu; self.displacement = displacement
     }
 
+    /// The spreads of x and of y − x that the defaults can be carried to: c ∝ 1/σ_Δ stays inside
+    /// `Limits.scale`, and the normalisation and the network's standardisation read spreads
+    /// below 1e-8 as constant columns. Outside it the labels were nonsense with exit 0 (the same
+    /// data × 1e10: the model's spread 25× too narrow, c clamped; × 1e-20: every label NaN).
+    public static let supported = 1e-5...1e5
+
     /// The spreads of `sampleRows` evenly spaced rows of the data set in `folder` (all rows if
     /// fewer); nil if a spread is not a positive finite number (the label stage then reports the
-    /// bad row, or uses its own fallbacks for constant columns).
+    /// bad row, or uses its own fallbacks for constant columns). Throws for spreads of x or y − x
+    /// outside `supported`, naming the factor that would bring the data into it.
     public static func of(_ folder: String) throws -> DataScales? {
         let data = try Dataset(directory: folder)
         let n = data.count, m = min(n, sampleRows)
         let block = try data.read(indices: (0..<m).map { $0 * n / m })
         let displacement = zip(block.y, block.x).map { $0 - $1 }
         let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
+        for (name, v) in [("x (x.npy)", s.x), ("y − x (y.npy − x.npy)", s.displacement)] where v.isFinite && v > 0 && !supported.contains(v) {
+            let factor = pow(10, (log10(v)).rounded())
+            throw SDEFlowError.file(folder, "the spread of \(name) is \(String(format: "%.3g", v)): the label defaults are carried to spreads within \(Limits.text(supported)) only; express the data in other units (divide x.npy and y.npy by \(String(format: "%g", factor)))")
+        }
         return [s.x, s.mu, s.displacement].allSatisfy({ $0.isFinite && $0 > 1e-12 }) ? s : nil
     }
 
