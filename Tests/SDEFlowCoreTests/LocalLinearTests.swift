@@ -131,11 +131,14 @@ import Testing
     (u, y, w) = neighbours()
     linear.adjust(offsets: u, deltas: &y, weights: w, count: k)
     #expect(linear.scaleAtQuery > 1.03 * s0, "the linear fit's s0 \(linear.scaleAtQuery) is not biased: the test cannot fail")
-    // The estimators use the quadratic fit up to D = 3 coordinates, not beyond nor in paper mode.
+    // The estimators use the quadratic fit at D = 2, at D = 3 where the noise varies with the
+    // state, not beyond nor in paper mode.
     #expect(LabelEstimator.localBilinear.curvatureColumns(d: 1, dMu: 1) == 2)
     #expect(LabelEstimator.localLinear.curvatureColumns(d: 1, dMu: 1) == 2)
-    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 2, dMu: 1) == 3)
-    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 3, dMu: 1) == 0)
+    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 2, dMu: 1) == 0)
+    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 2, dMu: 1, stateDependentNoise: true) == 3)
+    #expect(LabelEstimator.localLinear.curvatureColumns(d: 1, dMu: 2, stateDependentNoise: true) == 3)
+    #expect(LabelEstimator.localBilinear.curvatureColumns(d: 3, dMu: 1, stateDependentNoise: true) == 0)
     #expect(LabelEstimator.paper.curvatureColumns(d: 1, dMu: 1) == 0)
 }
 

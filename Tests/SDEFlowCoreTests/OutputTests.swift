@@ -104,6 +104,31 @@ import Glibc
         #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", "/proc/sdeflow/x.npy", .file)]) }
     }
 
+    /// Catches: an output that is a symbolic link (two jobs locked one folder under two names, and
+    /// the link was replaced by a folder), `X/.` (staged into `X/..partial`, refused after the
+    /// work) and a FIFO or device replaced by a regular file (`/dev/null` as root).
+    @Test func outputsThatAreLinksDotsOrSpecialFilesAreRefused() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let real = filePath(root, "real"), fifo = filePath(root, "p.npy")
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: filePath(root, "link"), withDestinationPath: real)
+        try "x".write(toFile: filePath(root, "f.npy"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: filePath(root, "l.npy"), withDestinationPath: filePath(root, "f.npy"))
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let cases: [(String, JobOutput.Kind, String)] = [
+            (filePath(root, "link"), .folder(marker: "labels.json"), "symbolic link"), (real + "/.", .folder(marker: "labels.json"), "not . or .."),
+            (real + "/./", .folder(marker: "labels.json"), "not . or .."), (filePath(root, "l.npy"), .file, "symbolic link"),
+            (fifo, .file, "special file"), ("/dev/null", .file, "special file"),
+        ]
+        for (output, kind, message) in cases {
+            let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", output, kind)]) }
+            #expect(e?.description.contains(message) == true, "\(output): \(String(describing: e))")
+        }
+        try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", real, .folder(marker: "labels.json"))])
+        try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(root, "f.npy"), .file)])
+    }
+
     @Test func aSecondWriterIsRefusedAndAStaleLockCleared() throws {
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -44,6 +44,7 @@ public enum OutputGuard {
 
     /// The output may be replaced, and its parent folder exists (created if missing) and is writable.
     static func checkWritable(_ o: JobOutput) throws {
+        try checkNamesItself(o)
         switch o.kind {
         case .folder(let marker): try checkReplaceable(o.path, markers: [marker])
         case .file:
@@ -56,6 +57,27 @@ public enum OutputGuard {
         try createFolder(folder)
         guard access(folder, W_OK | X_OK) == 0 else {
             throw SDEFlowError.file(folder, "cannot write the output \(o.path) here: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The output path names the folder or file it replaces, not a link to it or a special file:
+    /// the replacement is written beside the path and renamed over it, and the lock is taken
+    /// beside it. Through a symbolic link two jobs took two locks on one folder and the link
+    /// was replaced by a folder; `X/.` staged into `X/..partial` and failed after the work; a
+    /// FIFO or device (`/dev/null` as root) was replaced by a regular file.
+    static func checkNamesItself(_ o: JobOutput) throws {
+        let last = (o.path.hasSuffix("/") ? String(o.path.reversed().drop { $0 == "/" }.reversed()) : o.path)
+        if [".", ".."].contains((last as NSString).lastPathComponent) {
+            throw SDEFlowError.option(o.option, "\(o.path): name the output itself (\(canonicalPath(o.path))), not . or ..")
+        }
+        var st = stat()
+        guard lstat(o.path, &st) == 0 else { return }  // nothing there yet
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK:
+            throw SDEFlowError.option(o.option, "\(o.path) is a symbolic link (to \(canonicalPath(o.path))); give the path it points to, so the output is replaced and locked where it is")
+        case S_IFREG, S_IFDIR: return
+        default:
+            throw SDEFlowError.option(o.option, "\(o.path) is a special file (a FIFO, socket or device), which writing would replace by a regular file; give the name of a file or folder")
         }
     }
 
