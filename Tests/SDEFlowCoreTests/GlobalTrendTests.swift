@@ -212,3 +212,14 @@ private func invert(_ a: [Double], n: Int) -> [Double] {
     }
     return inv
 }
+
+/// Catches: a full cubic basis in many parameters (d = 1, dμ = 10: 364 columns fitted to 300
+/// pairs; dμ = 300 never ended, 70 000 overflowed the stack), or a trend fitted from fewer than
+/// 20 pairs per column.
+@Test func theTrendsBasisStaysSmallAndIsLeftOutWhereTheDataCannotPinIt() {
+    #expect(GlobalTrend.columns(d: 1, dMu: 1) == 10 && GlobalTrend.columns(d: 2, dMu: 1) == 20 && GlobalTrend.columns(d: 1, dMu: 3) == 35)
+    #expect(GlobalTrend.columns(d: 1, dMu: 10) == 1 + 1 + 10 + 10 + 2, "beyond D = 4 the compact basis")
+    #expect(GlobalTrend.fits(d: 1, dMu: 1, pairs: 200) && !GlobalTrend.fits(d: 1, dMu: 1, pairs: 199))
+    #expect(!GlobalTrend.fits(d: 256, dMu: 256, pairs: 1 << 40), "66 000 columns")
+    #expect(UnknownDataDefaults.labels(d: 1, dMu: 3).trend == .global && UnknownDataDefaults.labels(d: 1, dMu: 10).trend == .none)
+}

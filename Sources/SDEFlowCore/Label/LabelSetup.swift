@@ -31,6 +31,9 @@ public struct LabelSetup {
         guard source.d <= Limits.maxStateDimension else {
             throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
         }
+        guard source.dMu <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(source.name, "has parameters of dμ = \(source.dMu) components (mu.npy); the labels support at most dμ = \(Limits.maxStateDimension)")
+        }
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
@@ -41,7 +44,11 @@ public struct LabelSetup {
         }, width: 2)
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
         try Self.checkScales(comm, block, norm, settings)
-        let trend = settings.trend == .global
+        let trendFits = GlobalTrend.fits(d: source.d, dMu: source.dMu, pairs: n)
+        if settings.trend == .global && !trendFits {
+            log.info("labels: no global trend: its \(GlobalTrend.columns(d: source.d, dMu: source.dMu)) columns need at least 20 pairs each (at most 4 096 columns); the data have \(n) pairs")
+        }
+        let trend = settings.trend == .global && trendFits
             ? try GlobalTrend.fit(comm, block, normalisation: norm, blockRows: Self.blockRows, blockCount: myBlocks.count) : nil
         if let trend {
             block = trend.residualised(block)

@@ -51,17 +51,34 @@ public struct GlobalTrend: Sendable {
          noise: NoiseTrend? = nil) {
         self.d = d; self.dMu = dMu; self.meanX = meanX; self.meanMu = meanMu; self.sigmaX = sigmaX; self.sigmaMu = sigmaMu
         self.noise = noise
-        monomials = d <= Self.fullBasisUpTo ? Self.monomials(variables: d + dMu, degree: 3) : nil
+        monomials = Self.usesFullBasis(d: d, dMu: dMu) ? Self.monomials(variables: d + dMu, degree: 3) : nil
         self.coefficients = coefficients
     }
 
-    /// The largest d with the full polynomial basis and the fitted two-groups shrinkage.
-    static let fullBasisUpTo = 2
+    /// The largest d with the full polynomial basis and the fitted two-groups shrinkage, and the
+    /// most variables D = d + dμ it takes: its C(D + 3, 3) columns grow like D³ (35 at D = 4;
+    /// at d = 1 with dμ = 10, 364 columns were fitted to 300 pairs, and dμ = 300 never ended).
+    static let fullBasisUpTo = 2, fullBasisVariables = 4
+
+    static func usesFullBasis(d: Int, dMu: Int) -> Bool { d <= fullBasisUpTo && d + dMu <= fullBasisVariables }
+
+    /// The columns of the trend for d state and dμ parameter components (`columns`).
+    static func columns(d: Int, dMu: Int) -> Int {
+        let v = d + dMu
+        return usesFullBasis(d: d, dMu: dMu) ? (v + 1) * (v + 2) * (v + 3) / 6 : 1 + d + dMu + d * dMu + 2 * d
+    }
+
+    /// Whether `pairs` pairs can pin the trend's columns: at least 20 per column, and at most
+    /// 4 096 columns (the fit is O(pairs · columns²)). Otherwise the labels go without it.
+    public static func fits(d: Int, dMu: Int, pairs: Int) -> Bool {
+        let c = columns(d: d, dMu: dMu)
+        return c <= 4096 && 20 * c <= pairs
+    }
 
     /// Whether the shrinkage is fitted by a pilot over the queries (the full basis).
     public var needsPilot: Bool { monomials != nil }
 
-    public var columns: Int { monomials?.count ?? (1 + d + dMu + d * dMu + 2 * d) }
+    public var columns: Int { Self.columns(d: d, dMu: dMu) }
 
     /// Exponent vectors of every monomial in `variables` variables up to `degree`, by degree and
     /// then lexicographically (the constant first).

@@ -63,7 +63,7 @@ public enum UnknownDataDefaults {
         if d > 2 { s.finish = .matrix }
         // The trend's full basis and fitted shrinkage were measured at d ≤ 2, its high-d form
         // from d = 5; d = 3 and 4 keep the local fit alone.
-        if d > GlobalTrend.fullBasisUpTo { s.trend = .none }
+        if !GlobalTrend.usesFullBasis(d: d, dMu: dMu) { s.trend = .none }
         return scales?.scaled(s, from: .brownianMotion) ?? s
     }
 
