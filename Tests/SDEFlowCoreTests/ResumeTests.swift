@@ -94,6 +94,16 @@ import Glibc
         #expect(afterMove.value == 300, "a checkpoint of the old y supplied labels to a run on the new y")
     }
 
+    /// Catches: label blocks sized without the fit's (1 + p + d)² moments or with a floor of 16
+    /// queries: at d = 256 one block took 150 s, so a stop signal was read 90 s late. bm's and
+    /// ou2d's blocks stay as measured (1024 and 256 queries, about 3 and 5 s).
+    @Test func labelBlocksStayShortAtEveryDimension() {
+        #expect(DistributedLabels.blockSize(SDEExample.brownianMotion.labels, d: 1, dMu: 1) == 1024)
+        #expect(DistributedLabels.blockSize(SDEExample.rotatingOU.labels, d: 2, dMu: 1) == 256)
+        let high = UnknownDataDefaults.labels(d: 256, dMu: 1)
+        #expect(DistributedLabels.blockSize(high, d: 256, dMu: 1) == 1)
+    }
+
     static let trainSettings: TrainSettings = {
         var s = TrainSettings(hidden: [16, 16])
         s.maxEpochs = 9; s.batchSize = 64; s.patience = 100

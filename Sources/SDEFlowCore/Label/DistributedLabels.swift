@@ -53,18 +53,21 @@ public enum DistributedLabels {
             shardPairs: shardPairs)
     }
 
-    /// Work of one block, in neighbour-operations (K × (N_τ · d + p²) per query), above which
-    /// `blockSize` halves the block: about 8 s on one core of the test VM (measured: bm's defaults,
-    /// 1024 queries = 1.4e9 in 2.8 s; ou2d's, 256 queries = 3.0e9 in 4.8 s).
+    /// Work of one block, in neighbour-operations (K × (N_τ · d + (1 + p + d)² + d²) per query: the
+    /// ODE, the fit's moments of (1, offsets, Δ), the covariance), above which `blockSize` halves
+    /// the block: about 8 s on one core of the test VM (measured: bm's defaults, 1024 queries =
+    /// 1.7e9 in 2.8 s; ou2d's, 256 queries = 3.8e9 in 4.8 s).
     static let blockBudget = 4e9
 
-    /// Queries per block handed to the sinks (a checkpoint record, and the most a kill loses per
-    /// rank): 1024, halved (down to 16) while a block is more than `blockBudget` of work.
+    /// Queries per block handed to the sinks (a checkpoint record, the most a kill loses per rank,
+    /// and how often a stop signal is read): 1024, halved (down to 1) while a block is more than
+    /// `blockBudget` of work. With K · p² alone and a floor of 16, a block at d = 256 took 150 s,
+    /// so a stop signal was read 90 s late.
     public static func blockSize(_ s: LabelSettings, d: Int, dMu: Int) -> Int {
         let p = s.estimator.fitColumns(d: d, dMu: dMu)
-        let perQuery = Double(s.neighbors) * Double(s.odeSteps * d + p * p)
+        let perQuery = Double(s.neighbors) * Double(s.odeSteps * d + (1 + p + d) * (1 + p + d) + d * d)
         var b = 1024
-        while b > 16 && Double(b) * perQuery > blockBudget { b /= 2 }
+        while b > 1 && Double(b) * perQuery > blockBudget { b /= 2 }
         return b
     }
 
