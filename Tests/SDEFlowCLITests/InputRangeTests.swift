@@ -6,12 +6,13 @@ import Testing
 // ends the command with a message naming the option or file and what was expected, before any
 // work: no trap, no backtrace, no hang (also under mpirun -n 2), no output left behind.
 
-private struct RangeTestError: Error, CustomStringConvertible {
+struct RangeTestError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// A small bm data set, its labels and a model (seconds to make), built once per test process.
-private enum SmallRun {
+/// A small bm data set, its labels and a model (seconds to make), built once per test process
+/// (also used by ProbeFixTests).
+enum SmallRun {
     static let root = perProcessScratchRoot(prefix: "sdeflow-range-tests-")
     static var data: URL { root.appendingPathComponent("data") }
     static var labels: URL { root.appendingPathComponent("labels") }

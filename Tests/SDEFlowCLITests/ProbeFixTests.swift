@@ -6,25 +6,13 @@ import Testing
 // the work, or were reported in Foundation's words are refused before any work with a message
 // naming the file (and key) or option, what it holds and what was expected.
 
-private struct ProbeTestError: Error, CustomStringConvertible { let description: String }
-
-/// A small bm data set, its labels and a model (seconds to make), built once per test process.
+/// The small run of InputRangeTests (`SmallRun`), and spoiled copies of its folders.
 private enum Probe {
-    static let root = perProcessScratchRoot(prefix: "sdeflow-probe-tests-")
-    static var data: URL { root.appendingPathComponent("data") }
-    static var labels: URL { root.appendingPathComponent("labels") }
-    static var model: URL { root.appendingPathComponent("model") }
-
-    static let made: Swift.Result<Void, any Error> = Swift.Result {
-        for args in [["simulate", "--example", "bm", "--paths-per-mu", "40", "--output", data.path],
-                     ["label", "--data", data.path, "--output", labels.path, "--labels", "400", "--neighbors", "60", "--ode-steps", "10"],
-                     ["train", "--labels", labels.path, "--output", model.path, "--hidden", "8,8", "--max-epochs", "2"]] {
-            let r = try CLI.run(args)
-            guard r.status == 0 else { throw ProbeTestError(description: "preparing the small run failed: \(r.report)") }
-        }
-    }
-
-    static func get() throws { try made.get() }
+    static var root: URL { SmallRun.root }
+    static var data: URL { SmallRun.data }
+    static var labels: URL { SmallRun.labels }
+    static var model: URL { SmallRun.model }
+    static func get() throws { try SmallRun.get() }
 
     /// A copy of `folder` changed by `spoil` (given the copy's path).
     static func spoiled(_ folder: URL, _ spoil: (String) throws -> Void) throws -> URL {
