@@ -106,7 +106,8 @@ import Glibc
 
     /// Catches: an output that is a symbolic link (two jobs locked one folder under two names, and
     /// the link was replaced by a folder), `X/.` (staged into `X/..partial`, refused after the
-    /// work) and a FIFO or device replaced by a regular file (`/dev/null` as root).
+    /// work), a FIFO or device replaced by a regular file (`/dev/null` as root), and a user's
+    /// folder named `<output>.partial` deleted whole at the end of the run.
     @Test func outputsThatAreLinksDotsOrSpecialFilesAreRefused() throws {
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -127,6 +128,14 @@ import Glibc
         }
         try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", real, .folder(marker: "labels.json"))])
         try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(root, "f.npy"), .file)])
+        // A user's folder named like the checkpoint folder (deleted once the output is written).
+        let partial = checkpointFolder(for: real)
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        try "x".write(toFile: filePath(partial, "a1-rank0.labels"), atomically: true, encoding: .utf8)
+        try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", real, .folder(marker: "labels.json"))])
+        try "notes".write(toFile: filePath(partial, "notes.txt"), atomically: true, encoding: .utf8)
+        let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", real, .folder(marker: "labels.json"))]) }
+        #expect(e?.description.contains("notes.txt") == true, "\(String(describing: e))")
     }
 
     @Test func aSecondWriterIsRefusedAndAStaleLockCleared() throws {

@@ -46,7 +46,9 @@ public enum OutputGuard {
     static func checkWritable(_ o: JobOutput) throws {
         try checkNamesItself(o)
         switch o.kind {
-        case .folder(let marker): try checkReplaceable(o.path, markers: [marker])
+        case .folder(let marker):
+            try checkReplaceable(o.path, markers: [marker])
+            try checkCheckpointFolder(of: o)
         case .file:
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: o.path, isDirectory: &isDir), isDir.boolValue {
@@ -78,6 +80,21 @@ public enum OutputGuard {
         case S_IFREG, S_IFDIR: return
         default:
             throw SDEFlowError.option(o.option, "\(o.path) is a special file (a FIFO, socket or device), which writing would replace by a regular file; give the name of a file or folder")
+        }
+    }
+
+    /// `<output>.partial`, which the stage resumes from and deletes once the output is written,
+    /// holds only checkpoint files (`*.labels`, `train.ckpt*`): a folder of that name holding
+    /// anything else is a user's, and was deleted whole at the end of the run.
+    static func checkCheckpointFolder(of o: JobOutput) throws {
+        let folder = checkpointFolder(for: o.path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
+        let foreign = isDir.boolValue
+            ? ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !($0.hasSuffix(".labels") || $0.hasPrefix("train.ckpt")) }
+            : [(folder as NSString).lastPathComponent]
+        guard foreign.isEmpty else {
+            throw SDEFlowError.option(o.option, "\(folder), the checkpoint folder of \(o.path) (deleted when the output is written), holds \(foreign.sorted().prefix(3).joined(separator: ", ")), which this tool did not write; move it elsewhere")
         }
     }
 
