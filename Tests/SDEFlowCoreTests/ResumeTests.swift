@@ -110,8 +110,8 @@ import Glibc
         return s
     }()
 
-    static func train(ranks: Int, labels: LabelSet, checkpoint folder: String?, stop: StopRequest = .never) throws -> FlowModel {
-        let s = trainSettings
+    static func train(ranks: Int, labels: LabelSet, checkpoint folder: String?, stop: StopRequest = .never,
+                      settings s: TrainSettings = trainSettings) throws -> FlowModel {
         return try LocalCollective.run(ranks: ranks) { comm in
             try DataParallelTrainer.train(comm, labels: labels, settings: s, log: Log(rank: 1),
                                           checkpoint: folder.map { TrainCheckpoint(folder: $0, every: 2) }, stop: stop)
@@ -133,6 +133,31 @@ import Glibc
         #expect(resumed.mlp.parameters == reference.mlp.parameters)
         #expect(resumed.info.epochs == reference.info.epochs && resumed.info.bestEpoch == reference.info.bestEpoch)
         #expect(resumed.info.bestValidationLoss == reference.info.bestValidationLoss)
+    }
+
+    /// Catches: a training checkpoint thrown away when only `--max-epochs` or `--patience` changed
+    /// (the usual resume: allow more epochs), or when another setting changed by mistake (hours of
+    /// training lost to a typo); and a message that does not say which setting differs.
+    @Test func trainingResumesUnderNewStoppingCriteriaAndKeepsItsCheckpointOtherwise() throws {
+        let labels = try Self.label(ranks: 1, folder: nil)
+        var longer = Self.trainSettings
+        longer.maxEpochs = 12; longer.patience = 200
+        let reference = try Self.train(ranks: 1, labels: labels, checkpoint: nil, settings: longer)
+        let folder = Self.scratch("train-criteria")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let asked = Atomic<Int>(0)
+        let stop = StopRequest { asked.add(1, ordering: .relaxed).newValue > 5 ? SIGTERM : 0 }
+        #expect(throws: JobInterrupted.self) { try Self.train(ranks: 1, labels: labels, checkpoint: folder, stop: stop) }
+        var other = longer
+        other.batchSize = 32; other.hidden = [16, 8]
+        let refused = #expect(throws: AgreedFailure.self) { try Self.train(ranks: 1, labels: labels, checkpoint: folder, settings: other) }
+        #expect(refused?.status == 65 && refused?.description.contains("--hidden 16,16 → 16,8, --batch-size 64 → 32") == true, "\(String(describing: refused))")
+        var fewer = longer
+        fewer.maxEpochs = 4
+        let below = #expect(throws: AgreedFailure.self) { try Self.train(ranks: 1, labels: labels, checkpoint: folder, settings: fewer) }
+        #expect((below?.error as? SDEFlowError)?.location == .option("--max-epochs"), "\(String(describing: below))")
+        let resumed = try Self.train(ranks: 1, labels: labels, checkpoint: folder, settings: longer)
+        #expect(resumed.mlp.parameters == reference.mlp.parameters && resumed.info.epochs == 12)
     }
 
     @Test func aStalledRankIsNamedWithTheCollectiveItWaitsIn() throws {

@@ -13,14 +13,14 @@ public enum DataParallelTrainer {
         let data = try TrainingData(labels, settings: settings, log: log)
         let shape = MLPShape(input: data.width, hidden: settings.hidden, output: labels.d)
         let binding = try TrainCheckpoint.Binding(shape: shape, settings: settings, labels: labels)
-        var state = try checkpoint?.restore(comm, binding: binding, shape: shape, log: log) ?? TrainingState(shape: shape, settings: settings)
+        var state = try checkpoint?.restore(comm, binding: binding, settings: settings, shape: shape, log: log) ?? TrainingState(shape: shape, settings: settings)
         var step = DataParallelStep(parameterCount: shape.parameterCount)
         let started = Date()
         log.info("training: \(data.trainRows) train / \(data.validationRows) validation rows, MLP \(data.width)→\(settings.hidden.map(String.init).joined(separator: "→"))→\(labels.d) (\(shape.parameterCount) parameters), batch \(settings.batchSize) over \(comm.size) rank(s), kernels \(MLP.kernelISA)")
         while state.schedule.epoch < settings.maxEpochs && !state.schedule.stops(settings) {
             let signal = try stop.agreed(comm)
             if signal != 0 {
-                try checkpoint?.saveIfNew(comm, state, binding: binding)
+                try checkpoint?.saveIfNew(comm, state, binding: binding, settings: settings)
                 throw JobInterrupted(signal: signal, saved: checkpoint.map {
                     "training: the state after epoch \(state.schedule.epoch) (of at most \(settings.maxEpochs)) is saved in \($0.folder); the same command at the same -n (\(comm.size)) continues it bitwise"
                 } ?? "training: nothing saved (no checkpoint)")
@@ -33,7 +33,7 @@ public enum DataParallelTrainer {
                 log.info(String(format: "epoch %4d  train %.5f  val %.5f  best %.5f @ %d  lr %.2e  %.1fs", s.epoch, trainLoss, valLoss,
                                 s.bestLoss, s.bestEpoch, state.adam.learningRate, Date().timeIntervalSince(started)))
             }
-            if let checkpoint, s.epoch % checkpoint.every == 0 { try checkpoint.save(comm, state, binding: binding) }
+            if let checkpoint, s.epoch % checkpoint.every == 0 { try checkpoint.save(comm, state, binding: binding, settings: settings) }
         }
         var mlp = state.mlp
         mlp.parameters = state.schedule.bestParameters

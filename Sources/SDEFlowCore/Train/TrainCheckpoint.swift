@@ -6,10 +6,13 @@ import Foundation
 /// every scalar, Doubles and Floats as bit patterns), then the parameters, best parameters and
 /// Adam's two moments as float32 (`parameterCount` each) and an FNV-1a checksum of them.
 ///
-/// On restart rank 0 reads the file, discards it with a warning if it belongs to another run
-/// (network shape, training settings or labels differ), and broadcasts its bytes; training then
+/// On restart rank 0 reads the file and broadcasts its bytes; training then
 /// continues from the saved epoch, bitwise as the uninterrupted run at the same rank count (at
-/// another count the gradient sums round differently: it continues, with a warning).
+/// another count the gradient sums round differently: it continues, with a warning). Other
+/// stopping criteria (`--max-epochs`, `--patience`) continue it too. A checkpoint of other labels
+/// or of an older format is discarded with a warning; one of other training settings is kept and
+/// the job refused, naming the settings, since hours of training may hang on a mistyped option.
+/// `--fresh` discards any.
 public final class TrainCheckpoint {
     static let magic = "SDEFTRN1"
     public let folder: String
@@ -28,14 +31,15 @@ public final class TrainCheckpoint {
     var file: String { filePath(folder, "train.ckpt") }
 
     struct Binding: Codable, Equatable {
-        var format = 1
+        var format = 2
         var layers: [Int]
-        /// FNV-1a of the training settings, and of the labels' x, μ, z and label bits.
+        /// FNV-1a of the training settings but the stopping criteria (`TrainSettings.trajectory`),
+        /// and of the labels' x, μ, z and label bits.
         var settings: String, labels: String
 
         init(shape: MLPShape, settings: TrainSettings, labels: LabelSet) throws {
             layers = shape.layerSizes
-            self.settings = try FNV1a.json(settings)
+            self.settings = try FNV1a.json(settings.trajectory)
             var h = FNV1a()
             for a in [labels.x, labels.mu, labels.z, labels.label] { h.add(a) }
             self.labels = String(format: "%016llx", h.value)
@@ -44,20 +48,22 @@ public final class TrainCheckpoint {
 
     struct Header: Codable {
         var binding: Binding
+        /// The settings in full, to name the ones a restarted job changed (nil before format 2).
+        var settings: TrainSettings?
         var ranks: Int
         var epoch: Int, bestEpoch: Int, badEpochs: Int, badForLR: Int, bestLoss: UInt64
         var learningRate: UInt32, beta1: UInt64, beta2: UInt64, epsilon: UInt32, weightDecay: UInt32, step: Int
     }
 
     /// Rank 0 writes `state` (other ranks return at once; nothing collective).
-    func save(_ comm: any Collective, _ state: TrainingState, binding: Binding) throws {
+    func save(_ comm: any Collective, _ state: TrainingState, binding: Binding, settings: TrainSettings) throws {
         savedEpoch = state.schedule.epoch
         guard comm.isRoot else { return }
         let started = monotonicSeconds()
         defer { saves += 1; seconds += monotonicSeconds() - started }
         let s = state.schedule, a = state.adam
         var w = try ByteWriter.header(magic: Self.magic, Header(
-            binding: binding, ranks: comm.size, epoch: s.epoch, bestEpoch: s.bestEpoch, badEpochs: s.badEpochs,
+            binding: binding, settings: settings, ranks: comm.size, epoch: s.epoch, bestEpoch: s.bestEpoch, badEpochs: s.badEpochs,
             badForLR: s.badForLR, bestLoss: s.bestLoss.bitPattern, learningRate: a.learningRate.bitPattern,
             beta1: a.beta1.bitPattern, beta2: a.beta2.bitPattern, epsilon: a.epsilon.bitPattern,
             weightDecay: a.weightDecay.bitPattern, step: a.step))
@@ -71,13 +77,15 @@ public final class TrainCheckpoint {
     }
 
     /// Saves `state` unless this epoch is saved already.
-    func saveIfNew(_ comm: any Collective, _ state: TrainingState, binding: Binding) throws {
-        if savedEpoch != state.schedule.epoch { try save(comm, state, binding: binding) }
+    func saveIfNew(_ comm: any Collective, _ state: TrainingState, binding: Binding, settings: TrainSettings) throws {
+        if savedEpoch != state.schedule.epoch { try save(comm, state, binding: binding, settings: settings) }
     }
 
     /// The saved state of this run (nil if none matches); call on all ranks.
-    func restore(_ comm: any Collective, binding: Binding, shape: MLPShape, log: Log) throws -> TrainingState? {
-        let bytes = try comm.broadcast(try comm.onRoot { try readMatching(binding, parameters: shape.parameterCount, log: log) } ?? [])
+    func restore(_ comm: any Collective, binding: Binding, settings: TrainSettings, shape: MLPShape, log: Log) throws -> TrainingState? {
+        let bytes = try comm.broadcast(try comm.onRoot {
+            try readMatching(binding, settings: settings, parameters: shape.parameterCount, log: log)
+        } ?? [])
         guard !bytes.isEmpty else { return nil }
         var r = ByteReader(bytes)
         guard let h = r.header(magic: Self.magic, Header.self) else { return nil }
@@ -100,8 +108,9 @@ public final class TrainCheckpoint {
     }
 
     /// Rank 0: the checkpoint file's bytes if it is whole and of this run; else [] (a file of
-    /// another run, or any file with `fresh`, is deleted).
-    private func readMatching(_ binding: Binding, parameters: Int, log: Log) throws -> [UInt8] {
+    /// other labels or format, or any file with `fresh`, is deleted). Throws, keeping the file,
+    /// if it is of other training settings or past `--max-epochs`.
+    private func readMatching(_ binding: Binding, settings: TrainSettings, parameters: Int, log: Log) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: file) else { return [] }
         var r = ByteReader(Array(data))
         var why = fresh ? "--fresh" : "it cannot be read (cut short?)"
@@ -109,8 +118,16 @@ public final class TrainCheckpoint {
             let start = r.offset
             r.offset = max(start, data.count - 8)
             let sum = r.checksum(from: start)
-            if h.binding != binding { why = "it belongs to another run (network, training settings or labels differ)" }
-            else if data.count - start == 4 * 4 * parameters + 8, r.read(UInt64.self) == sum { return Array(data) }
+            if h.binding != binding {
+                why = h.binding.format != binding.format ? "it was written by another version of sdeflow-mpi"
+                    : h.binding.labels != binding.labels ? "it was trained on other labels" : "its network differs"
+                if h.binding.format == binding.format, h.binding.labels == binding.labels, let saved = h.settings {
+                    let changed = settings.differences(from: saved)
+                    if !changed.isEmpty { throw SDEFlowError.file(file, "holds \(h.epoch) epochs of training with other settings (\(changed.joined(separator: ", "))): give the saved values to continue it, or add --fresh to discard it") }
+                }
+            } else if h.epoch > settings.maxEpochs {
+                throw SDEFlowError.option("--max-epochs", "\(settings.maxEpochs) is below the \(h.epoch) epochs the checkpoint \(file) holds: raise it to continue that training, or add --fresh to discard it")
+            } else if data.count - start == 4 * 4 * parameters + 8, r.read(UInt64.self) == sum { return Array(data) }
         }
         if !fresh { log.info("resume: warning: not resuming from \(file): \(why); training from the start") }
         try FileManager.default.removeItem(atPath: file)

@@ -20,6 +20,31 @@ public struct TrainSettings: Codable, Sendable, Equatable {
 
     public init(hidden: [Int]) { self.hidden = hidden }
 
+    /// These settings without the stopping criteria (`--max-epochs`, `--patience`): the epochs a
+    /// run takes before it stops do not depend on them, so a checkpoint of a run with other
+    /// stopping criteria continues as a run of these would (raising either is the usual resume).
+    var trajectory: TrainSettings {
+        var s = self
+        s.maxEpochs = 0; s.patience = 0
+        return s
+    }
+
+    /// The options set differently in `saved` than here, as "--option saved → here", in the
+    /// order `train --help` lists them (the stopping criteria left out, as in `trajectory`).
+    func differences(from saved: TrainSettings) -> [String] {
+        func item<T: Equatable>(_ name: String, _ k: KeyPath<TrainSettings, T>) -> String? {
+            saved[keyPath: k] == self[keyPath: k] ? nil : "\(name) \(saved[keyPath: k]) → \(self[keyPath: k])"
+        }
+        func text<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "unset" }
+        return [
+            saved.hidden == hidden ? nil : "--hidden \(saved.hidden.map(String.init).joined(separator: ",")) → \(hidden.map(String.init).joined(separator: ","))",
+            item("--batch-size", \.batchSize), item("--learning-rate", \.learningRate), item("--weight-decay", \.weightDecay),
+            item("--lr-patience", \.lrPatience), item("--validation-fraction", \.validationFraction), item("--seed", \.seed),
+            saved.lossWeighting == lossWeighting ? nil : "--loss-weighting \(text(saved.lossWeighting?.rawValue)) → \(text(lossWeighting?.rawValue))",
+            saved.outputPrior == outputPrior ? nil : "--output-prior \(text(saved.outputPrior?.rawValue)) → \(text(outputPrior?.rawValue))",
+        ].compactMap { $0 }
+    }
+
     /// The example's network and patience (3×128 and 50 for data of no known example).
     /// The example's network, or for data of no known example with `d` state components the
     /// width `UnknownDataDefaults` gives it.
