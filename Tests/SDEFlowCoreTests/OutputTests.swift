@@ -138,6 +138,28 @@ import Glibc
         #expect(e?.description.contains("notes.txt") == true, "\(String(describing: e))")
     }
 
+    /// Catches: `run --output M` on a model folder M wrote data/, labels/, model/ and eval/ inside
+    /// it (after which `train --output M` refused to replace M), even while another job held M's
+    /// lock.
+    @Test func anOutputInsideAnotherOutputOrALockedFolderIsRefused() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let model = filePath(root, "m"), run = filePath(root, "run")
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        try "{}".write(toFile: filePath(model, "model.json"), atomically: true, encoding: .utf8)
+        let inside = #expect(throws: SDEFlowError.self) {
+            try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(model, "sub/data"), .folder(marker: "dataset.json"))])
+        }
+        #expect(inside?.description.contains("holds model.json") == true, "\(String(describing: inside))")
+        let lock = try OutputLock.acquire([run])
+        let locked = #expect(throws: SDEFlowError.self) {
+            try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(run, "data"), .folder(marker: "dataset.json"))])
+        }
+        #expect(locked?.description.contains("pid \(getpid())") == true, "\(String(describing: locked))")
+        lock.release()
+        try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(run, "data"), .folder(marker: "dataset.json"))])
+    }
+
     @Test func aSecondWriterIsRefusedAndAStaleLockCleared() throws {
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }

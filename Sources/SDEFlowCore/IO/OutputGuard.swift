@@ -38,7 +38,30 @@ public enum OutputGuard {
                     throw SDEFlowError.option(o.option, "\(o.path) contains the input \(i.option) \(i.path), which replacing it would delete; choose another output")
                 }
             }
+            try checkNotInsideAnOutput(o)
             try checkWritable(o)
+        }
+    }
+
+    /// The files that say a folder is an output of sdeflow-mpi (data, labels, model, evaluation).
+    static let markers = ["dataset.json", "labels.json", "model.json", "metrics.json"]
+
+    /// No folder above the output is itself an output of sdeflow-mpi, or being written by
+    /// another job: `run --output M` on a model folder M put data/, labels/, model/ and eval/
+    /// inside it, even while another job held M's lock, and a later `train --output M` then
+    /// refused to replace M.
+    static func checkNotInsideAnOutput(_ o: JobOutput) throws {
+        var folder = parentFolder(of: canonicalPath(o.path))
+        while !folder.isEmpty {
+            if let marker = markers.first(where: { FileManager.default.fileExists(atPath: filePath(folder, $0)) }) {
+                throw SDEFlowError.option(o.option, "\(o.path) lies inside \(folder), an output of sdeflow-mpi (it holds \(marker)), which is replaced whole when written again; choose an output outside it")
+            }
+            if let holder = OutputLock.holder(OutputLock.lockName(folder)) {
+                throw SDEFlowError.file(o.path, "lies inside \(folder), which another sdeflow-mpi job is writing (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?")); choose an output outside it, or wait for that job to end")
+            }
+            let up = parentFolder(of: folder)
+            if up == folder { break }
+            folder = up
         }
     }
 

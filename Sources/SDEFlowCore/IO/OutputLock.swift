@@ -62,13 +62,21 @@ public final class OutputLock {
             guard errno == EEXIST else {
                 throw SDEFlowError.file(file, "cannot create the lock of \(output): \(String(cString: strerror(errno)))")
             }
-            let holder = Self.read(file)
-            guard Self.requeued(holder) || (holder["host"] == stagingHost && holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true) else {
+            if let holder = Self.holder(file) {
                 throw SDEFlowError.file(output, "is being written by another sdeflow-mpi job (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")); wait for it to end, or remove \(file) if that job is gone")
             }
             unlink(file)  // left by a process that no longer runs
         }
         throw SDEFlowError.file(file, "could not take the lock of \(output) (another job keeps taking it)")
+    }
+
+    /// What lock `file` says of the job holding it, if that job may still run (nil: no lock, or a
+    /// lock left by a process that is gone or by an earlier run of this requeued Slurm job).
+    static func holder(_ file: String) -> [String: String]? {
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        let holder = Self.read(file)
+        let gone = Self.requeued(holder) || (holder["host"] == stagingHost && holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true)
+        return gone ? nil : holder
     }
 
     static func read(_ file: String) -> [String: String] {
