@@ -44,6 +44,7 @@ struct Run: ParsableCommand {
                              userSetPathsPerMu: simulation.pathsPerMu != nil, userSetPatience: trainOptions.patience != nil)
         }
         let labelSettings = try labelOptions.settings(defaults: labelDefaults, paper: paperLabels)
+        try checkSizes(ex, sim, labelSettings, train)
         let dtype = try simulation.npyType()
         let control = JobControl(fresh: resume.fresh, checkpointEvery: checkpoint.checkpointEvery, labelBlock: block.labelBlock)
         let dir = Folders(output)
@@ -62,6 +63,17 @@ struct Run: ParsableCommand {
                 print("wall time: " + times.summary)
             }
         }
+    }
+
+    /// What the label and training stages would refuse once the data exist, refused before the
+    /// simulation: the pair count is known from the settings.
+    func checkSizes(_ ex: SDEExample, _ sim: SimulationSettings, _ labels: LabelSettings, _ train: TrainSettings) throws {
+        let pairs = sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath
+        let source = "\(ex.observedMu.count) μ × \(sim.pathsPerMu) paths × \(sim.stepsPerPath) steps"
+        for (option, value) in [("--neighbors", labels.neighbors), ("--labels", labels.labels)] where value > pairs {
+            throw SDEFlowError.option(option, "\(value) is more than the \(pairs) pairs this run simulates (\(source)\(quick ? ", with --quick" : "")); pass \(option) with at most \(pairs), or a larger --paths-per-mu")
+        }
+        try train.checkSplit(rows: labels.labels, folder: nil)
     }
 
     struct Folders {

@@ -75,10 +75,10 @@ public enum DistributedLabels {
     static func check(_ source: any PairSource, _ settings: LabelSettings) throws {
         let n = source.count
         guard settings.neighbors <= n else {
-            throw SDEFlowError.file(source.name, "has \(n) pairs, fewer than --neighbors \(settings.neighbors) (K); pass --neighbors with at most \(n), or more data")
+            throw SDEFlowError.option("--neighbors", "\(settings.neighbors) (K) is more than the \(n) pairs of \(source.name); pass --neighbors with at most \(n), or more data")
         }
         guard settings.labels <= n else {
-            throw SDEFlowError.file(source.name, "has \(n) pairs, fewer than --labels \(settings.labels) (queries are distinct data pairs)")
+            throw SDEFlowError.option("--labels", "\(settings.labels) is more than the \(n) pairs of \(source.name) (queries are distinct data pairs); pass --labels with at most \(n), or more data")
         }
     }
 

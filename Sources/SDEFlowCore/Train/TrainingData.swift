@@ -21,8 +21,14 @@ struct TrainingData {
         guard n >= 2 else {
             return .file(labels, "only \(n) usable label row: training needs one row to fit and one to validate; label with a larger --labels")
         }
-        let most = (Double(n) - 0.5) / Double(n)  // the largest fraction whose held-out rows, rounded, leave one
-        return .option("--validation-fraction", "\(settings.validationFraction) of the \(n) usable label rows of \(labels) holds out \(validation), leaving 0 training rows; use a fraction below \(fmt(most)) (the default 0.1 trains on \(n - max(1, Int((Double(n) * 0.1).rounded()))))")
+        // (n − 1)/n holds out n − 1 rows; printed to within 0.05/n, so the value shown does too.
+        let most = String(format: "%.*g", String(n).count + 1, Double(n - 1) / Double(n))
+        return .option("--validation-fraction", "\(settings.validationFraction) of the \(n) usable label rows of \(labels) holds out \(validation), leaving 0 training rows; use at most \(most) (the default 0.1 trains on \(n - max(1, Int((Double(n) * 0.1).rounded()))))")
+    }
+
+    /// The rows held out for validation of `n` usable ones (at least 1).
+    static func validationRows(_ n: Int, _ settings: TrainSettings) -> Int {
+        max(1, Int((Double(n) * settings.validationFraction).rounded()))
     }
 
     init(_ labels: LabelSet, settings: TrainSettings, log: Log) throws {
@@ -39,7 +45,7 @@ struct TrainingData {
         let n = target.count / d
         if labels.count > n { log.info("training: dropped \(labels.count - n) label rows with non-finite values") }
         let order = CounterRNG(seed: settings.seed).permutation(n, .split, id: 0)
-        let nVal = max(1, Int((Double(n) * settings.validationFraction).rounded()))
+        let nVal = Self.validationRows(n, settings)
         let nTrain = n - nVal
         guard nTrain >= 1 else { throw Self.tooFew(rows: n, validation: nVal, settings: settings, folder: labels.source) }
         func rows(_ idx: ArraySlice<Int>, _ a: [Double], _ width: Int) -> [Double] { idx.flatMap { a[$0 * width ..< ($0 + 1) * width] } }
@@ -94,5 +100,14 @@ struct TrainingData {
         else { return (nil, nil) }
         let mean = all[..<nTrain].reduce(0, +) / Double(nTrain)
         return (all[..<nTrain].map { Float($0 / mean) }, all[nTrain...].map { Float($0 / mean) })
+    }
+}
+
+extension TrainSettings {
+    /// Refuses, before any work, a validation fraction that leaves no training row of `rows`
+    /// labels (`run` knows the count before its label stage).
+    public func checkSplit(rows n: Int, folder: String?) throws {
+        let validation = TrainingData.validationRows(n, self)
+        if n - validation < 1 { throw TrainingData.tooFew(rows: n, validation: validation, settings: self, folder: folder) }
     }
 }
