@@ -27,18 +27,22 @@ struct Inspect: ParsableCommand {
             on F is dropped.
             """)
     @Option(help: "Model folder written by `train` or `run`.") var model: String
-    @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
-    @Option(parsing: .unconditional, help: "States: A:B (component 0 varies, others 0), or one A:B per component (a segment). E.g. -3:3.")
+    @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values within ±1e100), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
+    @Option(parsing: .unconditional, help: "States: A:B (component 0 varies, others 0), or one A:B per component (a segment), A and B within ±1e100. E.g. -3:3.")
     var xRange: String
     @Option(parsing: .unconditional, help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
     @Option(parsing: .unconditional, help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
-    @Option(help: "Output stem F: writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
+    @Option(help: "Output stem F (a file name, not a folder): writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
     @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
     var example: String?
     @OptionGroup var seed: SeedOption
     @OptionGroup var job: JobOptions
 
     func validate() throws {
+        let name = (stem as NSString).lastPathComponent
+        if stem.hasSuffix("/") || ["", ".", ".."].contains(name) {
+            throw ValidationError("--output '\(output)' names a folder; give a file stem F inside it, e.g. \(filePath(output, "drift")) (writes F.npy and F.svg)")
+        }
         try checkRange(points, "--points", 2...1_000_000)
         try checkRange(samples, "--samples", Limits.samples)
         if let e = example, e != "none" { _ = try lookupExample(e) }
@@ -61,9 +65,11 @@ struct Inspect: ParsableCommand {
         return nil
     }
 
+    /// F of `--output F` (a trailing .npy dropped).
+    var stem: String { output.hasSuffix(".npy") ? String(output.dropLast(4)) : output }
+
     func run() throws {
         let m = try parseList(mu, option: "--mu")
-        let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
         let outputs = [stem + ".npy", stem + ".svg", stem + "_truth.npy"].map { JobOutput("--output", $0, .file) }
         try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: outputs)) { comm, log in
             let flow = try FlowModel(directory: model)
@@ -72,7 +78,7 @@ struct Inspect: ParsableCommand {
             let ranges: [(Double, Double)]
             do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
             guard let dt = flow.info.dt else { throw SDEFlowError.usage("\(model)/model.json has no dt: cannot turn displacements into rates") }
-            for line in flow.extrapolation(x0: nil, mu: m) { log.info(line) }
+            for line in flow.extrapolation(x0: nil, mu: m) + flow.extrapolation(segment: ranges) { log.info(line) }
             let known = try overlayExample(flow, modelPath: model, mu: m, log: log)
             let grid = FlowDiagnostics.grid(ranges, points: points)
             let jobs = FlowDiagnostics.jobs(grid: grid, mu: m, samples: samples)

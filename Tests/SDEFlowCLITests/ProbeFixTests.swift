@@ -200,6 +200,14 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         let near = try CLI.succeed(["sample", "--model", Probe.model.path, "--x0", "0", "--mu", "0.5", "--steps", "1", "--count", "2",
                                     "--output", Probe.out() + ".npy"])
         #expect(!near.stderr.contains("warning"), "\(near.report)")
+        // Second probe, findings 6 and 7: inspect wrote hidden files `ins/.npy` for a folder, took
+        // 1e300 as a range end, and did not warn for states outside the data.
+        let inspect = ["inspect", "--model", Probe.model.path, "--mu", "0.5", "--points", "2", "--samples", "2"]
+        try expectRefused(inspect + ["--x-range", "-1:1", "--output", Probe.out() + "/"], ["names a folder; give a file stem"])
+        try expectRefused(inspect + ["--x-range", "1e300:-1e300", "--output", Probe.out()], ["within ±1e100"])
+        let beyond = try CLI.succeed(inspect + ["--x-range", "0:1e6", "--output", Probe.out()])
+        #expect(beyond.stderr.contains("warning: --x-range's end = 1e+06 is outside the training data's"), "\(beyond.report)")
+        #expect(!beyond.stderr.contains("--x-range's start"), "\(beyond.report)")
     }
 
     /// Finding 17: a FIFO as x.npy (or dataset.json) blocked the command forever in open().

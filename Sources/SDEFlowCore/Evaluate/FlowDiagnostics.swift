@@ -30,8 +30,9 @@ public struct FlowDiagnostics: Sendable {
         var ranges: [(Double, Double)] = try parts.map { part in
             let ends = part.split(separator: ":", omittingEmptySubsequences: false)
             guard ends.count == 2, let a = Double(ends[0].trimmingCharacters(in: .whitespaces)),
-                  let b = Double(ends[1].trimmingCharacters(in: .whitespaces)), a.isFinite, b.isFinite else {
-                throw SDEFlowError.usage("--x-range: '\(part)' is not of the form A:B with numbers A and B, e.g. \(example)")
+                  let b = Double(ends[1].trimmingCharacters(in: .whitespaces)),
+                  a.magnitude <= Limits.maxMagnitude, b.magnitude <= Limits.maxMagnitude else {
+                throw SDEFlowError.usage("--x-range: '\(part)' is not of the form A:B with numbers A and B within ±1e100, e.g. \(example)")
             }
             return (a, b)
         }

@@ -57,4 +57,13 @@ extension FlowModel {
         }
         return lines.map { "warning: \($0): the model extrapolates there" }
     }
+
+    /// Warnings for the ends of `inspect`'s segment (`--x-range`, one (A, B) per component)
+    /// outside the labels' x.
+    public func extrapolation(segment ranges: [(Double, Double)]) -> [String] {
+        guard let range = info.inputRange, range.x.count == ranges.count else { return [] }
+        return [("start", ranges.map(\.0)), ("end", ranges.map(\.1))].flatMap { name, end in
+            InputRange.outside(end, range.x).map { "warning: --x-range's \(name)\($0): the model extrapolates there" }
+        }
+    }
 }
