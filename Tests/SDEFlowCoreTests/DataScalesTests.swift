@@ -43,13 +43,19 @@ import Testing
         try NPY.write("\(dir)/y.npy", x.enumerated().map { ($1 + ($0 % 2 == 0 ? 0.5 : -0.5)) * unit }, shape: [n, 1])
         #expect(throws: SDEFlowError.self, "units \(unit)") { _ = try DataScales.of(dir) }
     }
+    // Every step the same (0.3 in float64 rounding, spread ~1e-14): no noise, said as such
+    // (the second probe was told to divide x and y by 1e-14).
+    try NPY.write("\(dir)/x.npy", x, shape: [n, 1])
+    try NPY.write("\(dir)/y.npy", x.map { $0 + 0.3 }, shape: [n, 1])
+    let still = #expect(throws: SDEFlowError.self) { _ = try DataScales.of(dir) }
+    #expect(still?.description.contains("the steps do not vary") == true, "\(String(describing: still))")
     // Alternating ±1 about 1e9: σ = 1 exactly; the same on 1 and 3 ranks.
     let offset = (0..<600).map { 1e9 + ($0 % 2 == 0 ? 1.0 : -1.0) }
     for ranks in [1, 3] {
         let sigmas = try LocalCollective.run(ranks: ranks) { comm in
             let rows = 600 * comm.rank / ranks ..< 600 * (comm.rank + 1) / ranks
             let block = PairBlock(d: 1, dMu: 1, x: Array(offset[rows]), mu: rows.map { Double($0 % 7) }, y: Array(offset[rows]))
-            return try LabelSetup.normalisation(comm, block, blockCount: (rows.count + LabelSetup.blockRows - 1) / LabelSetup.blockRows).sigmaX
+            return try LabelSetup.normalisation(comm, block, blockCount: (rows.count + LabelSetup.blockRows - 1) / LabelSetup.blockRows, log: Log(rank: 1)).sigmaX
         }
         #expect(sigmas.allSatisfy { abs($0 - 1) < 1e-9 }, "\(ranks) ranks: σ_x \(sigmas)")
     }

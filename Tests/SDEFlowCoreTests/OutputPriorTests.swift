@@ -136,4 +136,11 @@ private func check(_ sample: (inputs: [Float], targets: [Float])) throws -> Outp
     // Noise that vanishes on u0 < 0: the quadratic variance goes below the clamp's floor there.
     let vanishing = try check(gridSample { u0, _ in u0 < 0 ? 0 : 1 })
     #expect(vanishing.floorRatio < 1 && !vanishing.accepted, "\(vanishing.summary)")
+
+    // Too few rows for any cell (every 8th row, 3660 in all): not checked, and said so (the log
+    // read "H's variance is 0–0 over 0 cells", as if the check had failed).
+    let full = gridSample { u0, u1 in (1 + 0.8 * u0 + 0.3 * u0 * u1 + 0.2).squareRoot() }
+    let rows = stride(from: 0, to: full.targets.count / d, by: 8)
+    let few = try check((rows.flatMap { full.inputs[$0 * width ..< ($0 + 1) * width] }, rows.flatMap { full.targets[$0 * d ..< ($0 + 1) * d] }))
+    #expect(few.cells == 0 && !few.accepted && few.summary.contains("so it cannot be checked"), "\(few.summary)")
 }

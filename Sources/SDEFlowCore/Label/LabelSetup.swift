@@ -42,7 +42,7 @@ public struct LabelSetup {
             let values = block.y[min(b * Self.blockRows * block.d, block.y.count) ..< min((b + 1) * Self.blockRows * block.d, block.y.count)]
             return [values.reduce(0, +), values.reduce(0) { $0 + $1 * $1 }]
         }, width: 2)
-        let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count)
+        let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count, log: log)
         try Self.checkScales(comm, block, norm, settings)
         let trendFits = GlobalTrend.fits(d: source.d, dMu: source.dMu, pairs: n)
         if settings.trend == .global && !trendFits {
@@ -116,7 +116,7 @@ public struct LabelSetup {
     }
 
     /// σ_x and σ_μ from per-block sums combined in block order (the same bits for any -n).
-    static func normalisation(_ comm: any Collective, _ block: PairBlock, blockCount: Int) throws -> Normalisation {
+    static func normalisation(_ comm: any Collective, _ block: PairBlock, blockCount: Int, log: Log) throws -> Normalisation {
         var sums = [Double]()
         for b in 0..<blockCount {
             var s = [Double](repeating: 0, count: 4)
@@ -147,6 +147,9 @@ public struct LabelSetup {
             let u = try blockTotals(comm, squares, width: 2)
             sigmaX = (u[0] / nx).squareRoot(); sigmaMu = (u[1] / nm).squareRoot()
         }
+        // Legitimate (one start state, one μ), but the model then knows nothing off it: say so.
+        if sigmaX < 1e-8 { log.info("labels: warning: x is the same on every row: the model learns the step from that one state only (σ_x taken as 1)") }
+        if sigmaMu < 1e-8 { log.info("labels: warning: μ is the same on every row: the model learns that one μ only (σ_μ taken as 1)") }
         return Normalisation(d: block.d, dMu: block.dMu, sigmaX: sigmaX, sigmaMu: sigmaMu)
     }
 

@@ -33,8 +33,9 @@ public struct OutputPriorCheck: Sendable {
 
     /// One line for the log.
     public var summary: String {
-        "the quadratic spread's smallest value is \(fmt(floorRatio, 3))× its floor (needs ≥ 1), H's variance is "
-            + "\(fmt(cellVariance.lowerBound, 3))–\(fmt(cellVariance.upperBound, 3)) over \(cells) cells (needs 1 ± \(fmt(Self.tolerance)))"
+        "the quadratic spread's smallest value is \(fmt(floorRatio, 3))× its floor (needs ≥ 1), " + (cells == 0
+            ? "and no cell of the spread check has \(Self.minCellRows) training rows (about \(Self.minCellRows * Self.bins * Self.bins) labels needed), so it cannot be checked"
+            : "H's variance is \(fmt(cellVariance.lowerBound, 3))–\(fmt(cellVariance.upperBound, 3)) over \(cells) cells (needs 1 ± \(fmt(Self.tolerance)))")
     }
 
     /// The checks for `prior` on the training rows: `inputs` rows × `width` standardised network

@@ -44,6 +44,10 @@ public struct DataScales: Sendable, Equatable {
         let block = try data.read(indices: (0..<m).map { $0 * n / m })
         let displacement = zip(block.y, block.x).map { $0 - $1 }
         let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
+        // Rounding of one value's mean is ~1e-16 of it; anything within 1e-9 of the largest is constant.
+        if s.displacement <= 1e-9 * (displacement.map(\.magnitude).max() ?? 0) {
+            throw SDEFlowError.file(folder, "y − x (y.npy − x.npy) is \(fmt(displacement.first ?? 0)) on every one of the \(m) rows read: the steps do not vary, so there is no noise to learn; y must hold the state Δt after x on paths of the SDE")
+        }
         for (name, v) in [("x (x.npy)", s.x), ("y − x (y.npy − x.npy)", s.displacement)] where v.isFinite && v > 0 && !supported.contains(v) {
             let factor = pow(10, (log10(v)).rounded())
             throw SDEFlowError.file(folder, "the spread of \(name) is \(String(format: "%.3g", v)): the label defaults are carried to spreads within \(Limits.text(supported)) only; express the data in other units (divide x.npy and y.npy by \(String(format: "%g", factor)))")
