@@ -26,19 +26,19 @@ public struct Bench: ParsableCommand {
             benchmarks/knn-vs-faiss.sh runs it with FAISS.
             """)
 
-    @Option(help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps).")
+    @Option(help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps), 1…1e9; they must fit in memory.")
     var pairs: Int = 1_050_000
-    @Option(help: "K, neighbours per query (label kernel, roofline and K-NN).")
+    @Option(help: "K, neighbours per query (label kernel, roofline and K-NN), 1…1e6 and at most the pairs.")
     var neighbors: Int = 2000
-    @Option(help: "ODE steps per label in the label-kernel section.")
+    @Option(help: "ODE steps per label in the label-kernel section, 1…1e5.")
     var odeSteps: Int = 1000
-    @Option(help: "Queries over all ranks (split like the label stage) for the label kernel and the K-NN search.")
+    @Option(help: "Queries over all ranks (split like the label stage) for the label kernel and the K-NN search, 1…1e7.")
     var queries: Int = 256
-    @Option(help: "Epochs timed per network in the training section (after a few warm-up steps).")
+    @Option(help: "Epochs timed per network in the training section (after a few warm-up steps), 1…1e4.")
     var epochsToTime: Int = 2
-    @Option(help: "Training rows per epoch (the paper's 50 000 labels × 0.9).")
+    @Option(help: "Training rows per epoch (the paper's 50 000 labels × 0.9), 1…1e9; they must fit in memory.")
     var trainRows: Int = 45_000
-    @Option(help: "Global mini-batch size of the training section (split over ranks).")
+    @Option(help: "Global mini-batch size of the training section (split over ranks), 1…16777216.")
     var batchSize: Int = 1024
     @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory, knn-high (labeler needs knn's data: skipping knn skips it too; knn-high runs only with --knn-dims).")
     var skip: String = ""
@@ -50,7 +50,7 @@ public struct Bench: ParsableCommand {
     var quick = false
     @Option(help: "With --end-to-end or knn-high: the folder for their files (default: the system temp folder on one node, else the current folder for --end-to-end; removed afterwards).")
     var workDir: String?
-    @Option(help: "With --end-to-end: one-step samples per start state and μ for the evaluation (as `run`).")
+    @Option(help: "With --end-to-end: one-step samples per start state and μ for the evaluation (as `run`), 2…1e8.")
     var evalSamples: Int = 100_000
     @OptionGroup(title: "knn-high section (exact K-NN at high D vs FAISS)")
     var knnHighOptions: KNNHighOptions
@@ -58,9 +58,13 @@ public struct Bench: ParsableCommand {
     static let sectionNames = ["label", "knn", "labeler", "training", "memory", "knn-high"]
 
     public func validate() throws {
-        guard pairs > 0, neighbors > 0, odeSteps > 0, queries > 0, epochsToTime > 0, trainRows > 0, batchSize > 0, evalSamples > 0 else {
-            throw ValidationError("--pairs, --neighbors, --ode-steps, --queries, --epochs-to-time, --train-rows, --batch-size and --eval-samples must be positive")
+        for (name, value, range) in Self.ranges(self) where !range.contains(value) {
+            throw ValidationError("\(name) must be in \(range.lowerBound)…\(range.upperBound) (got \(value))")
         }
+        // About 64 bytes a pair (x, μ, y, the grid and the search's copies) and 32 a training row,
+        // on every rank of this node: the probe's --pairs 1e11 aborted allocating 800 GB.
+        try Limits.checkMemory(bytes: pairs * 64, what: "\(pairs) pairs on every rank", fix: "lower --pairs", location: .option("--pairs"))
+        try Limits.checkMemory(bytes: trainRows * 32, what: "\(trainRows) training rows on every rank", fix: "lower --train-rows", location: .option("--train-rows"))
         let unknown = skipped.subtracting(Self.sectionNames)
         guard unknown.isEmpty else {
             throw ValidationError("--skip: unknown section(s) \(unknown.sorted().joined(separator: ", ")); known: \(Self.sectionNames.joined(separator: ", "))")
@@ -71,6 +75,14 @@ public struct Bench: ParsableCommand {
             let actual = exampleOneSettings(pairs: pairs).pathsPerMu * 210
             guard neighbors <= actual else { throw ValidationError("--neighbors \(neighbors) exceeds the \(actual) pairs of --pairs \(pairs)") }
         }
+    }
+
+    /// The numeric options and their ranges (the help states them too).
+    static func ranges(_ b: Bench) -> [(String, Int, ClosedRange<Int>)] {
+        [("--pairs", b.pairs, 1...1_000_000_000), ("--neighbors", b.neighbors, 1...1_000_000), ("--ode-steps", b.odeSteps, 1...100_000),
+         ("--queries", b.queries, 1...10_000_000), ("--epochs-to-time", b.epochsToTime, 1...10_000),
+         ("--train-rows", b.trainRows, 1...1_000_000_000), ("--batch-size", b.batchSize, 1...16_777_216),
+         ("--eval-samples", b.evalSamples, 2...100_000_000)]
     }
 
     var skipped: Set<String> {

@@ -177,6 +177,10 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         let folder = Probe.root.appendingPathComponent("json-folder")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try expectRefused(["bench", "--json", folder.path] + quick, ["is a folder; give a file name"], within: 5)
+        // Second probe, finding 3: sizes past memory aborted allocating (800 GB); a zero named all eight options.
+        try expectRefused(["bench", "--skip", "label,labeler,training,memory", "--pairs", "900000000"], ["--pairs", "lower --pairs"], within: 5)
+        try expectRefused(["bench", "--queries", "0"], ["--queries must be in 1…10000000 (got 0)"], within: 5)
+        try expectRefused(["bench", "--neighbors", "100000000", "--queries", "1"], ["--neighbors must be in 1…1000000"], within: 5)
     }
 
     /// Finding 16: --dim was ignored for bm; y = x on every row labelled all zeros; sample far
