@@ -97,9 +97,9 @@ public enum Pipeline {
     /// id blocks (so the values are bitwise the same for any -n); on rank 0 (count × (steps + 1) × d),
     /// [] elsewhere.
     public static func sample(_ comm: any Collective, model: FlowModel, x0: [Double], mu: [Double], steps: Int, count: Int,
-                              seed: UInt64, stream: RandomStream = .sampleNoise) throws -> [Double] {
+                              seed: UInt64, stream: RandomStream = .sampleNoise, log: Log? = nil) throws -> [Double] {
         let d = model.info.d
-        let paths = try DistributedSampling.run(comm, counts: [count], costs: [steps], valuesPerSample: [(steps + 1) * d]) { _, ids in
+        let paths = try DistributedSampling.run(comm, counts: [count], costs: [steps], valuesPerSample: [(steps + 1) * d], log: log) { _, ids in
             let starts = [[Double]](repeating: x0, count: ids.count).flatMap { $0 }
             return model.rollout(starts: starts, mu: mu, steps: steps, ids: ids, seed: seed, stream: stream, keepPath: true)
         }

@@ -29,7 +29,7 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
     do { comm = try MPICommunicator.initialize() } catch {
         throw SDEFlowError.mpi("MPI_Init_thread", "cannot start MPI: \(error)")
     }
-    StopSignals.install()
+    StopSignals.install(rank0: comm.isRoot)
     HeapReuse.enable()
     // One BLAS thread per rank unless the user chose: the ranks already fill the cores.
     if comm.size > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {

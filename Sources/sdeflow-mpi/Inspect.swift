@@ -83,7 +83,7 @@ struct Inspect: ParsableCommand {
             let grid = FlowDiagnostics.grid(ranges, points: points)
             let jobs = FlowDiagnostics.jobs(grid: grid, mu: m, samples: samples)
             log.info("inspect: \(points) states × \(samples) one-step samples at μ = \(m) over \(comm.size) rank(s)")
-            let results = try DistributedSampling.run(comm, model: flow, jobs: jobs, seed: seed.seed)
+            let results = try DistributedSampling.run(comm, model: flow, jobs: jobs, seed: seed.seed, log: log)
             guard comm.isRoot else { return }
             let learned = FlowDiagnostics(grid: grid, mu: m, dt: dt, results: results)
             let truth = known.map { FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: false) }

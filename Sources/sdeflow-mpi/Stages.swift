@@ -102,7 +102,7 @@ struct Sample: ParsableCommand {
             guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
             for line in flow.extrapolation(x0: x, mu: m) { log.info(line) }
-            let paths = try Pipeline.sample(comm, model: flow, x0: x, mu: m, steps: steps, count: count, seed: seed.seed)
+            let paths = try Pipeline.sample(comm, model: flow, x0: x, mu: m, steps: steps, count: count, seed: seed.seed, log: log)
             if comm.isRoot {
                 let shape = [count, steps + 1, flow.info.d]
                 if dtype == "float32" { try NPY.write(output, paths.map(Float.init), shape: shape) } else { try NPY.write(output, paths, shape: shape) }

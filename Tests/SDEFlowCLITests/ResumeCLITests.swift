@@ -190,6 +190,24 @@ struct ResumeCLITests {
         #expect(r.stderr.contains("--stall-timeout or SDEFLOW_STALL_TIMEOUT sets this limit, now 2 s"), "\(r.report)")
     }
 
+    /// Second probe, finding 12: a stop signal to a stage that keeps no checkpoint (sample) ended
+    /// it with 143 but nothing said, and its output's lock left behind.
+    @Test func aStopSignalToSampleSaysSoAndLeavesNoLock() throws {
+        try SmallRun.get()
+        let dir = try scratchFolder("sample-stop")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("paths.npy"), lock = dir.appendingPathComponent("paths.npy.lock")
+        let job = try CLI.launch(["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0.5", "--steps", "100",
+                                  "--count", "3000000", "--output", out.path], ranks: nil)
+        guard waitUntil(job, "the output lock", { exists(lock) }) else { return }
+        usleep(300_000)
+        job.signal(SIGTERM)
+        let r = try job.wait(timeout: 60)
+        // Ended by the signal itself (a shell reports 143; Foundation reports the signal, 15).
+        #expect(r.status == SIGTERM && r.stderr.contains("sdeflow-mpi: stopped by SIGTERM: this stage keeps no checkpoint"), "\(r.report)")
+        #expect(!exists(lock) && !exists(out), "\(r.report)")
+    }
+
     @Test func aSecondJobOnTheSameOutputIsRefusedAtItsStart() throws {
         let f = try ResumeFixture.get()
         let dir = try scratchFolder("second")

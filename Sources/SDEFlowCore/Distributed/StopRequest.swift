@@ -16,10 +16,27 @@ public enum StopSignals {
 
     public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
 
-    /// Installs the handler for `handled`. Once per process, before any work.
-    public static func install() {
+    /// For a signal that ends a stage keeping no checkpoint (`sample`, `evaluate`, ...): the
+    /// line rank 0 writes, per handled signal, and the lock files it removes (C strings made
+    /// beforehand: the handler may call only async-signal-safe functions). The second probe saw
+    /// such a stop end with nothing said and the output's lock left behind.
+    nonisolated(unsafe) static let farewell = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 3)
+    nonisolated(unsafe) static let lockFiles = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: maxLocks)
+    static let maxLocks = 16
+    static let lockCount = Atomic<Int>(0)
+    /// Whether this process says the farewell and removes the locks (rank 0).
+    static let speaks = Atomic<Bool>(false)
+
+    /// Installs the handler for `handled`. Once per process, before any work; `rank0`: this
+    /// process speaks for the job when a signal ends it outside a stage that saves.
+    public static func install(rank0: Bool = true) {
         _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
         _ = listening.load(ordering: .relaxed)
+        _ = lockCount.load(ordering: .relaxed)
+        for (i, s) in handled.enumerated() {
+            farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
+        }
+        speaks.store(rank0, ordering: .sequentiallyConsistent)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = onStopSignal
         sigemptyset(&action.sa_mask)
@@ -38,6 +55,14 @@ public enum StopSignals {
         return try body()
     }
 
+    /// The lock files the handler removes if a signal ends the process (at most `maxLocks`;
+    /// [] once they are released).
+    public static func removeOnStop(_ files: [String]) {
+        lockCount.store(0, ordering: .sequentiallyConsistent)
+        for (i, f) in files.prefix(maxLocks).enumerated() { lockFiles[i] = strdup(f) }  // a few bytes, never freed
+        lockCount.store(min(files.count, maxLocks), ordering: .sequentiallyConsistent)
+    }
+
     public static func name(_ signal: Int32) -> String {
         switch signal {
         case SIGTERM: "SIGTERM"
@@ -49,12 +74,20 @@ public enum StopSignals {
 }
 
 /// The signal handler: records the first stop signal while a stage listens; otherwise restores
-/// the default action and raises the signal again (delivered when the handler returns).
-/// Async-signal-safe: lock-free atomics, signal(2) and raise(3) only.
+/// the default action and raises the signal again (delivered when the handler returns), rank 0
+/// first saying so and removing the output locks. Async-signal-safe: lock-free atomics, write(2),
+/// unlink(2), signal(2) and raise(3) only.
 private func onStopSignal(_ sig: Int32) {
-    if StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0,
-       StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
+    let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0
+    if listening, StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
         return
+    }
+    if StopSignals.speaks.load(ordering: .sequentiallyConsistent) {
+        // A second signal to a stage that saves ends it at once: its checkpoint says what is kept.
+        if !listening, let k = StopSignals.handled.firstIndex(of: sig), let line = StopSignals.farewell[k] { _ = write(2, line, strlen(line)) }
+        for i in 0..<StopSignals.lockCount.load(ordering: .sequentiallyConsistent) {
+            if let f = StopSignals.lockFiles[i] { unlink(f) }
+        }
     }
     signal(sig, SIG_DFL)
     raise(sig)

@@ -53,12 +53,13 @@ public final class Watchdog: @unchecked Sendable {
     }
 
     func message(idle: Double, waiting: String?, lastLeft: String) -> String {
+        let idle = idle >= 1 ? String(format: "%.0f", idle) : String(format: "%.2g", idle)  // 0.001 read "0 s"
         let limit = "(--stall-timeout or SDEFLOW_STALL_TIMEOUT sets this limit, now \(String(format: "%g", timeout)) s)"
         if let waiting {
-            return String(format: "rank %d of %d: no progress for %.0f s, waiting in %@ for the other ranks: one of them is stalled, stopped or gone; ending the job %@",
+            return String(format: "rank %d of %d: no progress for %@ s, waiting in %@ for the other ranks: one of them is stalled, stopped or gone; ending the job %@",
                           rank, size, idle, waiting, limit)
         }
-        return String(format: "rank %d of %d: no progress for %.0f s since it left %@: this rank is stuck outside any collective; ending the job %@",
+        return String(format: "rank %d of %d: no progress for %@ s since it left %@: this rank is stuck outside any collective; ending the job %@",
                       rank, size, idle, lastLeft, limit)
     }
 }

@@ -21,7 +21,7 @@ extension Pipeline {
         let started = Date()
         var results = [[Double]](repeating: [], count: jobs.count), rows: [Int: LawRow] = [:], statisticsSeconds = 0.0
         for batch in batches(bytes) {
-            let samples = try DistributedSampling.run(comm, model: model, jobs: Array(jobs[batch]), seed: spec.seed)
+            let samples = try DistributedSampling.run(comm, model: model, jobs: Array(jobs[batch]), seed: spec.seed, log: log)
             let t = Date()
             if spec.example.exactSampler != nil {
                 rows.merge(try DistributedRows.compute(comm, spec: spec, jobs: batch, results: samples)) { a, _ in a }

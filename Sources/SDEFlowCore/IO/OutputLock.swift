@@ -35,6 +35,7 @@ public final class OutputLock {
 
     /// Removes the lock files (at the end of the job, whatever the outcome).
     public func release() {
+        StopSignals.removeOnStop([])
         for f in files { unlink(f) }
         files = []
     }
@@ -56,6 +57,7 @@ public final class OutputLock {
             unlink(staged)
             if linked == 0 {
                 files.append(file)
+                StopSignals.removeOnStop(files)
                 return
             }
             errno = linkError

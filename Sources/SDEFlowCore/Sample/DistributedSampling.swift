@@ -10,6 +10,7 @@ import Foundation
 /// contiguous runs balanced by cost (rows × steps), then gathered on rank 0 in that order.
 public enum DistributedSampling {
     public static let blockRows = 1024
+    static let progressSeconds = 30.0
 
     struct Block { var job: Int; var ids: Range<Int>; var cost: Int }
 
@@ -41,12 +42,21 @@ public enum DistributedSampling {
 
     /// Runs `body(job, ids)` for blocks of `counts[job]` samples (each `valuesPerSample[job]`
     /// values) on all ranks; returns each job's values in id order on rank 0, [] elsewhere.
-    public static func run(_ comm: any Collective, counts: [Int], costs: [Int], valuesPerSample: [Int],
+    /// With `log`, rank 0 says every `progressSeconds` how much of its share is done (the ranks'
+    /// shares cost the same): a long `evaluate` or `sample` printed nothing for minutes.
+    public static func run(_ comm: any Collective, counts: [Int], costs: [Int], valuesPerSample: [Int], log: Log? = nil,
                            body: (_ job: Int, _ ids: Range<Int>) -> [Double]) throws -> [[Double]] {
-        let all = blocks(counts: counts, costs: costs)
-        var local: [Double] = []
-        for b in share(all, rank: comm.rank, size: comm.size) {
+        let all = blocks(counts: counts, costs: costs), mine = share(all, rank: comm.rank, size: comm.size)
+        let total = Double(mine.reduce(0) { $0 + all[$1].cost }), started = monotonicSeconds()
+        var local: [Double] = [], done = 0.0, next = started + progressSeconds
+        for b in mine {
             local += body(all[b].job, all[b].ids)
+            done += Double(all[b].cost)
+            let now = monotonicSeconds()
+            if let log, comm.isRoot, now >= next, done < total {
+                log.info(String(format: "sampling: %.0f %% done in %.0f s, about %.0f s left", 100 * done / total, now - started, (now - started) * (total - done) / done))
+                next = now + progressSeconds
+            }
         }
         let gathered = try comm.gatherv(local)
         guard comm.isRoot else { return [] }
@@ -60,10 +70,10 @@ public enum DistributedSampling {
     }
 
     /// Runs sampling jobs of the learned flow map (see `SamplingJob`).
-    public static func run(_ comm: any Collective, model: FlowModel, jobs: [SamplingJob], seed: UInt64) throws -> [[Double]] {
+    public static func run(_ comm: any Collective, model: FlowModel, jobs: [SamplingJob], seed: UInt64, log: Log? = nil) throws -> [[Double]] {
         var scales: [Int: [Double]] = [:]  // each job's moment-matching scales, once per rank
         return try run(comm, counts: jobs.map(\.count), costs: jobs.map(\.cost),
-                       valuesPerSample: jobs.map { $0.valuesPerSample(d: model.info.d) }) { j, ids in
+                       valuesPerSample: jobs.map { $0.valuesPerSample(d: model.info.d) }, log: log) { j, ids in
             if jobs[j].antithetic && scales[j] == nil { scales[j] = jobs[j].noiseScales(d: model.info.d, seed: seed) }
             return jobs[j].run(model: model, ids: ids, seed: seed, noiseScale: scales[j])
         }
