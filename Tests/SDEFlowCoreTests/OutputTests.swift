@@ -136,6 +136,11 @@ import Glibc
         try "notes".write(toFile: filePath(partial, "notes.txt"), atomically: true, encoding: .utf8)
         let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", real, .folder(marker: "labels.json"))]) }
         #expect(e?.description.contains("notes.txt") == true, "\(String(describing: e))")
+        // ... or a link to a user's folder (the checkpoint files were left in its target).
+        try FileManager.default.removeItem(atPath: partial)
+        try FileManager.default.createSymbolicLink(atPath: partial, withDestinationPath: filePath(root, "link"))
+        let linked = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", real, .folder(marker: "labels.json"))]) }
+        #expect(linked?.description.contains("is a symbolic link") == true, "\(String(describing: linked))")
     }
 
     /// Catches: `run --output M` on a model folder M wrote data/, labels/, model/ and eval/ inside

@@ -70,6 +70,10 @@ public enum OutputGuard {
         try checkNamesItself(o)
         switch o.kind {
         case .folder(let marker):
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: o.path, isDirectory: &isDir), !isDir.boolValue {
+                throw SDEFlowError.option(o.option, "\(o.path) is a file; give the name of a folder to write (it is written whole)")
+            }
             try checkReplaceable(o.path, markers: [marker])
             try checkCheckpointFolder(of: o)
         case .file:
@@ -111,6 +115,10 @@ public enum OutputGuard {
     /// anything else is a user's, and was deleted whole at the end of the run.
     static func checkCheckpointFolder(of o: JobOutput) throws {
         let folder = checkpointFolder(for: o.path)
+        var st = stat()
+        if lstat(folder, &st) == 0, st.st_mode & S_IFMT == S_IFLNK {
+            throw SDEFlowError.option(o.option, "\(folder), the checkpoint folder of \(o.path), is a symbolic link (to \(canonicalPath(folder))): checkpoint files would be written into its target and left there; remove the link")
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
         let foreign = isDir.boolValue
