@@ -123,10 +123,10 @@ public final class TrainCheckpoint {
                     : h.binding.labels != binding.labels ? "it was trained on other labels" : "its network differs"
                 if h.binding.format == binding.format, h.binding.labels == binding.labels, let saved = h.settings {
                     let changed = settings.differences(from: saved)
-                    if !changed.isEmpty { throw SDEFlowError.file(file, "holds \(h.epoch) epochs of training with other settings (\(changed.joined(separator: ", "))): give the saved values to continue it, or add --fresh to discard it") }
+                    if !changed.isEmpty { throw SDEFlowError.file(file, "holds \(h.epoch) epochs of training with other settings (\(changed.joined(separator: ", "))): give the saved values to continue it, or remove the file (or add --fresh) to train from the start") }
                 }
             } else if h.epoch > settings.maxEpochs {
-                throw SDEFlowError.option("--max-epochs", "\(settings.maxEpochs) is below the \(h.epoch) epochs the checkpoint \(file) holds: raise it to continue that training, or add --fresh to discard it")
+                throw SDEFlowError.option("--max-epochs", "\(settings.maxEpochs) is below the \(h.epoch) epochs the checkpoint \(file) holds: raise it to continue that training, or remove the file (or add --fresh) to train from the start")
             } else if data.count - start == 4 * 4 * parameters + 8, r.read(UInt64.self) == sum { return Array(data) }
         }
         if !fresh { log.info("resume: warning: not resuming from \(file): \(why); training from the start") }
