@@ -163,6 +163,12 @@ import Glibc
         #expect(locked?.description.contains("pid \(getpid())") == true, "\(String(describing: locked))")
         lock.release()
         try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(run, "data"), .folder(marker: "dataset.json"))])
+        // Third probe: a model written into another job's checkpoint folder was deleted with it; a
+        // sample written over a running job's lock file unlocked its output.
+        for (output, kind) in [(filePath(root, "l.partial/mine"), JobOutput.Kind.folder(marker: "model.json")), (filePath(root, "l.lock"), .file)] {
+            let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", output, kind)]) }
+            #expect(e?.description.contains("lock file or checkpoint folder") == true, "\(String(describing: e))")
+        }
     }
 
     @Test func aSecondWriterIsRefusedAndAStaleLockCleared() throws {

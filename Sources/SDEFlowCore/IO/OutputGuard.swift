@@ -51,7 +51,12 @@ public enum OutputGuard {
     /// inside it, even while another job held M's lock, and a later `train --output M` then
     /// refused to replace M.
     static func checkNotInsideAnOutput(_ o: JobOutput) throws {
-        var folder = parentFolder(of: canonicalPath(o.path))
+        // Another job's lock file or checkpoint folder (deleted when that job ends).
+        let path = canonicalPath(o.path)
+        if path.hasSuffix(".lock") || path.split(separator: "/").dropLast().contains(where: { $0.hasSuffix(".partial") }) || path.hasSuffix(".partial") {
+            throw SDEFlowError.option(o.option, "\(o.path) is, or lies inside, a lock file or checkpoint folder (*.lock, *.partial) that sdeflow-mpi deletes when a job ends; choose another output")
+        }
+        var folder = parentFolder(of: path)
         while !folder.isEmpty {
             if let marker = markers.first(where: { FileManager.default.fileExists(atPath: filePath(folder, $0)) }) {
                 throw SDEFlowError.option(o.option, "\(o.path) lies inside \(folder), an output of sdeflow-mpi (it holds \(marker)), which is replaced whole when written again; choose an output outside it")
