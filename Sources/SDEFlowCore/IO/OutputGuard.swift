@@ -53,7 +53,7 @@ public enum OutputGuard {
     static func checkNotInsideAnOutput(_ o: JobOutput) throws {
         // Another job's lock file or checkpoint folder (deleted when that job ends).
         let path = canonicalPath(o.path)
-        if path.hasSuffix(".lock") || path.split(separator: "/").dropLast().contains(where: { $0.hasSuffix(".partial") }) || path.hasSuffix(".partial") {
+        if path.hasSuffix(".lock") || path.split(separator: "/").contains(where: { $0.hasSuffix(".partial") }) {
             throw SDEFlowError.option(o.option, "\(o.path) is, or lies inside, a lock file or checkpoint folder (*.lock, *.partial) that sdeflow-mpi deletes when a job ends; choose another output")
         }
         var folder = parentFolder(of: path)

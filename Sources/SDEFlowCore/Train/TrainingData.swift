@@ -45,9 +45,8 @@ struct TrainingData {
         let n = target.count / d
         if labels.count > n { log.info("training: dropped \(labels.count - n) label rows with non-finite values") }
         let order = CounterRNG(seed: settings.seed).permutation(n, .split, id: 0)
-        let nVal = Self.validationRows(n, settings)
-        let nTrain = n - nVal
-        guard nTrain >= 1 else { throw Self.tooFew(rows: n, validation: nVal, settings: settings, folder: labels.source) }
+        try settings.checkSplit(rows: n, folder: labels.source)
+        let nVal = Self.validationRows(n, settings), nTrain = n - nVal
         func rows(_ idx: ArraySlice<Int>, _ a: [Double], _ width: Int) -> [Double] { idx.flatMap { a[$0 * width ..< ($0 + 1) * width] } }
         let trainX = rows(order[..<nTrain], raw, w), trainY = rows(order[..<nTrain], target, d)
         input = Standardizer(fitting: trainX, rows: nTrain, width: w)
