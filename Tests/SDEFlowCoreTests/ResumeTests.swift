@@ -37,11 +37,10 @@ import Glibc
 
     /// The label stage at `ranks` with a checkpoint in `folder`, stopped by `stop`.
     static func label(ranks: Int, folder: String?, stop: StopRequest = .never, seed: UInt64 = 7, counter: CountingSink? = nil,
-                      data: PairBlock = DistributedStageTests.data) throws -> LabelSet {
-        let s = settings
-        return try LocalCollective.run(ranks: ranks) { comm in
+                      data: PairBlock = DistributedStageTests.data, settings s: LabelSettings = settings, fresh: Bool = false) throws -> LabelSet {
+        try LocalCollective.run(ranks: ranks) { comm in
             try DistributedLabels.run(comm, source: data, info: info, settings: s, seed: seed, log: Log(rank: 1),
-                                      sink: counter, checkpoint: folder.map { LabelCheckpoint(folder: $0) }, stop: stop, block: 40)
+                                      sink: counter, checkpoint: folder.map { LabelCheckpoint(folder: $0, fresh: fresh) }, stop: stop, block: 40)
         }[0]
     }
 
@@ -68,6 +67,8 @@ import Glibc
         #expect(second.value < 300 && second.value > 300 - first.value, "resumed run labelled \(second.value) of 300 after \(first.value)")
     }
 
+    /// Catches: a checkpoint deleted (hours of labels) when one label option was mistyped, the
+    /// warning naming the new seed as the saved one, and labels of another seed mixed in.
     @Test func aCheckpointOfAnotherRunIsNeverMixedIn() throws {
         let folder = Self.scratch("other")
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -75,9 +76,18 @@ import Glibc
         #expect(throws: JobInterrupted.self) {
             try Self.label(ranks: 2, folder: folder, stop: StopRequest { first.value >= 80 ? SIGUSR1 : 0 }, seed: 7, counter: first)
         }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        var wider = Self.settings
+        wider.neighbors += 1; wider.nuX *= 2
+        for (seed, settings, named) in [(UInt64(8), Self.settings, "(--seed 7 → 8)"),
+                                        (7, wider, "(--neighbors 400 → 401, --nu-x \(Self.settings.nuX) → \(wider.nuX))")] {
+            let refused = #expect(throws: (any Error).self) { try Self.label(ranks: 1, folder: folder, seed: seed, settings: settings) }
+            #expect(refused.map { "\($0)" }?.contains("other settings \(named)") == true, "\(String(describing: refused))")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == files, "the refused run changed the checkpoint")
+        }
         let reference = try Self.label(ranks: 1, folder: nil, seed: 8)
         let counter = CountingSink()
-        let other = try Self.label(ranks: 2, folder: folder, seed: 8, counter: counter)
+        let other = try Self.label(ranks: 2, folder: folder, seed: 8, counter: counter, fresh: true)
         #expect(other.label == reference.label && other.ess == reference.ess)
         #expect(counter.value == 300, "a checkpoint of seed 7 supplied labels to a run of seed 8")
         // The same x and μ with one y moved (σ_x, σ_μ unchanged): none of the old labels is used.

@@ -21,10 +21,10 @@ public enum DistributedLabels {
         var file: LabelCheckpointFile? = nil
         if let checkpoint {
             let binding = try LabelCheckpoint.Binding(source: source, settings: settings, seed: seed, setup: setup, info: info)
-            let restored = try checkpoint.restore(comm, binding: binding, queries: setup.queries, log: log)
+            let restored = try checkpoint.restore(comm, binding: binding, settings: settings, queries: setup.queries, log: log)
             try kept.accept(restored.done, labels: restored.labels, ess: restored.ess)
             todo = restored.remaining
-            file = checkpoint.sink(comm, binding: binding, attempt: restored.attempt)
+            file = checkpoint.sink(comm, binding: binding, settings: settings, attempt: restored.attempt)
             sinks.append(file!)
         }
         let block = block ?? blockSize(settings, d: source.d, dMu: source.dMu), exchange = setup.neighbourExchange(comm, settings)

@@ -46,11 +46,21 @@ public final class LabelCheckpoint {
         /// Values per query in a record: x, μ, z, label, ess.
         var rowWidth: Int { 3 * d + dMu + 1 }
 
+        /// What the data of `other` (this binding: the saved files') are, seen from the new run's.
         func difference(from other: Binding) -> String {
-            if other.count != count || other.d != d || other.dMu != dMu { return "data of another shape (\(other.count) pairs, d = \(other.d), dμ = \(other.dMu))" }
+            if other.count != count || other.d != d || other.dMu != dMu { return "data of another shape (\(count) pairs, d = \(d), dμ = \(dMu))" }
             if other.sigmaX != sigmaX || other.sigmaMu != sigmaMu || other.ySums != ySums { return "other data" }
-            if other.seed != seed { return "seed \(other.seed)" }
-            return other.format != format ? "an older format" : "other label settings"
+            return format != other.format ? "an older format" : "another dataset.json"
+        }
+
+        /// The seed and label options changed since `saved` ("--neighbors 2000 → 2001"), when the
+        /// data, format and dataset.json are the same; nil otherwise (or when the saved file does
+        /// not record its settings).
+        func changedSettings(saved: Binding, savedSettings: LabelSettings?, _ settings: LabelSettings) -> String? {
+            guard saved.format == format, saved.count == count, saved.d == d, saved.dMu == dMu, saved.sigmaX == sigmaX,
+                  saved.sigmaMu == sigmaMu, saved.ySums == ySums, let savedSettings else { return nil }
+            let changed = (saved.seed == seed ? [] : ["--seed \(saved.seed) → \(seed)"]) + settings.differences(from: savedSettings)
+            return changed.isEmpty ? nil : changed.joined(separator: ", ")
         }
     }
 
@@ -64,8 +74,8 @@ public final class LabelCheckpoint {
     }
 
     /// Reads what earlier runs saved (rank 0) and splits this rank's `queries`; call on all ranks.
-    func restore(_ comm: any Collective, binding: Binding, queries: QueryBlock, log: Log) throws -> Restored {
-        let scan = try comm.onRoot { try LabelCheckpointFile.scan(folder, binding: binding, fresh: fresh, log: log) }
+    func restore(_ comm: any Collective, binding: Binding, settings: LabelSettings, queries: QueryBlock, log: Log) throws -> Restored {
+        let scan = try comm.onRoot { try LabelCheckpointFile.scan(folder, binding: binding, settings: settings, fresh: fresh, log: log) }
         let attempt = Int(try comm.broadcast([Int64(scan?.attempt ?? 0)])[0])
         let ids = try comm.broadcast(scan?.ids ?? []), rows = try comm.broadcast(scan?.rows ?? [])
         var position = [Int64: Int](minimumCapacity: ids.count)
@@ -90,9 +100,9 @@ public final class LabelCheckpoint {
     }
 
     /// The sink that appends this rank's finished blocks to its checkpoint file.
-    func sink(_ comm: any Collective, binding: Binding, attempt: Int) -> LabelCheckpointFile {
+    func sink(_ comm: any Collective, binding: Binding, settings: LabelSettings, attempt: Int) -> LabelCheckpointFile {
         LabelCheckpointFile(path: filePath(folder, "a\(attempt)-rank\(comm.rank).labels"), header: .init(
-            binding: binding, attempt: attempt, rank: comm.rank, ranks: comm.size, host: stagingHost, pid: getpid()))
+            binding: binding, settings: settings, attempt: attempt, rank: comm.rank, ranks: comm.size, host: stagingHost, pid: getpid()))
     }
 
     /// Removes the folder (the label folder is written).

@@ -16,6 +16,9 @@ final class LabelCheckpointFile: LabelSink {
 
     struct Header: Codable {
         var binding: LabelCheckpoint.Binding
+        /// The settings the binding hashes, so a refused resume can name what changed (nil in
+        /// files written before they were kept).
+        var settings: LabelSettings?
         var attempt: Int, rank: Int, ranks: Int
         /// Who writes the file (for people and tests looking for a rank's process).
         var host: String, pid: Int32
@@ -74,8 +77,10 @@ final class LabelCheckpointFile: LabelSink {
     }
 
     /// Reads every `*.labels` file of `folder` (created if missing). With `fresh`, or when a file
-    /// belongs to another run, the folder's files are deleted (with a warning) instead.
-    static func scan(_ folder: String, binding: LabelCheckpoint.Binding, fresh: Bool, log: Log) throws -> Scan {
+    /// holds labels of other data (or an older format), the folder's files are deleted (with a
+    /// warning) instead. Labels of these data under another seed or other label settings are kept
+    /// and the job refused, naming each setting: they may be hours of work behind a mistyped option.
+    static func scan(_ folder: String, binding: LabelCheckpoint.Binding, settings: LabelSettings, fresh: Bool, log: Log) throws -> Scan {
         let fm = FileManager.default
         try createFolder(folder)
         let names = try fm.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".labels") }.sorted()
@@ -85,7 +90,13 @@ final class LabelCheckpointFile: LabelSink {
         for name in names where other == nil {
             var r = ByteReader(Array(fm.contents(atPath: filePath(folder, name)) ?? Data()))
             guard let h = r.header(magic: magic, Header.self) else { continue }  // killed before its header was written
-            guard h.binding == binding else { other = "it holds labels of \(h.binding.difference(from: binding))"; break }
+            guard h.binding == binding else {
+                if let changed = binding.changedSettings(saved: h.binding, savedSettings: h.settings, settings) {
+                    throw SDEFlowError.file(folder, "holds labels of these data with other settings (\(changed)): give the saved values to continue them, or remove the folder (or add --fresh) to label from the start")
+                }
+                other = "it holds labels of \(h.binding.difference(from: binding))"
+                break
+            }
             scan.files += 1
             if !read(&r, width: binding.rowWidth, into: &scan) { scan.torn += 1 }
         }

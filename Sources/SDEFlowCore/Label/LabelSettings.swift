@@ -53,3 +53,22 @@ public struct LabelSettings: Codable, Sendable, Equatable {
         trend = try c.decodeIfPresent(LabelTrend.self, forKey: .trend) ?? LabelTrend.none
     }
 }
+
+extension LabelSettings {
+    /// The options set differently in `saved` than here, as "--option saved → here", in the order
+    /// `label --help` lists them (what a refused label checkpoint names).
+    func differences(from saved: LabelSettings) -> [String] {
+        func item<T: Equatable>(_ name: String, _ k: KeyPath<LabelSettings, T>) -> String? {
+            saved[keyPath: k] == self[keyPath: k] ? nil : "\(name) \(saved[keyPath: k]) → \(self[keyPath: k])"
+        }
+        func named<T: RawRepresentable & Equatable>(_ name: String, _ k: KeyPath<LabelSettings, T>) -> String? {
+            saved[keyPath: k] == self[keyPath: k] ? nil : "\(name) \(saved[keyPath: k].rawValue) → \(self[keyPath: k].rawValue)"
+        }
+        return [
+            item("--labels", \.labels), item("--neighbors", \.neighbors), item("--ode-steps", \.odeSteps),
+            item("--nu-x", \.nuX), item("--nu-mu", \.nuMu), item("--scale", \.scale),
+            named("--estimator", \.estimator), named("--ode-solver", \.solver), item("--ode-stop", \.odeStop),
+            named("--ode-finish", \.finish), named("--trend", \.trend),
+        ].compactMap { $0 }
+    }
+}
