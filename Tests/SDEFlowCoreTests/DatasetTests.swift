@@ -153,3 +153,33 @@ func datasetRoundTrips(dtype: NPYDType) throws {
     try Data("{\"example\": \"ou\"}".utf8).write(to: URL(fileURLWithPath: "\(dir)/dataset.json"))
     expectError(SDEFlowError.self, containing: ["dataset.json", "dt"]) { _ = try Dataset(directory: dir) }
 }
+
+/// Catches (third probe, finding 3): the label stage reads x, μ and y in several passes, and a data
+/// folder swapped by another job between them gave labels that mixed two data sets (exit 0). A
+/// read after the folder was replaced, or after a file was rewritten in place, is an error.
+@Test func dataChangedWhileBeingReadIsAnError() throws {
+    let root = try makeTempDir()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let dir = (root as NSString).appendingPathComponent("d")
+    try Dataset.write(sampleBlock(6), info: DatasetInfo(dt: 0.1), to: dir)
+    let opened = try Dataset(directory: dir)
+    _ = try opened.read(rows: 0..<6)
+    _ = try opened.read(indices: [5, 1])
+    var other = sampleBlock(6)
+    other.y[3] += 1
+    try Dataset.write(other, info: DatasetInfo(dt: 0.1), to: dir)  // the folder is swapped whole
+    expectError(SDEFlowError.self, containing: ["x.npy", "was replaced by another file while this job was reading it"]) { _ = try opened.read(rows: 0..<6) }
+    expectError(SDEFlowError.self, containing: ["was replaced"]) { _ = try opened.read(indices: [2]) }
+    // Rewritten in place: the same inode, a later modification time.
+    let again = try Dataset(directory: dir)
+    _ = try again.read(rows: 0..<6)
+    let y = (dir as NSString).appendingPathComponent("y.npy")
+    usleep(20_000)
+    let handle = try #require(FileHandle(forWritingAtPath: y))
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data())
+    try handle.write(contentsOf: try #require(FileManager.default.contents(atPath: y)).suffix(8))
+    try handle.truncate(atOffset: UInt64(try #require(FileManager.default.contents(atPath: y)).count - 8))
+    try handle.close()
+    expectError(SDEFlowError.self, containing: ["y.npy", "was rewritten while this job was reading it"]) { _ = try again.read(rows: 0..<6) }
+}

@@ -171,6 +171,28 @@ import Glibc
         }
     }
 
+    /// Catches (third probe, finding 3): `label --data D` started while `simulate --output D` held
+    /// D.lock, and the labels mixed the old and new data. An input of another live job's output,
+    /// or inside one, is refused before work; this job's own lock and a stale lock are not.
+    @Test func anInputThatAnotherJobIsWritingIsRefused() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = filePath(root, "d"), run = filePath(root, "run"), out = [JobOutput("--output", filePath(root, "l"), .folder(marker: "labels.json"))]
+        try FileManager.default.createDirectory(atPath: filePath(run, "data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        for (input, lock) in [(data, data + ".lock"), (filePath(run, "data"), run + ".lock")] {
+            try "host elsewhere\npid 1\nstarted then\n".write(toFile: lock, atomically: true, encoding: .utf8)
+            let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [JobInput("--data", input)], outputs: out) }
+            #expect(e?.description.contains("is being written by another sdeflow-mpi job") == true && e?.description.contains("host elsewhere") == true,
+                    "\(String(describing: e))")
+            try FileManager.default.removeItem(atPath: lock)
+            try OutputGuard.check(inputs: [JobInput("--data", input)], outputs: out)
+        }
+        let mine = try OutputLock.acquire([data])
+        defer { mine.release() }
+        try OutputGuard.check(inputs: [JobInput("--data", data)], outputs: out)
+    }
+
     @Test func aSecondWriterIsRefusedAndAStaleLockCleared() throws {
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }

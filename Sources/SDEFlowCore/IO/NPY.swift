@@ -22,6 +22,9 @@ public struct NPYHeader: Sendable {
     public let dtype: NPYDType
     public let shape: [Int]
     public let dataOffset: Int
+    /// The file this header was read from (nil for a header not read from a file): reads of rows
+    /// check they open the same file, unchanged.
+    public internal(set) var identity: FileIdentity? = nil
     public init(dtype: NPYDType, shape: [Int], dataOffset: Int) {
         self.dtype = dtype; self.shape = shape; self.dataOffset = dataOffset
     }
@@ -50,7 +53,9 @@ public enum NPY {
     public static func header(at path: String) throws -> NPYHeader {
         let fd = try openForReading(path)
         defer { close(fd) }
-        return try header(fd: fd, path: path)
+        var h = try header(fd: fd, path: path)
+        h.identity = FileIdentity.of(fd)
+        return h
     }
 
     /// Reads rows `[rows.lowerBound, rows.upperBound)` along the first axis, converting each
@@ -223,6 +228,7 @@ public enum NPY {
         if total == 0 { return [] }
         let fd = try openForReading(path)
         defer { close(fd) }
+        try h.identity?.check(fd, path: path)
         let chunk = min(total, 1 << 19)  // elements per pread: bounds the scratch buffer at 4 MiB
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * size, alignment: 16)
         defer { scratch.deallocate() }
@@ -254,6 +260,7 @@ public enum NPY {
         let w = h.rowWidth, size = h.dtype.itemSize
         let fd = try openForReading(path)
         defer { close(fd) }
+        try h.identity?.check(fd, path: path)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(w * size, 1), alignment: 16)
         defer { raw.deallocate() }
         var out = [Double](repeating: 0, count: indices.count * w)

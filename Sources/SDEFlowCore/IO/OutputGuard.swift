@@ -24,6 +24,7 @@ public struct JobOutput: Sendable {
 /// `mkdir -p`) and is writable.
 public enum OutputGuard {
     public static func check(inputs: [JobInput], outputs: [JobOutput]) throws {
+        for i in inputs { try checkNotBeingWritten(i) }
         for o in outputs {
             let out = canonicalPath(o.path)
             for i in inputs {
@@ -149,6 +150,24 @@ public enum OutputGuard {
             if parent.isEmpty || parent == head { return URL(fileURLWithPath: path).standardizedFileURL.path }
             tail.append((head as NSString).lastPathComponent)
             head = parent
+        }
+    }
+}
+
+extension OutputGuard {
+    /// No other live job is writing the input (its lock, or the lock of a folder above it, is
+    /// held): `label --data D` started while `simulate --output D` was replacing D and read a mix
+    /// of both data sets.
+    static func checkNotBeingWritten(_ i: JobInput) throws {
+        var path = canonicalPath(i.path)
+        while !path.isEmpty {
+            if let holder = OutputLock.holder(OutputLock.lockName(path)), holder["pid"] != "\(getpid())" || holder["host"] != stagingHost {
+                let whose = path == canonicalPath(i.path) ? "" : " (it lies inside \(path))"
+                throw SDEFlowError.file(i.path, "is being written by another sdeflow-mpi job\(whose) (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")): reading it now could mix its old and new contents; wait for that job to end (\(OutputLock.lockName(path)) is its lock)")
+            }
+            let up = parentFolder(of: path)
+            if up == path { break }
+            path = up
         }
     }
 }
