@@ -42,6 +42,7 @@ public struct LabelSetup {
             let values = block.y[min(b * Self.blockRows * block.d, block.y.count) ..< min((b + 1) * Self.blockRows * block.d, block.y.count)]
             return [values.reduce(0, +), values.reduce(0) { $0 + $1 * $1 }]
         }, width: 2)
+        try StepOutliers.check(comm, block, firstRow: rows.lowerBound, total: n, source: source.name, log: log)
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count, log: log)
         try Self.checkScales(comm, block, norm, settings)
         let trendFits = GlobalTrend.fits(d: source.d, dMu: source.dMu, pairs: n)

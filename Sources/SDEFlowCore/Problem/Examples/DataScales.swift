@@ -43,6 +43,11 @@ public struct DataScales: Sendable, Equatable {
         let n = data.count, m = min(n, sampleRows)
         let block = try data.read(indices: (0..<m).map { $0 * n / m })
         let displacement = zip(block.y, block.x).map { $0 - $1 }
+        // A wild row would set the spreads (and the advice below); the label stage names it.
+        let (median, sigma) = StepOutliers.scale(displacement, d: data.d)
+        if let wild = StepOutliers.find(displacement, d: data.d, median: median, sigma: sigma, beyond: StepOutliers.refused, row: { $0 * n / m }) {
+            throw SDEFlowError.file(folder, "row \(Int(wild.first[0])) has a step y − x = \(fmt(wild.first[2])) in component \(Int(wild.first[1])), \(fmt(wild.first[3], 3)) typical spreads (σ = \(fmt(sigma[Int(wild.first[1])])), 1.4826 × the median absolute deviation) from the median \(fmt(median[Int(wild.first[1])])) of \(m) rows read: a step of a path is never that far from the rest (a unit or fill error in y.npy or x.npy?); fix or drop such rows")
+        }
         let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
         // Rounding of one value's mean is ~1e-16 of it; anything within 1e-9 of the largest is constant.
         if s.displacement <= 1e-9 * (displacement.map(\.magnitude).max() ?? 0) {

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Steps y − x far outside the bulk of the data: a unit or fill error in a row, never a step of
+/// a path. One y of 1e6 among 42 000 steps of about 0.3 went through label and train with exit
+/// 0; the global trend's least squares and the noise model carried it into every label (labels
+/// −3 234…18 345 instead of ±3.3; the model's one-step mean error 1.22 instead of 0.008). With
+/// y = 1e50 the job was refused, but blaming `--scale`.
+///
+/// The yardstick is robust: per component, the median of the steps and σ = 1.4826 × their
+/// median absolute deviation (σ for Gaussian steps), over at most `sampleRows` rows evenly
+/// spaced by global row (the same rows, hence the same bits, for any -n). A step more than
+/// `refused` σ from the median is refused, naming its row; more than `warned` σ, a warning.
+/// Components whose deviation is 0 on most rows are not checked.
+enum StepOutliers {
+    /// σ multiples beyond which the job is refused: 1e4 σ is far beyond any diffusion step the
+    /// labels can learn (a log-normal state spread over 9 e-folds stays inside).
+    static let refused = 1e4
+    /// σ multiples beyond which a warning names the rows (Gaussian steps: never in 1e15 draws).
+    static let warned = 100.0
+
+    /// The sampled rows' values (rows of `d`), at most 2²⁰ of them.
+    static func sampleRows(total n: Int, d: Int) -> Int { min(n, max(2_048, (1 << 20) / max(d, 1))) }
+
+    /// Per component: the median and σ (1.4826 MAD) of `v` (rows of `d`).
+    static func scale(_ v: [Double], d: Int) -> (median: [Double], sigma: [Double]) {
+        let m = v.count / d
+        var median = [Double](repeating: 0, count: d), sigma = median
+        for i in 0..<d {
+            let column = (0..<m).map { v[$0 * d + i] }.sorted()
+            median[i] = column.isEmpty ? 0 : column[m / 2]
+            let deviations = column.map { abs($0 - median[i]) }.sorted()
+            sigma[i] = deviations.isEmpty ? 0 : 1.4826 * deviations[m / 2]
+        }
+        return (median, sigma)
+    }
+
+    /// Rows of `v` more than `beyond` σ from the median in some component: how many, and the
+    /// first (row number from `row`, component, value, σ multiple).
+    static func find(_ v: [Double], d: Int, median: [Double], sigma: [Double], beyond: Double,
+                     row: (Int) -> Int) -> (count: Int, first: [Double])? {
+        var count = 0, first: [Double] = []
+        for j in 0..<v.count / d {
+            var worst = 0.0, column = 0
+            for i in 0..<d where sigma[i] > 0 {
+                let r = abs(v[j * d + i] - median[i]) / sigma[i]
+                if r > worst { worst = r; column = i }
+            }
+            guard worst > beyond else { continue }
+            if count == 0 { first = [Double(row(j)), Double(column), v[j * d + column], worst] }
+            count += 1
+        }
+        return count > 0 ? (count, first) : nil
+    }
+
+    /// Checks the steps of every rank's `block` (its rows start at global `firstRow`; `n` rows in
+    /// all) against the sampled rows' median and σ; collective, every rank reaches the same verdict.
+    static func check(_ comm: any Collective, _ block: PairBlock, firstRow: Int, total n: Int, source: String, log: Log) throws {
+        let d = block.d, steps = zip(block.y, block.x).map { $0 - $1 }
+        let stride = max(1, n / sampleRows(total: n, d: d))
+        var sample = [Double]()
+        for j in 0..<block.count where (firstRow + j) % stride == 0 { sample += steps[j * d ..< (j + 1) * d] }
+        let (median, sigma) = scale(try comm.allgatherv(sample), d: d)
+        for (beyond, fatal) in [(refused, true), (warned, false)] {
+            let found = find(steps, d: d, median: median, sigma: sigma, beyond: beyond) { firstRow + $0 }
+            let total = try comm.allreduce(Int64(found?.count ?? 0), .sum)
+            let first = try comm.allgatherv(found?.first ?? [])  // rank order: the first is the lowest row
+            guard total > 0, first.count >= 4 else { continue }
+            let c = Int(first[1])
+            let text = "row \(Int(first[0])) has a step y − x = \(fmt(first[2])) (component \(c)), \(fmt(first[3], 3)) typical spreads from the median \(fmt(median[c])) (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation)\(total > 1 ? "; \(total) of the \(n) rows are over \(fmt(beyond, 3)) σ" : "")"
+            if fatal { throw SDEFlowError.file(source, text + ": a step of a path is never that far from the rest (a unit or fill error in y.npy or x.npy?); fix or drop such rows") }
+            log.info("labels: warning: \(source): " + text + ": if such rows are errors, drop them; the global trend and the labels near them follow them")
+            return
+        }
+    }
+}
