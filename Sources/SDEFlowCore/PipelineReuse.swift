@@ -22,18 +22,23 @@ extension Pipeline {
         }
     }
 
-    /// Whether `folder` holds the labels of `settings` and `seed` for data of `dataCount` pairs.
+    /// Whether `folder` holds the labels of `settings` and `seed` for the data in `data`.
     public static func keepsLabels(_ comm: any Collective, _ folder: String, settings: LabelSettings, seed: UInt64,
-                                   dataCount: Int) throws -> Bool {
+                                   data: String) throws -> Bool {
         try decide(comm) {
-            guard let saved = try? readJSON(LabelInfo.self, from: filePath(folder, "labels.json")) else { return false }
-            return saved.settings == settings && saved.seed == seed && saved.dataCount == dataCount
+            guard let saved = try? readJSON(LabelInfo.self, from: filePath(folder, "labels.json")),
+                  let source = try? Dataset(directory: data) else { return false }
+            return try saved.settings == settings && saved.seed == seed && saved.dataCount == source.count
+                && saved.data == LabelInfo.dataFingerprint(info: source.info, count: source.count)
         }
     }
 
-    /// Whether `folder` holds a model trained with `settings`.
-    public static func keepsModel(_ comm: any Collective, _ folder: String, settings: TrainSettings) throws -> Bool {
-        try decide(comm) { (try? readJSON(ModelInfo.self, from: filePath(folder, "model.json")))?.training == settings }
+    /// Whether `folder` holds a model trained with `settings` on `labels`.
+    public static func keepsModel(_ comm: any Collective, _ folder: String, settings: TrainSettings, labels: LabelSet) throws -> Bool {
+        try decide(comm) {
+            guard let saved = try? readJSON(ModelInfo.self, from: filePath(folder, "model.json")) else { return false }
+            return saved.training == settings && saved.labels == labels.fingerprint
+        }
     }
 
     /// Rank 0's answer, on every rank.

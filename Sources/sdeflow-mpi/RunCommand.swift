@@ -93,8 +93,7 @@ struct Run: ParsableCommand {
             try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: dir.data, dtype: dtype, log: log)
         }
         times.lap("simulate")
-        let keepLabels = try keepData && Pipeline.keepsLabels(comm, dir.labels, settings: labelSettings, seed: seed.seed,
-                                                               dataCount: sim.pathsPerMu * ex.observedMu.count * sim.stepsPerPath)
+        let keepLabels = try keepData && Pipeline.keepsLabels(comm, dir.labels, settings: labelSettings, seed: seed.seed, data: dir.data)
         let labels: LabelSet
         if keepLabels { kept(dir.labels); labels = try LabelSet(directory: dir.labels) } else {
             labels = try Pipeline.label(comm, data: dir.data, settings: labelSettings, seed: seed.seed, output: dir.labels, log: log,
@@ -102,7 +101,7 @@ struct Run: ParsableCommand {
         }
         times.lap("label")
         defer { times.lap("train") }
-        if try keepLabels && Pipeline.keepsModel(comm, dir.model, settings: train) { kept(dir.model); return try FlowModel(directory: dir.model) }
+        if try keepLabels && Pipeline.keepsModel(comm, dir.model, settings: train, labels: labels) { kept(dir.model); return try FlowModel(directory: dir.model) }
         return try Pipeline.train(comm, labels: labels, settings: train, output: dir.model, log: log, control: control)
     }
 }

@@ -287,5 +287,19 @@ struct ResumeCLITests {
         let fresh = try CLI.succeed(arguments + ["--fresh"], ranks: 2)
         #expect(!fresh.stderr.contains("kept") && fresh.stderr.contains("training: "), "\(fresh.report)")
         try #expect(["data", "labels", "model", "eval"].map { try folderContents(dir.appendingPathComponent($0)) } == first)
+        // Third probe, finding 8: a model trained on other labels, then labels of other data, put
+        // in the run's folders, were kept. Now each is made again (and comes out as before).
+        let other = dir.appendingPathComponent("other").path
+        try CLI.succeed(["simulate", "--example", "bm", "--output", other + "/d", "--paths-per-mu", "50", "--seed", "9"])
+        try CLI.succeed(["label", "--data", other + "/d", "--output", other + "/l", "--labels", "1000", "--neighbors", "100", "--ode-steps", "20"])
+        try CLI.succeed(["train", "--labels", other + "/l", "--output", other + "/m", "--hidden", "16", "--max-epochs", "3"])
+        for (stage, swapped) in [("model", other + "/m"), ("labels", other + "/l")] {
+            let folder = dir.appendingPathComponent(stage).path
+            try FileManager.default.removeItem(atPath: folder)
+            try FileManager.default.moveItem(atPath: swapped, toPath: folder)
+            let redone = try CLI.succeed(arguments, ranks: 2)
+            #expect(!redone.stderr.contains("\(folder) is complete") && redone.stderr.contains("training: "), "\(redone.report)")
+            try #expect(["data", "labels", "model", "eval"].map { try folderContents(dir.appendingPathComponent($0)) } == first)
+        }
     }
 }

@@ -11,12 +11,34 @@ public struct LabelInfo: Codable, Sendable {
     public var dataCount: Int
     public var normalisation: Normalisation
     public var meanEffectiveSampleSize: Double
+    /// Which data these labels are of (`LabelInfo.dataFingerprint`): `run` keeps a labels folder
+    /// only for its own data (nil in label sets of earlier versions).
+    public var data: String?
 
     public init(settings: LabelSettings, seed: UInt64, dt: Double?, example: String?, observedMu: [[Double]]?,
-                muRange: [Double]?, dataCount: Int, normalisation: Normalisation, meanEffectiveSampleSize: Double) {
+                muRange: [Double]?, dataCount: Int, normalisation: Normalisation, meanEffectiveSampleSize: Double, data: String? = nil) {
         self.settings = settings; self.seed = seed; self.dt = dt; self.example = example; self.observedMu = observedMu
         self.muRange = muRange; self.dataCount = dataCount; self.normalisation = normalisation
-        self.meanEffectiveSampleSize = meanEffectiveSampleSize
+        self.meanEffectiveSampleSize = meanEffectiveSampleSize; self.data = data
+    }
+}
+
+extension LabelInfo {
+    /// FNV-1a of the data's count and dataset.json (the example, seed and simulation settings
+    /// of data `simulate` wrote): a labels folder of other data, put where `run` keeps its
+    /// labels, was kept under a new model (third probe, finding 8).
+    public static func dataFingerprint(info: DatasetInfo?, count: Int) throws -> String {
+        struct Hashed: Encodable { let info: DatasetInfo?; let count: Int }
+        return try FNV1a.json(Hashed(info: info, count: count))
+    }
+}
+
+extension LabelSet {
+    /// FNV-1a of the x, μ, z and label bits: what a model and a training checkpoint were made of.
+    public var fingerprint: String {
+        var h = FNV1a()
+        for a in [x, mu, z, label] { h.add(a) }
+        return String(format: "%016llx", h.value)
     }
 }
 

@@ -49,7 +49,8 @@ public enum DistributedLabels {
         let gathered = try [kept.queries.x, kept.queries.mu, kept.queries.z, kept.labels, kept.ess].map { try comm.allgatherv($0) }
         return assemble(ids: ids, gathered, d: source.d, dMu: source.dMu, info: LabelInfo(
             settings: settings, seed: seed, dt: info?.dt, example: info?.example, observedMu: info?.observedMu,
-            muRange: info?.muRange, dataCount: source.count, normalisation: setup.normalisation, meanEffectiveSampleSize: 0),
+            muRange: info?.muRange, dataCount: source.count, normalisation: setup.normalisation, meanEffectiveSampleSize: 0,
+            data: try LabelInfo.dataFingerprint(info: info, count: source.count)),
             shardPairs: shardPairs)
     }
 

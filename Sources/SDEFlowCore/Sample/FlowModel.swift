@@ -19,6 +19,9 @@ public struct ModelInfo: Codable, Sendable {
     public var outputPrior: OutputPrior?
     /// The training labels' range of x and μ (`InputRange`); nil in models of earlier versions.
     public var inputRange: InputRange?
+    /// The fingerprint of the labels it was trained on (`LabelSet.fingerprint`): `run` keeps a
+    /// model only of its own labels (nil in models of earlier versions).
+    public var labels: String?
 
     public init(shape: MLPShape, d: Int, dMu: Int, scale: Double, dt: Double?, example: String?, observedMu: [[Double]]?,
                 muRange: [Double]?, training: TrainSettings, epochs: Int, bestEpoch: Int, bestValidationLoss: Double) {

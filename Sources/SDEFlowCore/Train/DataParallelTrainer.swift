@@ -43,6 +43,7 @@ public enum DataParallelTrainer {
                              bestValidationLoss: state.schedule.bestLoss)
         info.outputPrior = data.prior
         info.inputRange = InputRange(labels: labels)
+        info.labels = labels.fingerprint
         return FlowModel(info: info, mlp: mlp, input: data.input, output: data.output)
     }
 

@@ -40,9 +40,7 @@ public final class TrainCheckpoint {
         init(shape: MLPShape, settings: TrainSettings, labels: LabelSet) throws {
             layers = shape.layerSizes
             self.settings = try FNV1a.json(settings.trajectory)
-            var h = FNV1a()
-            for a in [labels.x, labels.mu, labels.z, labels.label] { h.add(a) }
-            self.labels = String(format: "%016llx", h.value)
+            self.labels = labels.fingerprint
         }
     }
 
