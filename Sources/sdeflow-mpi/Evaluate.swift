@@ -66,8 +66,11 @@ func evaluationSpec(model: FlowModel, modelPath: String, exampleName: String?, s
     guard ex.exactTransition != nil else { throw SDEFlowError.usage("example '\(name)' has no exact law to evaluate against") }
     // Evaluation simulates the exact law at the model's observed μ: outside the example's range
     // (ou at μ ≤ 0) it has no stationary law and its variance is NaN, found only after sampling.
-    let observed = (model.info.observedMu?.isEmpty ?? true) ? ex.observedMu : model.info.observedMu!
-    if let why = ex.muOutsideRange(observed, what: "the observed μ of \(modelPath)/model.json") {
+    // Without observedMu, the μ the model was trained on (inputRange); without either, the example's.
+    let trained = model.info.inputRange.map { r in [r.mu.map { $0[0] }, r.mu.map { $0[1] }] }
+    let observed = model.info.observedMu.flatMap { $0.isEmpty ? nil : $0 } ?? trained ?? ex.observedMu
+    let what = model.info.observedMu?.isEmpty == false ? "the observed μ of \(modelPath)/model.json" : "the μ \(modelPath) was trained on"
+    if let why = ex.muOutsideRange(observed, what: what) {
         throw SDEFlowError.usage("\(why): evaluate against an example whose μ range holds the model's")
     }
     if let own = model.info.example, own != name {

@@ -82,6 +82,17 @@ struct EvaluateTests {
         let noModel = try CLI.run(["evaluate", "--model", out + "-missing", "--output", out], ranks: 2)
         #expect(noModel.status != 0 && noModel.stderr.contains("model.json"), "\(noModel.report)")
         #expect(!FileManager.default.fileExists(atPath: out))
+        // Third probe, finding 7: without observedMu in model.json, `--example ou` (μ in [0.5, 2])
+        // was compared at μ the bm model (μ in [−1, 1]) never saw; its trained range now decides.
+        let bare = TinyModel.root.appendingPathComponent("bare-model")
+        try? FileManager.default.removeItem(at: bare)
+        try FileManager.default.copyItem(at: model, to: bare)
+        let json = bare.appendingPathComponent("model.json")
+        var info = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        info["observedMu"] = nil; info["muRange"] = nil
+        try JSONSerialization.data(withJSONObject: info).write(to: json)
+        let otherRange = try CLI.run(["evaluate", "--model", bare.path, "--example", "ou", "--output", out])
+        #expect(otherRange.status == 64 && otherRange.stderr.contains("the μ \(bare.path) was trained on span [-1, 1]"), "\(otherRange.report)")
     }
 
     /// `inspect` writes (P, 3d) drift/diffusion estimates, the truth and an SVG; identical for 1 and 2 ranks.

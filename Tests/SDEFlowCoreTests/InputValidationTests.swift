@@ -182,3 +182,23 @@ func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sou
     far.y[2 * 17] += 300 * sd
     try label(far, ranks: 2)
 }
+
+/// Catches (third probe, finding 7): dataset.json's μ keys were not compared with mu.npy: bm data
+/// (μ in [−1, 1]) called "ou" (μ in [0.5, 2]), with a muRange of [0, 0.5] or an observedMu of
+/// [[0.5]], were labelled with exit 0 and misled evaluate and sample later. Each is refused.
+@Test func datasetMetadataIsCheckedAgainstTheMuColumn() throws {
+    let data = DistributedStageTests.data  // ou2d: μ at its observed values
+    let settings: LabelSettings = { var s = SDEExample.rotatingOU.labels; s.labels = 50; s.neighbors = 100; return s }()
+    let observed = SDEExample.rotatingOU.observedMu
+    func label(_ info: DatasetInfo) throws {
+        _ = try LocalCollective.run(ranks: 2) { comm in
+            try DistributedLabels.run(comm, source: data, info: info, settings: settings, seed: 1, log: Log(rank: 1))
+        }
+    }
+    let lo = observed.map { $0[0] }.min()!, hi = observed.map { $0[0] }.max()!
+    try label(DatasetInfo(dt: 0.1, example: "ou2d", observedMu: observed, muRange: [lo, hi]))
+    expectRefusal(["\"example\": example 'gbm' is defined for μ in"]) { try label(DatasetInfo(dt: 0.1, example: "gbm")) }
+    expectRefusal(["\"muRange\" = [\(lo), \((lo + hi) / 2)] does not hold the μ of mu.npy"]) { try label(DatasetInfo(dt: 0.1, muRange: [lo, (lo + hi) / 2])) }
+    expectRefusal(["\"observedMu\" does not list the μ of mu.npy row"]) { try label(DatasetInfo(dt: 0.1, observedMu: Array(observed.dropFirst()))) }
+    expectRefusal(["\"observedMu\"[\(observed.count)] = [", "is on no row of mu.npy"]) { try label(DatasetInfo(dt: 0.1, observedMu: observed + [[hi + 1]])) }
+}

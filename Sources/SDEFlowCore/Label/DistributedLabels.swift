@@ -12,7 +12,7 @@ public enum DistributedLabels {
                            shards: ShardLayout = .auto, checkpoint: LabelCheckpoint? = nil, stop: StopRequest = .never,
                            block: Int? = nil) throws -> LabelSet {
         try check(source, settings)
-        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards)
+        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards, info: info)
         let shard = setup.shard
         let bytes = shard.count * (2 * source.d + source.dMu) * 8
         log.all("shard: \(shard.count) of \(source.count) pairs (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB), \(setup.queries.count) queries")

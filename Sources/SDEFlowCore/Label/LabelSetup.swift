@@ -25,8 +25,9 @@ public struct LabelSetup {
     /// same for any number of ranks.
     static let blockRows = 1 << 16
 
+    /// `info`: the data's dataset.json, whose μ keys are checked against mu.npy.
     public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log,
-                search: NeighbourSearch = .auto, shards: ShardLayout = .auto) throws {
+                search: NeighbourSearch = .auto, shards: ShardLayout = .auto, info: DatasetInfo? = nil) throws {
         let n = source.count, dims = source.d + source.dMu
         guard source.d <= Limits.maxStateDimension else {
             throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
@@ -43,6 +44,7 @@ public struct LabelSetup {
             return [values.reduce(0, +), values.reduce(0) { $0 + $1 * $1 }]
         }, width: 2)
         try StepOutliers.check(comm, block, firstRow: rows.lowerBound, total: n, source: source.name, log: log)
+        try MetadataAgainstData.check(comm, mu: block.mu, dMu: block.dMu, firstRow: rows.lowerBound, info: info, path: filePath(source.name, "dataset.json"))
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count, log: log)
         try Self.checkScales(comm, block, norm, settings)
         let trendFits = GlobalTrend.fits(d: source.d, dMu: source.dMu, pairs: n)
