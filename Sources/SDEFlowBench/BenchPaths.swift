@@ -8,6 +8,7 @@ import SDEFlowCore
 /// `path` (the value of `option`) can be created as a file: not a folder, in a folder that exists
 /// and takes a new file (tried with a probe file, removed at once).
 func checkWritableFile(_ path: String, option: String) throws {
+    try OutputGuard.checkNamed([(option, path)])
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
         throw ValidationError("\(option) \(path) is a folder; give a file name, e.g. \(filePath(path, "bench.json"))")
@@ -26,6 +27,7 @@ func checkWritableFile(_ path: String, option: String) throws {
 /// A folder can be made in `dir` (created if missing, as the sections do): tried with a probe
 /// folder, removed at once (with `dir` itself if the probe created it).
 func checkWorkFolder(_ dir: String, option: String) throws {
+    try OutputGuard.checkNamed([(option, dir)])
     let existed = FileManager.default.fileExists(atPath: dir)
     let probe = filePath(dir, ".sdeflow-probe-\(getpid())-\(UUID().uuidString.prefix(8))")
     do {

@@ -39,6 +39,7 @@ struct Inspect: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func validate() throws {
+        try OutputGuard.checkNamed([("--model", model), ("--output", output)])
         let name = (stem as NSString).lastPathComponent
         if stem.hasSuffix("/") || ["", ".", ".."].contains(name) {
             throw ValidationError("--output '\(output)' names a folder; give a file stem F inside it, e.g. \(filePath(output, "drift")) (writes F.npy and F.svg)")

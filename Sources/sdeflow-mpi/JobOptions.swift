@@ -14,8 +14,10 @@ struct JobOptions: ParsableArguments {
         if let t = stallTimeout, !(t >= 0) { throw ValidationError("--stall-timeout must be a number of seconds ≥ 0 (got \(t))") }
     }
 
-    /// The frame's spec for a command reading `inputs` and writing `outputs`.
+    /// The frame's spec for a command reading `inputs` and writing `outputs`; an empty path is
+    /// refused here, before the command reads anything (the frame checks the rest on rank 0).
     func spec(inputs: [JobInput] = [], outputs: [JobOutput] = []) throws -> JobSpec {
+        try OutputGuard.checkNamed(inputs.map { ($0.option, $0.path) } + outputs.map { ($0.option, $0.path) })
         var timeout = JobSpec.defaultStallTimeout
         if let text = ProcessInfo.processInfo.environment["SDEFLOW_STALL_TIMEOUT"], !text.isEmpty {
             guard let t = Double(text), t >= 0 else {

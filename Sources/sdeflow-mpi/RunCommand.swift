@@ -28,6 +28,7 @@ struct Run: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func validate() throws {
+        try OutputGuard.checkNamed([("--output", output)])  // the stage folders below it are not empty
         try checkRange(evalSamples, "--eval-samples", Limits.samples)
         try checkRange(pathSamples, "--path-samples", Limits.samples)
     }

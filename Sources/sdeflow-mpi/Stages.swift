@@ -32,6 +32,7 @@ struct Label: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func run() throws {
+        let spec = try job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])
         let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
         let width = (try? NPY.header(at: filePath(data, "x.npy")))?.rowWidth
         let known = info?.example.flatMap { SDEExample.named($0, dim: width) }
@@ -42,7 +43,7 @@ struct Label: ParsableCommand {
             defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth, scales: try DataScales.of(data))
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
-        try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in
+        try withMPI(spec) { comm, log in
             try Dataset(directory: data).requireMotion()
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
                                    search: options.neighbourIndex, shards: options.shards,

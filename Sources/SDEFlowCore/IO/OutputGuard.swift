@@ -24,6 +24,7 @@ public struct JobOutput: Sendable {
 /// `mkdir -p`) and is writable.
 public enum OutputGuard {
     public static func check(inputs: [JobInput], outputs: [JobOutput]) throws {
+        try checkNamed(inputs.map { ($0.option, $0.path) } + outputs.map { ($0.option, $0.path) })
         for o in outputs {
             let out = canonicalPath(o.path)
             for i in inputs {
@@ -40,6 +41,15 @@ public enum OutputGuard {
             }
             try checkNotInsideAnOutput(o)
             try checkWritable(o)
+        }
+    }
+
+    /// Every path option names a path: an empty one resolved to the current folder, so
+    /// `run --output ""` wrote its four stages there, `simulate --output ""` failed only after
+    /// simulating, and `train --output ""` was refused as containing its input.
+    public static func checkNamed(_ paths: [(option: String, path: String)]) throws {
+        if let empty = paths.first(where: { $0.path.isEmpty }) {
+            throw SDEFlowError.option(empty.option, "the path is empty; give the name of a file or folder")
         }
     }
 
