@@ -9,6 +9,9 @@ import SDEFlowCore
 /// and takes a new file (tried with a probe file, removed at once).
 func checkWritableFile(_ path: String, option: String) throws {
     try OutputGuard.checkNamed([(option, path)])
+    // A file inside a data set, label, model or evaluation folder (or a lock or checkpoint) would
+    // be lost or corrupt it, as for every other command's output.
+    try OutputGuard.checkNotInsideAnOutput(JobOutput(option, path, .file))
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
         throw ValidationError("\(option) \(path) is a folder; give a file name, e.g. \(filePath(path, "bench.json"))")

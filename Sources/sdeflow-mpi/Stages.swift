@@ -82,7 +82,7 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Parameter μ, dμ comma-separated values within ±1e100.") var mu: String
     @Option(parsing: .unconditional, help: "Number of steps of Δt, 0…1e7.") var steps: Int
     @Option(parsing: .unconditional, help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
-    @Option(help: "Output .npy file.") var output: String
+    @Option(help: "Output .npy file (an existing file there is replaced only if it is a .npy array).") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
     @OptionGroup var job: JobOptions
@@ -96,7 +96,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
-        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .file)])) { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .npy)])) { comm, log in
             let flow = try FlowModel(directory: model)
             try Limits.checkMemory(bytes: Limits.product(count, steps + 1, flow.info.d, 8, 2) ?? Int.max, what: "\(count) paths of \(steps) steps",
                                    fix: "lower --count or --steps", location: .option("--count"))

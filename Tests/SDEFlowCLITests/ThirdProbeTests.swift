@@ -65,4 +65,35 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: here.path).isEmpty, "written into the current folder")
     }
+
+    /// Finding 6: `sample --output notes.txt` replaced a user's text file, inspect its .svg;
+    /// `inspect --output x.svg` wrote x.svg.npy and x.svg.svg; `bench --json dj/x.npy`
+    /// overwrote an array inside a data set.
+    @Test func aFileThatIsNotOfTheOutputsFormatIsNotReplaced() throws {
+        try SmallRun.get()
+        let m = SmallRun.model.path, dir = try Third.folder()
+        let notes = dir.appendingPathComponent("notes.txt").path
+        try "my notes\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        let sample = ["sample", "--model", m, "--x0", "0", "--mu", "0", "--steps", "1", "--count", "2", "--output"]
+        try expectRefused(sample + [notes], status: 65, ["notes.txt: exists and is not a .npy array", "refusing to replace it"])
+        #expect(try String(contentsOfFile: notes, encoding: .utf8) == "my notes\n")
+        let array = dir.appendingPathComponent("s.npy").path
+        try CLI.succeed(sample + [array])
+        try CLI.succeed(sample + [array])  // its own output, or any .npy, is replaced
+        let inspect = ["inspect", "--model", m, "--mu", "0", "--x-range", "-1:1", "--points", "3", "--samples", "10", "--output"]
+        let stem = dir.appendingPathComponent("ins").path
+        try CLI.succeed(inspect + [stem + ".svg"])
+        try CLI.succeed(inspect + [stem])
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("ins") }.sorted()
+        #expect(names == ["ins.npy", "ins.svg", "ins_truth.npy"])
+        try "not a plot".write(toFile: stem + ".svg", atomically: true, encoding: .utf8)
+        try expectRefused(inspect + [stem], status: 65, ["ins.svg: exists and is not an SVG image"])
+        try FileManager.default.removeItem(atPath: stem + ".svg")
+        try "not an array".write(toFile: stem + "_truth.npy", atomically: true, encoding: .utf8)
+        try expectRefused(inspect + [stem + ".npy"], status: 65, ["ins_truth.npy: exists and is not a .npy array"])
+        let x = SmallRun.data.appendingPathComponent("x.npy").path, before = try Data(contentsOf: URL(fileURLWithPath: x))
+        try expectRefused(["bench", "--json", x, "--skip", "label,knn,labeler,memory,training"],
+                          ["--json: \(x) lies inside", "an output of sdeflow-mpi (it holds dataset.json)"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: x)) == before)
+    }
 }
