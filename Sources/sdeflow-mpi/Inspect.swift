@@ -71,6 +71,12 @@ struct Inspect: ParsableCommand {
     /// ins/x.svg.npy and ins/x.svg.svg).
     var stem: String { output.hasSuffix(".npy") || output.hasSuffix(".svg") ? String(output.dropLast(4)) : output }
 
+    /// A model of data without dataset.json has no Δt, which the rates need: a file problem
+    /// (65) that says how to give it, not a usage error without a hint.
+    static func noDt(_ model: String) -> SDEFlowError {
+        SDEFlowError.file(filePath(model, "model.json"), "has no dt, the observation interval Δt, so displacements cannot be turned into drift and diffusion rates (the data it was trained from had no dataset.json); add \"dt\": <Δt> to this model.json, or give the data a dataset.json with {\"dt\": <Δt>} and label and train again")
+    }
+
     func run() throws {
         let m = try parseList(mu, option: "--mu")
         let outputs = [JobOutput("--output", stem + ".npy", .npy), JobOutput("--output", stem + ".svg", .svg),
@@ -81,7 +87,7 @@ struct Inspect: ParsableCommand {
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
             let ranges: [(Double, Double)]
             do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
-            guard let dt = flow.info.dt else { throw SDEFlowError.usage("\(model)/model.json has no dt: cannot turn displacements into rates") }
+            guard let dt = flow.info.dt else { throw Self.noDt(model) }
             for line in flow.extrapolation(x0: nil, mu: m) + flow.extrapolation(segment: ranges) { log.info(line) }
             let known = try overlayExample(flow, modelPath: model, mu: m, log: log)
             let grid = FlowDiagnostics.grid(ranges, points: points)

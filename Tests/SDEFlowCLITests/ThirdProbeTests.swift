@@ -96,4 +96,27 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
                           ["--json: \(x) lies inside", "an output of sdeflow-mpi (it holds dataset.json)"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: x)) == before)
     }
+
+    /// Finding 9: data without dataset.json (no Δt) went through label and train without a word;
+    /// then inspect failed with exit 64 and no hint.
+    @Test func dataWithoutDtAreWarnedOfAndInspectSaysHowToGiveIt() throws {
+        try SmallRun.get()
+        let dir = try Third.folder()
+        let data = dir.appendingPathComponent("data"), labels = dir.appendingPathComponent("labels").path
+        let model = dir.appendingPathComponent("model").path
+        try FileManager.default.copyItem(at: SmallRun.data, to: data)
+        try FileManager.default.removeItem(at: data.appendingPathComponent("dataset.json"))
+        let label = try CLI.succeed(["label", "--data", data.path, "--output", labels, "--labels", "200", "--neighbors", "50", "--ode-steps", "5"])
+        #expect(label.stderr.contains("label: warning: \(data.path) has no dataset.json, so no Δt"), "\(label.report)")
+        #expect(label.stderr.contains("with {\"dt\": <Δt>}"), "\(label.report)")
+        try CLI.succeed(["train", "--labels", labels, "--output", model, "--hidden", "8", "--max-epochs", "1"])
+        let inspect = ["inspect", "--model", model, "--mu", "0", "--x-range", "-1:1", "--points", "2", "--samples", "10", "--output", Third.out()]
+        try expectRefused(inspect, status: 65, ["model.json: has no dt", "add \"dt\": <Δt> to this model.json"])
+        // The hint works: with dt in model.json, inspect runs.
+        let json = URL(fileURLWithPath: model).appendingPathComponent("model.json")
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as! [String: Any]
+        object["dt"] = 0.1
+        try JSONSerialization.data(withJSONObject: object).write(to: json)
+        try CLI.succeed(inspect)
+    }
 }
