@@ -66,7 +66,7 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
     switch error {
     case let stop as JobInterrupted:
         if comm.isRoot {
-            FileHandle.standardError.write(Data("sdeflow-mpi: \(stop)\nsdeflow-mpi: to resume, run the same command again:\n  \(resumeCommand(ranks: comm.size))\n".utf8))
+            writeStandardError("sdeflow-mpi: \(stop)\nsdeflow-mpi: to resume, run the same command again:\n  \(resumeCommand(ranks: comm.size))\n")
         }
         try? comm.barrier()  // rank 0's checkpoint is on disk before any rank exits
         comm.finalize()
@@ -74,7 +74,7 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
     case let agreed as AgreedFailure:
         // Every rank knows (rank 0 decided): no abort. Rank 0 reports the error before any rank
         // exits, so mpirun's notice of a failed rank does not cut through the message.
-        if let e = agreed.error { FileHandle.standardError.write(Data("Error: \(e)\n".utf8)) }
+        if let e = agreed.error { writeStandardError("Error: \(e)\n") }
         try? comm.barrier()
         comm.finalize()
         exit(agreed.status)

@@ -37,7 +37,7 @@ struct ResumeOptions: ParsableArguments {
 }
 
 struct CheckpointEveryOption: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT or SIGUSR1 saves at once).")
+    @Option(parsing: .unconditional, help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT, SIGUSR1 or SIGHUP saves at once).")
     var checkpointEvery: Int = 10
 
     func validate() throws {

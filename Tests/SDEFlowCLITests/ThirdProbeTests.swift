@@ -119,4 +119,28 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         try JSONSerialization.data(withJSONObject: object).write(to: json)
         try CLI.succeed(inspect)
     }
+
+    /// Finding 11: SIGHUP ended `train` at once (exit 129, no message, lock left, epochs since the
+    /// last checkpoint lost); a closed log pipe killed it by SIGPIPE at its next log line (141).
+    @Test func sighupSavesLikeSIGTERMAndAClosedLogPipeDoesNotEndTheJob() throws {
+        try SmallRun.get()
+        let dir = try Third.folder()
+        let model = dir.appendingPathComponent("m"), lock = dir.appendingPathComponent("m.lock")
+        let train = ["train", "--labels", SmallRun.labels.path, "--output", model.path, "--hidden", "8,8", "--max-epochs", "100000",
+                     "--patience", "1000000", "--checkpoint-every", "100000"]
+        let job = try CLI.launch(train)
+        guard waitUntil(job, "a few epochs", { job.stderrSoFar.contains("epoch   10 ") }) else { return }
+        job.signal(SIGHUP)
+        let r = try job.wait(timeout: 60)
+        #expect(r.status == 129, "\(r.report)")
+        #expect(r.stderr.contains("stopped by SIGHUP: training: the state after epoch"), "\(r.report)")
+        #expect(!exists(lock) && exists(dir.appendingPathComponent("m.partial/train.ckpt")), "\(r.report)")
+        // The log into a pipe closed after three lines: the job runs to its end.
+        let status = dir.appendingPathComponent("status").path
+        let quoted = ([CLI.binary] + train.prefix(5) + ["--hidden", "8,8", "--max-epochs", "20000", "--patience", "1000000", "--fresh"]).map { "'\($0)'" }.joined(separator: " ")
+        let piped = try CLI.execute("/bin/bash", ["-c", "( \(quoted) 2>&1; echo $? > \(status) ) | head -3"], timeout: 120)
+        #expect(piped.status == 0, "\(piped.report)")
+        #expect((try? String(contentsOfFile: status, encoding: .utf8)) == "0\n", "\(piped.report)")
+        #expect(exists(model.appendingPathComponent("model.json")) && !exists(lock), "\(piped.report)")
+    }
 }
