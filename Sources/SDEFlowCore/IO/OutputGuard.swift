@@ -72,6 +72,9 @@ public enum OutputGuard {
             if let marker = markers.first(where: { FileManager.default.fileExists(atPath: filePath(folder, $0)) }) {
                 throw SDEFlowError.option(o.option, "\(o.path) lies inside \(folder), an output of sdeflow-mpi (it holds \(marker)), which is replaced whole when written again; choose an output outside it")
             }
+            if let why = OutputLock.unreadable(OutputLock.lockName(folder)) {
+                throw SDEFlowError.file(o.path, "lies inside \(folder), whose lock \(OutputLock.lockName(folder)) is \(why); if no sdeflow-mpi job is writing \(folder), remove that lock and run again")
+            }
             if let holder = OutputLock.holder(OutputLock.lockName(folder)) {
                 throw SDEFlowError.file(o.path, "lies inside \(folder), which another sdeflow-mpi job is writing (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?")); choose an output outside it, or wait for that job to end")
             }
