@@ -18,6 +18,8 @@ func checkWritableFile(_ path: String, option: String) throws {
     }
     let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        // `--json notes.txt/b.json` with notes.txt a file was said to name a missing folder.
+        if FileManager.default.fileExists(atPath: dir) { throw ValidationError("\(option) \(path): \(dir) is a file, not a folder; give a path in a folder") }
         throw ValidationError("\(option) \(path): the folder \(dir) does not exist (create it first)")
     }
     let probe = filePath(dir, ".\((path as NSString).lastPathComponent).probe-\(getpid())-\(UUID().uuidString.prefix(8))")

@@ -143,4 +143,13 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         #expect((try? String(contentsOfFile: status, encoding: .utf8)) == "0\n", "\(piped.report)")
         #expect(exists(model.appendingPathComponent("model.json")) && !exists(lock), "\(piped.report)")
     }
+
+    /// Finding 12: `bench --json notes.txt/b.json` (notes.txt a file) said "the folder notes.txt
+    /// does not exist".
+    @Test func benchJSONUnderAFileSaysItIsAFile() throws {
+        let dir = try Third.folder(), notes = dir.appendingPathComponent("notes.txt").path
+        try "x".write(toFile: notes, atomically: true, encoding: .utf8)
+        try expectRefused(["bench", "--json", notes + "/b.json", "--skip", "label,knn,labeler,memory,training"],
+                          ["--json \(notes)/b.json: \(notes) is a file, not a folder"])
+    }
 }
