@@ -152,4 +152,19 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         try expectRefused(["bench", "--json", notes + "/b.json", "--skip", "label,knn,labeler,memory,training"],
                           ["--json \(notes)/b.json: \(notes) is a file, not a folder"])
     }
+
+    /// Finding 12: SIGTERMs that arrive together (a launcher and a user) printed sample's "stopped
+    /// by SIGTERM: this stage keeps no checkpoint" once per handler thread, twice.
+    @Test func aStopOfSampleIsSaidOnce() throws {
+        try SmallRun.get()
+        let dir = try Third.folder(), lock = dir.appendingPathComponent("p.npy.lock")
+        let job = try CLI.launch(["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0.5", "--steps", "100",
+                                  "--count", "3000000", "--output", dir.appendingPathComponent("p.npy").path])
+        guard waitUntil(job, "the output lock", { exists(lock) }) else { return }
+        usleep(300_000)
+        for _ in 0..<3 { job.signal(SIGTERM) }
+        let r = try job.wait(timeout: 60)
+        #expect(r.stderr.components(separatedBy: "stopped by SIGTERM").count == 2, "\(r.report)")
+        #expect(!exists(lock), "\(r.report)")
+    }
 }

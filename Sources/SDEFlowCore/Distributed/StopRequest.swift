@@ -28,6 +28,9 @@ public enum StopSignals {
     static let lockCount = Atomic<Int>(0)
     /// Whether this process says the farewell and removes the locks (rank 0).
     static let speaks = Atomic<Bool>(false)
+    /// Set by the first handler that says the farewell: signals that arrive together run the
+    /// handler on two threads at once, and the line was printed twice.
+    static let farewellSaid = Atomic<Bool>(false)
 
     /// Installs the handler for `handled`. Once per process, before any work; `rank0`: this
     /// process speaks for the job when a signal ends it outside a stage that saves.
@@ -35,6 +38,7 @@ public enum StopSignals {
         _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
         _ = listening.load(ordering: .relaxed)
         _ = lockCount.load(ordering: .relaxed)
+        _ = farewellSaid.load(ordering: .relaxed)
         for (i, s) in handled.enumerated() {
             farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
         }
@@ -95,7 +99,10 @@ private func onStopSignal(_ sig: Int32) {
     }
     if StopSignals.speaks.load(ordering: .sequentiallyConsistent) {
         // A second signal to a stage that saves ends it at once: its checkpoint says what is kept.
-        if !listening, let k = StopSignals.handled.firstIndex(of: sig), let line = StopSignals.farewell[k] { _ = write(2, line, strlen(line)) }
+        if !listening, let k = StopSignals.handled.firstIndex(of: sig), let line = StopSignals.farewell[k],
+           !StopSignals.farewellSaid.exchange(true, ordering: .sequentiallyConsistent) {
+            _ = write(2, line, strlen(line))
+        }
         for i in 0..<StopSignals.lockCount.load(ordering: .sequentiallyConsistent) {
             if let f = StopSignals.lockFiles[i] { unlink(f) }
         }
