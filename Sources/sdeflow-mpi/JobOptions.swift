@@ -16,7 +16,7 @@ struct JobOptions: ParsableArguments {
 
     /// The frame's spec for a command reading `inputs` and writing `outputs`; an empty path is
     /// refused here, before the command reads anything (the frame checks the rest on rank 0).
-    func spec(inputs: [JobInput] = [], outputs: [JobOutput] = []) throws -> JobSpec {
+    func spec(inputs: [JobInput] = [], outputs: [JobOutput] = [], listens: Bool = false) throws -> JobSpec {
         try OutputGuard.checkNamed(inputs.map { ($0.option, $0.path) } + outputs.map { ($0.option, $0.path) })
         var timeout = JobSpec.defaultStallTimeout
         if let text = ProcessInfo.processInfo.environment["SDEFLOW_STALL_TIMEOUT"], !text.isEmpty {
@@ -25,7 +25,7 @@ struct JobOptions: ParsableArguments {
             }
             timeout = t
         }
-        return JobSpec(inputs: inputs, outputs: outputs, stallTimeout: stallTimeout ?? timeout)
+        return JobSpec(inputs: inputs, outputs: outputs, stallTimeout: stallTimeout ?? timeout, listens: listens)
     }
 }
 

@@ -32,7 +32,7 @@ struct Label: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func run() throws {
-        let spec = try job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])
+        let spec = try job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)], listens: true)
         let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
         let width = (try? NPY.header(at: filePath(data, "x.npy")))?.rowWidth
         let known = info?.example.flatMap { SDEExample.named($0, dim: width) }
@@ -64,7 +64,7 @@ struct Train: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func run() throws {
-        try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)])) { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)], listens: true)) { comm, log in
             let set = try LabelSet(directory: labels)
             let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed,
                                                 dims: (set.d, set.dMu), rows: set.count)

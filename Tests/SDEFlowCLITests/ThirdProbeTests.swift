@@ -167,4 +167,20 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         #expect(r.stderr.components(separatedBy: "stopped by SIGTERM").count == 2, "\(r.report)")
         #expect(!exists(lock), "\(r.report)")
     }
+
+    /// Finding 12: label stopped in its first ~50 ms said "this stage keeps no checkpoint, so run it
+    /// again"; a moment later, "0 of N queries are saved … resumes from them".
+    @Test func anEarlyStopOfLabelSaysWhatTheLabelStageSays() throws {
+        try SmallRun.get()
+        let dir = try Third.folder(), out = dir.appendingPathComponent("l"), lock = dir.appendingPathComponent("l.lock")
+        let job = try CLI.launch(["label", "--data", SmallRun.data.path, "--output", out.path, "--labels", "8000", "--neighbors", "1500",
+                                  "--ode-steps", "300"])
+        let end = Date().addingTimeInterval(30)
+        while !exists(lock) && job.process.isRunning && Date() < end { usleep(200) }
+        job.signal(SIGTERM)
+        let r = try job.wait(timeout: 60)
+        #expect(r.status == 143, "\(r.report)")
+        #expect(r.stderr.contains("queries are saved in") && !r.stderr.contains("keeps no checkpoint"), "\(r.report)")
+        #expect(!exists(lock), "\(r.report)")
+    }
 }
