@@ -183,4 +183,19 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         #expect(r.stderr.contains("queries are saved in") && !r.stderr.contains("keeps no checkpoint"), "\(r.report)")
         #expect(!exists(lock), "\(r.report)")
     }
+
+    /// Finding 12: `simulate --horizon 0.15` silently made 1 step (T = 0.1); `run --nu-x 1e-20`
+    /// was refused only after simulating.
+    @Test func aHorizonOffTheGridAndAHopelessBandwidthAreRefusedBeforeSimulating() throws {
+        let out = Third.out()
+        try expectRefused(["simulate", "--example", "bm", "--paths-per-mu", "10", "--horizon", "0.15", "--output", out],
+                          ["--horizon 0.15 is not a multiple of Δt = 0.1", "e.g. 0.1 or 0.2"])
+        try expectRefused(["run", "--output", out, "--quick", "--horizon", "0.25"], ["--horizon 0.25 is not a multiple"])
+        let fine = try CLI.succeed(["simulate", "--example", "bm", "--paths-per-mu", "10", "--horizon", "0.3", "--output", out])
+        #expect(fine.stderr.contains("3 steps"), "\(fine.report)")
+        let run = Third.out()
+        try expectRefused(["run", "--output", run, "--quick", "--nu-x", "1e-20"], ["--nu-x: ν = 1e-20 is below 1e-08"], within: 5)
+        try expectRefused(["run", "--output", run, "--quick", "--nu-mu", "1e-9"], ["--nu-mu: ν = 1e-09 is below 1e-08"], within: 5)
+        #expect(!exists(URL(fileURLWithPath: run)))
+    }
 }
