@@ -8,12 +8,18 @@ import SDEFlowCore
 /// `path` (the value of `option`) can be created as a file: not a folder, in a folder that exists
 /// and takes a new file (tried with a probe file, removed at once).
 func checkWritableFile(_ path: String, option: String) throws {
+    try OutputGuard.checkNamed([(option, path)])
+    // A file inside a data set, label, model or evaluation folder (or a lock or checkpoint) would
+    // be lost or corrupt it, as for every other command's output.
+    try OutputGuard.checkNotInsideAnOutput(JobOutput(option, path, .file))
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
         throw ValidationError("\(option) \(path) is a folder; give a file name, e.g. \(filePath(path, "bench.json"))")
     }
     let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        // `--json notes.txt/b.json` with notes.txt a file was said to name a missing folder.
+        if FileManager.default.fileExists(atPath: dir) { throw ValidationError("\(option) \(path): \(dir) is a file, not a folder; give a path in a folder") }
         throw ValidationError("\(option) \(path): the folder \(dir) does not exist (create it first)")
     }
     let probe = filePath(dir, ".\((path as NSString).lastPathComponent).probe-\(getpid())-\(UUID().uuidString.prefix(8))")
@@ -26,6 +32,7 @@ func checkWritableFile(_ path: String, option: String) throws {
 /// A folder can be made in `dir` (created if missing, as the sections do): tried with a probe
 /// folder, removed at once (with `dir` itself if the probe created it).
 func checkWorkFolder(_ dir: String, option: String) throws {
+    try OutputGuard.checkNamed([(option, dir)])
     let existed = FileManager.default.fileExists(atPath: dir)
     let probe = filePath(dir, ".sdeflow-probe-\(getpid())-\(UUID().uuidString.prefix(8))")
     do {

@@ -42,7 +42,7 @@ public struct KNNHighOptions: ParsableArguments {
                          ("--rounds", rounds != nil), ("--faiss-python", faissPython != nil), ("--faiss-script", faissScript != nil)]
                 .filter(\.1).map(\.0)
             guard given.isEmpty else {
-                throw ValidationError("\(given.joined(separator: ", ")) only apply to the knn-high section, which runs only with --knn-dims")
+                throw ValidationError("\(given.joined(separator: ", ")) \(given.count == 1 ? "applies" : "apply") only to the knn-high section, which runs only with --knn-dims")
             }
             return nil
         }

@@ -50,6 +50,7 @@ public enum Pipeline {
                              output: String, log: Log, search: NeighbourSearch = .auto, shards: ShardLayout = .auto,
                              control: JobControl = .init()) throws -> LabelSet {
         let dataset = try Dataset(directory: data)
+        if dataset.info == nil { log.info("label: warning: \(data) has no dataset.json, so no Δt: a model trained on these labels samples, but `inspect` cannot turn its steps into rates (and `evaluate` assumes its example's Δt); to give it, write \(filePath(data, "dataset.json")) with {\"dt\": <Δt>} and label again") }
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(fmt(settings.nuX)), ν_μ = \(fmt(settings.nuMu)), c = \(fmt(settings.scale)), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
         let checkpoint = control.checkpoints ? LabelCheckpoint(folder: checkpointFolder(for: output), fresh: control.fresh) : nil

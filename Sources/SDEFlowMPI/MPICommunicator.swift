@@ -58,7 +58,7 @@ public final class MPICommunicator: Collective, @unchecked Sendable {
     /// Brings the whole job down: the way a failing rank avoids leaving the others waiting in
     /// their next collective forever.
     public func abort(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("sdeflow-mpi: error (rank \(rank) of \(size)): \(message)\n".utf8))
+        writeStandardError("sdeflow-mpi: error (rank \(rank) of \(size)): \(message)\n")
         MPI_Abort(comm, code)
         exit(code)
     }

@@ -9,11 +9,16 @@ public struct JobSpec: Sendable {
     public var outputs: [JobOutput]
     /// Seconds without progress after which a rank ends the job (`Watchdog`); 0: no watchdog.
     public var stallTimeout: Double
+    /// The body is one stage that saves and stops (label, train: `StopSignals.listen`): stop
+    /// signals are caught from the job's start, so a stop before the stage reaches its loop ends
+    /// it with the stage's own message at its first check. Before, a label job stopped in its
+    /// first 50 ms said "this stage keeps no checkpoint".
+    public var listens: Bool
 
     public static let defaultStallTimeout = 600.0
 
-    public init(inputs: [JobInput] = [], outputs: [JobOutput] = [], stallTimeout: Double = defaultStallTimeout) {
-        self.inputs = inputs; self.outputs = outputs; self.stallTimeout = stallTimeout
+    public init(inputs: [JobInput] = [], outputs: [JobOutput] = [], stallTimeout: Double = defaultStallTimeout, listens: Bool = false) {
+        self.inputs = inputs; self.outputs = outputs; self.stallTimeout = stallTimeout; self.listens = listens
     }
 }
 
@@ -45,11 +50,14 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
     let world: any Collective = watchdog.map { WatchedCollective(comm, watchdog: $0) } ?? comm
     var lock: OutputLock? = nil
     do {
-        lock = try world.onRoot {
-            try OutputGuard.check(inputs: job.inputs, outputs: job.outputs)
-            return try OutputLock.acquire(job.outputs.map(\.path))
+        func work() throws {
+            lock = try world.onRoot {
+                try OutputGuard.check(inputs: job.inputs, outputs: job.outputs)
+                return try OutputLock.acquire(job.outputs.map(\.path))
+            }
+            try body(world, log)
         }
-        try body(world, log)
+        if job.listens { try StopSignals.listen(work) } else { try work() }
         lock?.release()
         log.all(String(format: "peak memory %.0f MiB", peakMemoryMiB()))
     } catch {
@@ -66,7 +74,7 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
     switch error {
     case let stop as JobInterrupted:
         if comm.isRoot {
-            FileHandle.standardError.write(Data("sdeflow-mpi: \(stop)\nsdeflow-mpi: to resume, run the same command again:\n  \(resumeCommand(ranks: comm.size))\n".utf8))
+            writeStandardError("sdeflow-mpi: \(stop)\nsdeflow-mpi: to resume, run the same command again:\n  \(resumeCommand(ranks: comm.size))\n")
         }
         try? comm.barrier()  // rank 0's checkpoint is on disk before any rank exits
         comm.finalize()
@@ -74,7 +82,7 @@ func end(_ comm: MPICommunicator, after error: any Error) throws -> Never {
     case let agreed as AgreedFailure:
         // Every rank knows (rank 0 decided): no abort. Rank 0 reports the error before any rank
         // exits, so mpirun's notice of a failed rank does not cut through the message.
-        if let e = agreed.error { FileHandle.standardError.write(Data("Error: \(e)\n".utf8)) }
+        if let e = agreed.error { writeStandardError("Error: \(e)\n") }
         try? comm.barrier()
         comm.finalize()
         exit(agreed.status)

@@ -24,7 +24,8 @@ struct Inspect: ParsableCommand {
             When the model's example (model.json) or --example names a built-in SDE, also writes \
             F_truth.npy (same layout, the exact a(x, μ) and b(x, μ) from the SDE's coefficients) and overlays \
             the truth on the plot, with the exact one-step law's finite-Δt values dashed. A trailing .npy \
-            on F is dropped.
+            or .svg on F is dropped. An existing F.npy or F.svg that is not a .npy array or an SVG image \
+            is not replaced.
             """)
     @Option(help: "Model folder written by `train` or `run`.") var model: String
     @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values within ±1e100), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
@@ -32,13 +33,14 @@ struct Inspect: ParsableCommand {
     var xRange: String
     @Option(parsing: .unconditional, help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
     @Option(parsing: .unconditional, help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
-    @Option(help: "Output stem F (a file name, not a folder): writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
+    @Option(help: "Output stem F (a file name, not a folder; a trailing .npy or .svg is dropped): writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
     @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
     var example: String?
     @OptionGroup var seed: SeedOption
     @OptionGroup var job: JobOptions
 
     func validate() throws {
+        try OutputGuard.checkNamed([("--model", model), ("--output", output)])
         let name = (stem as NSString).lastPathComponent
         if stem.hasSuffix("/") || ["", ".", ".."].contains(name) {
             throw ValidationError("--output '\(output)' names a folder; give a file stem F inside it, e.g. \(filePath(output, "drift")) (writes F.npy and F.svg)")
@@ -65,19 +67,27 @@ struct Inspect: ParsableCommand {
         return nil
     }
 
-    /// F of `--output F` (a trailing .npy dropped).
-    var stem: String { output.hasSuffix(".npy") ? String(output.dropLast(4)) : output }
+    /// F of `--output F`: a trailing .npy or .svg dropped (`--output ins/x.svg` wrote
+    /// ins/x.svg.npy and ins/x.svg.svg).
+    var stem: String { output.hasSuffix(".npy") || output.hasSuffix(".svg") ? String(output.dropLast(4)) : output }
+
+    /// A model of data without dataset.json has no Δt, which the rates need: a file problem
+    /// (65) that says how to give it, not a usage error without a hint.
+    static func noDt(_ model: String) -> SDEFlowError {
+        SDEFlowError.file(filePath(model, "model.json"), "has no dt, the observation interval Δt, so displacements cannot be turned into drift and diffusion rates (the data it was trained from had no dataset.json); add \"dt\": <Δt> to this model.json, or give the data a dataset.json with {\"dt\": <Δt>} and label and train again")
+    }
 
     func run() throws {
         let m = try parseList(mu, option: "--mu")
-        let outputs = [stem + ".npy", stem + ".svg", stem + "_truth.npy"].map { JobOutput("--output", $0, .file) }
+        let outputs = [JobOutput("--output", stem + ".npy", .npy), JobOutput("--output", stem + ".svg", .svg),
+                       JobOutput("--output", stem + "_truth.npy", .npy)]
         try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: outputs)) { comm, log in
             let flow = try FlowModel(directory: model)
             let d = flow.info.d
             guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
             let ranges: [(Double, Double)]
             do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
-            guard let dt = flow.info.dt else { throw SDEFlowError.usage("\(model)/model.json has no dt: cannot turn displacements into rates") }
+            guard let dt = flow.info.dt else { throw Self.noDt(model) }
             for line in flow.extrapolation(x0: nil, mu: m) + flow.extrapolation(segment: ranges) { log.info(line) }
             let known = try overlayExample(flow, modelPath: model, mu: m, log: log)
             let grid = FlowDiagnostics.grid(ranges, points: points)

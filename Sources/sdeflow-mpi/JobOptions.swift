@@ -14,8 +14,10 @@ struct JobOptions: ParsableArguments {
         if let t = stallTimeout, !(t >= 0) { throw ValidationError("--stall-timeout must be a number of seconds ≥ 0 (got \(t))") }
     }
 
-    /// The frame's spec for a command reading `inputs` and writing `outputs`.
-    func spec(inputs: [JobInput] = [], outputs: [JobOutput] = []) throws -> JobSpec {
+    /// The frame's spec for a command reading `inputs` and writing `outputs`; an empty path is
+    /// refused here, before the command reads anything (the frame checks the rest on rank 0).
+    func spec(inputs: [JobInput] = [], outputs: [JobOutput] = [], listens: Bool = false) throws -> JobSpec {
+        try OutputGuard.checkNamed(inputs.map { ($0.option, $0.path) } + outputs.map { ($0.option, $0.path) })
         var timeout = JobSpec.defaultStallTimeout
         if let text = ProcessInfo.processInfo.environment["SDEFLOW_STALL_TIMEOUT"], !text.isEmpty {
             guard let t = Double(text), t >= 0 else {
@@ -23,7 +25,7 @@ struct JobOptions: ParsableArguments {
             }
             timeout = t
         }
-        return JobSpec(inputs: inputs, outputs: outputs, stallTimeout: stallTimeout ?? timeout)
+        return JobSpec(inputs: inputs, outputs: outputs, stallTimeout: stallTimeout ?? timeout, listens: listens)
     }
 }
 
@@ -35,7 +37,7 @@ struct ResumeOptions: ParsableArguments {
 }
 
 struct CheckpointEveryOption: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT or SIGUSR1 saves at once).")
+    @Option(parsing: .unconditional, help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT, SIGUSR1 or SIGHUP saves at once).")
     var checkpointEvery: Int = 10
 
     func validate() throws {

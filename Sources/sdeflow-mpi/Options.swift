@@ -66,6 +66,11 @@ struct SimulateOptions: ParsableArguments {
         if let f = fineStep, f != 0 { try checkRange(f, "--fine-step (or 0)", (s.dt / Double(Limits.maxSubsteps) * (1 - 1e-9))...s.dt) }
         s.pathsPerMu = pathsPerMu ?? s.pathsPerMu
         s.horizon = horizon ?? s.horizon
+        // T/Δt pairs per path: `--horizon 0.15` silently made 1 step (T = 0.1).
+        if let h = horizon, abs(h / s.dt - Double(s.stepsPerPath)) > 1e-6 {
+            let lower = Double(max(1, Int(h / s.dt))) * s.dt
+            throw ValidationError("--horizon \(h) is not a multiple of Δt = \(s.dt) (observations are Δt apart); give a multiple, e.g. \(fmt(lower)) or \(fmt(lower + s.dt))")
+        }
         if let f = fineStep { s.fineStep = f == 0 ? nil : f }
         let fine = s.stepsPerPath * max(1, Int((s.dt / (s.fineStep ?? s.dt)).rounded()))  // noise is keyed by a UInt32 step
         guard fine <= Int(UInt32.max) else {

@@ -28,6 +28,7 @@ struct Run: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func validate() throws {
+        try OutputGuard.checkNamed([("--output", output)])  // the stage folders below it are not empty
         try checkRange(evalSamples, "--eval-samples", Limits.samples)
         try checkRange(pathSamples, "--path-samples", Limits.samples)
     }
@@ -74,6 +75,13 @@ struct Run: ParsableCommand {
             throw SDEFlowError.option(option, "\(value) is more than the \(pairs) pairs this run simulates (\(source)\(quick ? ", with --quick" : "")); pass \(option) with at most \(pairs), or a larger --paths-per-mu")
         }
         try train.checkSplit(rows: labels.labels, folder: nil)
+        // The label stage refuses ν below 1e-6 × the data's spread; every built-in example
+        // simulates spreads of x and μ of 0.3 or more, so ν below 1e-6 × 0.01 fails for any of
+        // them: `run --nu-x 1e-20` was refused only after simulating.
+        let floor = Limits.minRelativeBandwidth * 0.01
+        for (option, nu) in [("--nu-x", labels.nuX), ("--nu-mu", labels.nuMu)] where nu < floor {
+            throw SDEFlowError.option(option, "ν = \(nu) is below \(floor), 1e-6 × less than any spread of x or μ the built-in examples simulate: every kernel weight but a query's own would underflow to 0; use a bandwidth of the order of the data's spread (default \(option == "--nu-x" ? ex.labels.nuX : ex.labels.nuMu))")
+        }
     }
 
     struct Folders {

@@ -20,12 +20,13 @@ struct SDEFlowCommand: ParsableCommand {
     /// their `ExitStatus` (64 option, 65 file, 69 MPI) instead of 1, also when `validate()` threw
     /// them (the parser wraps those; `productError` finds them inside).
     static func main() {
+        StopSignals.ignoreBrokenPipe()  // from the start: also an error printed into a closed pipe
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
             guard let own = productError(error) else { exit(withError: error) }
-            FileHandle.standardError.write(Data("Error: \(own)\n".utf8))
+            writeStandardError("Error: \(own)\n")
             Foundation.exit(own.exitStatus)
         }
     }

@@ -32,6 +32,7 @@ struct Label: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func run() throws {
+        let spec = try job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)], listens: true)
         let info = try? readJSON(DatasetInfo.self, from: filePath(data, "dataset.json"))
         let width = (try? NPY.header(at: filePath(data, "x.npy")))?.rowWidth
         let known = info?.example.flatMap { SDEExample.named($0, dim: width) }
@@ -42,7 +43,7 @@ struct Label: ParsableCommand {
             defaults = UnknownDataDefaults.labels(d: d, dMu: mu.rowWidth, scales: try DataScales.of(data))
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
-        try withMPI(job.spec(inputs: [JobInput("--data", data)], outputs: [.labels(output)])) { comm, log in
+        try withMPI(spec) { comm, log in
             try Dataset(directory: data).requireMotion()
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
                                    search: options.neighbourIndex, shards: options.shards,
@@ -63,7 +64,7 @@ struct Train: ParsableCommand {
     @OptionGroup var job: JobOptions
 
     func run() throws {
-        try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)])) { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)], listens: true)) { comm, log in
             let set = try LabelSet(directory: labels)
             let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed,
                                                 dims: (set.d, set.dMu), rows: set.count)
@@ -81,7 +82,7 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Parameter μ, dμ comma-separated values within ±1e100.") var mu: String
     @Option(parsing: .unconditional, help: "Number of steps of Δt, 0…1e7.") var steps: Int
     @Option(parsing: .unconditional, help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
-    @Option(help: "Output .npy file.") var output: String
+    @Option(help: "Output .npy file (an existing file there is replaced only if it is a .npy array).") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
     @OptionGroup var job: JobOptions
@@ -95,7 +96,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
-        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .file)])) { comm, log in
+        try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .npy)])) { comm, log in
             let flow = try FlowModel(directory: model)
             try Limits.checkMemory(bytes: Limits.product(count, steps + 1, flow.info.d, 8, 2) ?? Int.max, what: "\(count) paths of \(steps) steps",
                                    fix: "lower --count or --steps", location: .option("--count"))

@@ -121,7 +121,8 @@ struct BenchTests {
     /// knn-high's options are checked before any work, with a message naming the option.
     @Test func knnHighOptionsAreValidated() throws {
         for (args, says) in [(["--knn-dims", "11", "--knn-points", "100", "--knn-ks", "200"], "exceeds --knn-points"),
-                             (["--knn-ks", "10"], "only apply to the knn-high section"),
+                             (["--knn-ks", "10"], "--knn-ks applies only to the knn-high section"),
+                             (["--faiss-python", "python3", "--rounds", "2"], "--rounds, --faiss-python apply only to the knn-high section"),
                              (["--knn-dims", "11,x"], "--knn-dims: 'x'")] {
             let r = try CLI.execute(CLI.binary, ["bench"] + args, timeout: 30)
             #expect(r.status != 0, "\(r.report)")

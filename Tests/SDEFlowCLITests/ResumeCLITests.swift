@@ -130,14 +130,14 @@ struct ResumeCLITests {
         #expect(!exists(partial) && leftovers(in: dir).isEmpty)
     }
 
-    /// jobs/mpirun.sh passes SIGTERM and SIGINT to the ranks as SIGUSR1 and, when they stop with
+    /// jobs/mpirun.sh passes SIGTERM, SIGINT and SIGHUP to the ranks as SIGUSR1 and, when they stop with
     /// 138, ends with 128 + the signal it was sent; a job that ends by itself keeps its status.
     /// The ranks stand in for sdeflow-mpi's (SIGUSR1 → 138), whose part the test above covers.
     @Test func theMpirunScriptEndsAStoppedJobWith128PlusTheSignal() throws {
         let dir = try scratchFolder("mpirun-script")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rank = "trap 'exit 138' USR1; touch \(dir.path)/ready.$OMPI_COMM_WORLD_RANK; while :; do sleep 0.05; done"
-        for (signal, status) in [(SIGTERM, Int32(143)), (SIGINT, 130)] {
+        for (signal, status) in [(SIGTERM, Int32(143)), (SIGINT, 130), (SIGHUP, 129)] {
             for file in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
                 try FileManager.default.removeItem(at: dir.appendingPathComponent(file))
             }

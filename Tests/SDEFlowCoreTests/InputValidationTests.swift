@@ -49,7 +49,10 @@ func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sou
         ("dims", npyFile(dict: withShape("(" + String(repeating: "1, ", count: 33) + ")"), body: body), ["33 dimensions"]),
         ("fortran", npyFile(dict: ok.replacingOccurrences(of: "False", with: "True"), body: body), ["Fortran"]),
         ("fortran0", npyFile(dict: ok.replacingOccurrences(of: "False", with: "0"), body: body), ["unexpected value '0'"]),
-        ("descr", npyFile(dict: ok.replacingOccurrences(of: "<f8", with: "<f2"), body: body), ["unsupported dtype '<f2'"]),
+        ("descr", npyFile(dict: ok.replacingOccurrences(of: "<f8", with: "<f2"), body: body),
+         ["unsupported dtype '<f2'; use float32 (<f4) or float64 (<f8); label and model arrays may also be int32 (<i4) or int64 (<i8)"]),
+        // Third probe, finding 12: the message named the value, not the extra key.
+        ("extraint", npyFile(dict: ok.replacingOccurrences(of: "}", with: "'extra': 1}"), body: body), ["unexpected value '1' for key 'extra'"]),
         ("shortdata", npyFile(dict: ok, body: Array(body.prefix(40))), ["truncated", "48", "40"]),
     ]
     cases[0].1[7] = 1
@@ -57,6 +60,11 @@ func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sou
     var past = npyFile(dict: ok, body: body)
     past[8] = 0xFF; past[9] = 0x7F
     cases.append(("pastfile", past, ["truncated header", "needs 32777 bytes"]))
+    // Third probe, finding 12: a v1 file with version byte 3 read a 4-byte length ("needs 662372482
+    // bytes") and said nothing of the version.
+    var v3 = npyFile(dict: ok, body: body)
+    v3[6] = 3
+    cases.append(("v3of1", v3, ["truncated header", "the version byte says 3.0", "laid out as version 1.0"]))
     var huge = npyFile(dict: ok, major: 2, body: [UInt8](repeating: 0x20, count: 40_000))
     huge[8] = 0x30; huge[9] = 0x75; huge[10] = 0; huge[11] = 0  // 30000 bytes
     cases.append(("hugeheader", huge, ["header length 30000", "10000"]))

@@ -224,6 +224,20 @@ import Glibc
         afterZombie.release()
         var status: Int32 = 0
         waitpid(child, &status, 0)
+        // Third probe, finding 12: an empty, foreign or folder lock was "held by host ?, pid ?".
+        for (content, why) in [("", "is empty"), ("garbage\n", "not a lock of sdeflow-mpi"), ("dir", "a folder, not a lock file")] {
+            if content == "dir" { try FileManager.default.createDirectory(atPath: out + ".lock", withIntermediateDirectories: true) } else {
+                try content.write(toFile: out + ".lock", atomically: true, encoding: .utf8)
+            }
+            let e = #expect(throws: SDEFlowError.self) { try OutputLock.acquire([out]) }
+            #expect(e?.description.contains(why) == true && e?.description.contains("remove \(out).lock") == true, "\(String(describing: e))")
+            #expect(e?.description.contains("?") == false, "\(String(describing: e))")
+            let inside = #expect(throws: SDEFlowError.self) {
+                try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(out, "sub"), .file)])
+            }
+            #expect(inside?.description.contains("whose lock \(out).lock \(why.hasPrefix("is ") ? why : "is " + why)") == true, "\(String(describing: inside))")
+            try FileManager.default.removeItem(atPath: out + ".lock")
+        }
         // Another host's lock is left to the user.
         try "host elsewhere\npid 1\nstarted then\n".write(toFile: out + ".lock", atomically: true, encoding: .utf8)
         let other = #expect(throws: SDEFlowError.self) { try OutputLock.acquire([out]) }

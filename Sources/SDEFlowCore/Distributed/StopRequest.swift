@@ -4,28 +4,33 @@ import Synchronization
 import Glibc
 #endif
 
-/// The stop signals: SIGTERM, SIGINT and SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
-/// batch script). While a stage that can stop and save listens (`listen`), the first one sets a
-/// flag and does nothing else; the stage reads it between blocks and epochs. Outside such a stage,
-/// or at a second signal, the signal does what it does by default: it ends the process at once.
+/// The stop signals: SIGTERM, SIGINT, SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
+/// batch script) and SIGHUP (a closed terminal or ssh session: it ended training at once, its
+/// epochs since the last checkpoint lost and its lock left). While a stage that can stop and save
+/// listens (`listen`), the first one sets a flag and does nothing else; the stage reads it between
+/// blocks and epochs. Outside such a stage, or at a second signal, the signal does what it does by
+/// default: it ends the process at once. SIGPIPE is ignored (`ignoreBrokenPipe`).
 public enum StopSignals {
     /// The first stop signal received (0: none). Written only by `onStopSignal`.
     static let received = Atomic<Int32>(0)
     /// Stages listening now (`listen`).
     static let listening = Atomic<Int>(0)
 
-    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
+    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGHUP]
 
     /// For a signal that ends a stage keeping no checkpoint (`sample`, `evaluate`, ...): the
     /// line rank 0 writes, per handled signal, and the lock files it removes (C strings made
     /// beforehand: the handler may call only async-signal-safe functions). The second probe saw
     /// such a stop end with nothing said and the output's lock left behind.
-    nonisolated(unsafe) static let farewell = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 3)
+    nonisolated(unsafe) static let farewell = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: handled.count)
     nonisolated(unsafe) static let lockFiles = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: maxLocks)
     static let maxLocks = 16
     static let lockCount = Atomic<Int>(0)
     /// Whether this process says the farewell and removes the locks (rank 0).
     static let speaks = Atomic<Bool>(false)
+    /// Set by the first handler that says the farewell: signals that arrive together run the
+    /// handler on two threads at once, and the line was printed twice.
+    static let farewellSaid = Atomic<Bool>(false)
 
     /// Installs the handler for `handled`. Once per process, before any work; `rank0`: this
     /// process speaks for the job when a signal ends it outside a stage that saves.
@@ -33,15 +38,24 @@ public enum StopSignals {
         _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
         _ = listening.load(ordering: .relaxed)
         _ = lockCount.load(ordering: .relaxed)
+        _ = farewellSaid.load(ordering: .relaxed)
         for (i, s) in handled.enumerated() {
             farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
         }
         speaks.store(rank0, ordering: .sequentiallyConsistent)
+        ignoreBrokenPipe()
         var action = sigaction()
         action.__sigaction_handler.sa_handler = onStopSignal
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
         for s in handled { sigaction(s, &action, nil) }
+    }
+
+    /// A closed stderr or stdout (`sdeflow-mpi train ... 2>&1 | head`) no longer ends the job by
+    /// SIGPIPE at its next log line (exit 141, lock left, epochs lost): writes fail with EPIPE
+    /// instead, which `writeStandardError` and `print` drop, and the job runs to its end.
+    public static func ignoreBrokenPipe() {
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// The stop signal this process received, or 0.
@@ -68,6 +82,7 @@ public enum StopSignals {
         case SIGTERM: "SIGTERM"
         case SIGINT: "SIGINT"
         case SIGUSR1: "SIGUSR1"
+        case SIGHUP: "SIGHUP"
         default: "signal \(signal)"
         }
     }
@@ -84,7 +99,10 @@ private func onStopSignal(_ sig: Int32) {
     }
     if StopSignals.speaks.load(ordering: .sequentiallyConsistent) {
         // A second signal to a stage that saves ends it at once: its checkpoint says what is kept.
-        if !listening, let k = StopSignals.handled.firstIndex(of: sig), let line = StopSignals.farewell[k] { _ = write(2, line, strlen(line)) }
+        if !listening, let k = StopSignals.handled.firstIndex(of: sig), let line = StopSignals.farewell[k],
+           !StopSignals.farewellSaid.exchange(true, ordering: .sequentiallyConsistent) {
+            _ = write(2, line, strlen(line))
+        }
         for i in 0..<StopSignals.lockCount.load(ordering: .sequentiallyConsistent) {
             if let f = StopSignals.lockFiles[i] { unlink(f) }
         }

@@ -38,7 +38,9 @@ public struct NPYHeader: Sendable {
 
 private let isLittleEndianHost = 1.littleEndian == 1
 private let npyMagic: [UInt8] = [0x93] + Array("NUMPY".utf8)
-private let supportedList = "<f4, <f8, <i4, <i8"
+/// What each use reads, in the words of the data check ("use float32 or float64"): data arrays
+/// take floats only, label and model arrays are converted from integers too.
+private let supportedList = "use float32 (<f4) or float64 (<f8); label and model arrays may also be int32 (<i4) or int64 (<i8)"
 
 /// Element types readable into: conversions exist as concrete initializers on Float and Double.
 protocol NPYReal { init(_ v: Float); init(_ v: Double); init(_ v: Int32); init(_ v: Int64) }
@@ -138,7 +140,9 @@ public enum NPY {
         let fileSize = Int(st.st_size)
         let (major, lenStart, headerLen) = try preamble(fd, fileSize: fileSize, path: path)
         let dataOffset = lenStart + headerLen
-        guard dataOffset <= fileSize else { throw fail("truncated header: needs \(dataOffset) bytes, file has \(fileSize)") }
+        guard dataOffset <= fileSize else {
+            throw fail("truncated header: needs \(dataOffset) bytes, file has \(fileSize)" + versionMismatch(fd, major: major, fileSize: fileSize))
+        }
         guard headerLen <= maxHeaderLength else {
             throw fail("header length \(headerLen) is over NumPy's limit of \(maxHeaderLength) bytes (a corrupt length field?)")
         }
@@ -173,6 +177,17 @@ public enum NPY {
         return (major, 12, (8..<12).reduce(0) { $0 | Int(pre[$1]) << (8 * ($1 - 8)) })
     }
 
+    /// For a header length past the file: whether the file is laid out as version 1.0 (a 2-byte
+    /// length, the dict from byte 10) while its version byte says 2.0 or 3.0 (a 4-byte length), as
+    /// in a v1 file whose version byte was changed: the length then read was 662372482 bytes, and
+    /// the message said nothing of the version.
+    static func versionMismatch(_ fd: Int32, major: UInt8, fileSize: Int) -> String {
+        guard major >= 2, fileSize >= 11 else { return "" }
+        var b = [UInt8](repeating: 0, count: 3)
+        guard pread(fd, &b, 3, 8) == 3, b[2] == UInt8(ascii: "{"), 10 + (Int(b[0]) | Int(b[1]) << 8) <= fileSize else { return "" }
+        return ": the version byte says \(major).0 (a 4-byte header length), but the header is laid out as version 1.0 (a 2-byte length); the version byte is wrong: save the array again with NumPy"
+    }
+
     /// The header's three entries, checked as NumPy checks them: exactly the keys 'descr',
     /// 'fortran_order' and 'shape'; a supported dtype, C order, at most `maxDimensions` dims.
     static func fields(_ dict: [String: HeaderParser.Value], path: String) throws -> (NPYDType, [Int]) {
@@ -182,7 +197,7 @@ public enum NPY {
             throw fail("malformed header: keys \(dict.keys.sorted()), expected exactly \(keys)")
         }
         guard case .string(let descr)? = dict["descr"] else {
-            if case .structured? = dict["descr"] { throw fail("unsupported dtype (structured); supported: \(supportedList)") }
+            if case .structured? = dict["descr"] { throw fail("unsupported dtype (structured); \(supportedList)") }
             throw fail("malformed header: 'descr' is not a string")
         }
         guard case .bool(let fortran)? = dict["fortran_order"] else { throw fail("malformed header: 'fortran_order' is not True or False") }
@@ -212,7 +227,7 @@ public enum NPY {
         let order = descr.first ?? " "
         let code = "<>=|".contains(order) ? String(descr.dropFirst()) : descr
         guard let dtype = NPYDType(rawValue: "<" + code) else {
-            throw SDEFlowError.file(path, "unsupported dtype '\(descr)'; supported: \(supportedList)")
+            throw SDEFlowError.file(path, "unsupported dtype '\(descr)'; \(supportedList)")
         }
         if order == ">" || (!isLittleEndianHost && order != "<") {
             throw SDEFlowError.file(path, "big-endian dtype '\(descr)' is not supported; convert with arr.astype('<\(code)')")

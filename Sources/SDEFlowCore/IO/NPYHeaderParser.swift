@@ -39,7 +39,8 @@ struct HeaderParser {
         while !accept("}") {
             let key = try parseString()
             try expect(":")
-            dict[key] = try parseValue()
+            // Name the key: "unexpected value '1'" did not say that the key was an extra one.
+            do { dict[key] = try parseValue() } catch let f as Failure { throw Failure(message: "\(f.message) for key '\(key)'") }
             if !accept(",") { try expect("}"); break }
         }
         return dict

@@ -10,9 +10,10 @@ public struct JobInput: Sendable {
 }
 
 /// A path a command writes: a folder replaced whole (`marker` is the file that says what it is:
-/// labels.json, model.json, ...) or one file.
+/// labels.json, model.json, ...) or one file: any file, a `.npy` array or an `.svg` plot (these
+/// two replace only a file of their own format, `OutputGuard.checkFileReplaceable`).
 public struct JobOutput: Sendable {
-    public enum Kind: Sendable { case folder(marker: String), file }
+    public enum Kind: Sendable { case folder(marker: String), file, npy, svg }
     public let option: String, path: String, kind: Kind
     public init(_ option: String, _ path: String, _ kind: Kind) { self.option = option; self.path = path; self.kind = kind }
 }
@@ -24,6 +25,7 @@ public struct JobOutput: Sendable {
 /// `mkdir -p`) and is writable.
 public enum OutputGuard {
     public static func check(inputs: [JobInput], outputs: [JobOutput]) throws {
+        try checkNamed(inputs.map { ($0.option, $0.path) } + outputs.map { ($0.option, $0.path) })
         for i in inputs { try checkNotBeingWritten(i) }
         for o in outputs {
             let out = canonicalPath(o.path)
@@ -44,6 +46,15 @@ public enum OutputGuard {
         }
     }
 
+    /// Every path option names a path: an empty one resolved to the current folder, so
+    /// `run --output ""` wrote its four stages there, `simulate --output ""` failed only after
+    /// simulating, and `train --output ""` was refused as containing its input.
+    public static func checkNamed(_ paths: [(option: String, path: String)]) throws {
+        if let empty = paths.first(where: { $0.path.isEmpty }) {
+            throw SDEFlowError.option(empty.option, "the path is empty; give the name of a file or folder")
+        }
+    }
+
     /// The files that say a folder is an output of sdeflow-mpi (data, labels, model, evaluation).
     static let markers = ["dataset.json", "labels.json", "model.json", "metrics.json"]
 
@@ -51,7 +62,7 @@ public enum OutputGuard {
     /// another job: `run --output M` on a model folder M put data/, labels/, model/ and eval/
     /// inside it, even while another job held M's lock, and a later `train --output M` then
     /// refused to replace M.
-    static func checkNotInsideAnOutput(_ o: JobOutput) throws {
+    public static func checkNotInsideAnOutput(_ o: JobOutput) throws {
         // Another job's lock file or checkpoint folder (deleted when that job ends).
         let path = canonicalPath(o.path)
         if path.hasSuffix(".lock") || path.split(separator: "/").contains(where: { $0.hasSuffix(".partial") }) {
@@ -61,6 +72,9 @@ public enum OutputGuard {
         while !folder.isEmpty {
             if let marker = markers.first(where: { FileManager.default.fileExists(atPath: filePath(folder, $0)) }) {
                 throw SDEFlowError.option(o.option, "\(o.path) lies inside \(folder), an output of sdeflow-mpi (it holds \(marker)), which is replaced whole when written again; choose an output outside it")
+            }
+            if let why = OutputLock.unreadable(OutputLock.lockName(folder)) {
+                throw SDEFlowError.file(o.path, "lies inside \(folder), whose lock \(OutputLock.lockName(folder)) is \(why); if no sdeflow-mpi job is writing \(folder), remove that lock and run again")
             }
             if let holder = OutputLock.holder(OutputLock.lockName(folder)) {
                 throw SDEFlowError.file(o.path, "lies inside \(folder), which another sdeflow-mpi job is writing (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?")); choose an output outside it, or wait for that job to end")
@@ -82,11 +96,12 @@ public enum OutputGuard {
             }
             try checkReplaceable(o.path, markers: [marker])
             try checkCheckpointFolder(of: o)
-        case .file:
+        case .file, .npy, .svg:
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: o.path, isDirectory: &isDir), isDir.boolValue {
                 throw SDEFlowError.option(o.option, "\(o.path) is a folder; give the name of a file to write")
             }
+            try checkFileReplaceable(o)
         }
         let parent = parentFolder(of: o.path), folder = parent.isEmpty ? "." : parent
         try createFolder(folder)
@@ -113,6 +128,28 @@ public enum OutputGuard {
         case S_IFREG, S_IFDIR: return
         default:
             throw SDEFlowError.option(o.option, "\(o.path) is a special file (a FIFO, socket or device), which writing would replace by a regular file; give the name of a file or folder")
+        }
+    }
+
+    /// An existing file at a `.npy` or `.svg` output is one this tool could have written (a valid
+    /// .npy header of any dtype and shape; a file that starts like an SVG document): `sample
+    /// --output notes.txt` replaced a user's text file without a word.
+    static func checkFileReplaceable(_ o: JobOutput) throws {
+        guard FileManager.default.fileExists(atPath: o.path) else { return }
+        let refuse = "refusing to replace it (remove it, or choose another output)"
+        switch o.kind {
+        case .npy:
+            do { _ = try NPY.header(at: o.path) } catch {
+                let why = (error as? SDEFlowError)?.problem ?? "\(error)"
+                throw SDEFlowError.file(o.path, "exists and is not a .npy array (\(why)), so sdeflow-mpi did not write it: \(refuse)")
+            }
+        case .svg:
+            let head = FileHandle(forReadingAtPath: o.path).flatMap { h in defer { try? h.close() }; return try? h.read(upToCount: 512) } ?? Data()
+            let text = String(decoding: head, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard text.hasPrefix("<svg") || (text.hasPrefix("<?xml") && text.contains("<svg")) else {
+                throw SDEFlowError.file(o.path, "exists and is not an SVG image, so sdeflow-mpi did not write it: \(refuse)")
+            }
+        case .file, .folder: return
         }
     }
 
@@ -161,6 +198,9 @@ extension OutputGuard {
     static func checkNotBeingWritten(_ i: JobInput) throws {
         var path = canonicalPath(i.path)
         while !path.isEmpty {
+            if let why = OutputLock.unreadable(OutputLock.lockName(path)) {
+                throw SDEFlowError.file(i.path, "may be being written: the lock \(OutputLock.lockName(path)) is \(why); if no sdeflow-mpi job is writing \(path), remove that lock and run again")
+            }
             if let holder = OutputLock.holder(OutputLock.lockName(path)), holder["pid"] != "\(getpid())" || holder["host"] != stagingHost {
                 let whose = path == canonicalPath(i.path) ? "" : " (it lies inside \(path))"
                 throw SDEFlowError.file(i.path, "is being written by another sdeflow-mpi job\(whose) (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")): reading it now could mix its old and new contents; wait for that job to end (\(OutputLock.lockName(path)) is its lock)")

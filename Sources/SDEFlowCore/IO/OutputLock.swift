@@ -64,6 +64,9 @@ public final class OutputLock {
             guard errno == EEXIST else {
                 throw SDEFlowError.file(file, "cannot create the lock of \(output): \(String(cString: strerror(errno)))")
             }
+            if let why = Self.unreadable(file) {
+                throw SDEFlowError.file(file, "the lock of \(output) is \(why), so it names no job; if no sdeflow-mpi job is writing \(output), remove \(file) and run again")
+            }
             if let holder = Self.holder(file) {
                 throw SDEFlowError.file(output, "is being written by another sdeflow-mpi job (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")); wait for it to end, or remove \(file) if that job is gone")
             }
@@ -79,6 +82,19 @@ public final class OutputLock {
         let holder = Self.read(file)
         let gone = Self.requeued(holder) || (holder["host"] == stagingHost && holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true)
         return gone ? nil : holder
+    }
+
+    /// Why `file` is no lock this tool wrote (nil: it is one, or there is none): a folder, an
+    /// unreadable, empty or foreign file. Such a lock was reported as held by a job of
+    /// "host ?, pid ?", which no one could find or wait for.
+    static func unreadable(_ file: String) -> String? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else { return nil }
+        if isDir.boolValue { return "a folder, not a lock file" }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return "unreadable (not UTF-8 text, or no read permission)" }
+        if text.isEmpty { return "empty" }
+        let lock = read(file)
+        return lock["host"] != nil && lock["pid"] != nil ? nil : "not a lock of sdeflow-mpi (it has no host and pid lines)"
     }
 
     static func read(_ file: String) -> [String: String] {

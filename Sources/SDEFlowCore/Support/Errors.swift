@@ -49,7 +49,7 @@ public struct SDEFlowError: Error, CustomStringConvertible, Sendable, Equatable 
 
 /// Exit statuses, so a script or a batch system can tell why a job ended without reading its
 /// message: the BSD `sysexits.h` codes for errors, `timeout`'s 124 for a stalled rank, and
-/// 128 + N for a stop by signal N after saving (143 SIGTERM, 130 SIGINT, 138 SIGUSR1). Status 1
+/// 128 + N for a stop by signal N after saving (143 SIGTERM, 130 SIGINT, 138 SIGUSR1, 129 SIGHUP). Status 1
 /// is left to anything else: an error of no known kind, or Open MPI's `mpirun` ending the job
 /// on its own SIGTERM/SIGINT (the ranks have saved and printed how to resume by then).
 public enum ExitStatus {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Progress and timing lines on stderr, prefixed with the elapsed wall time.
 public struct Log: Sendable {
@@ -14,7 +17,18 @@ public struct Log: Sendable {
     /// Printed by every rank, tagged with it.
     public func all(_ message: String) {
         let t = String(format: "%8.2fs", Date().timeIntervalSince(start))
-        FileHandle.standardError.write(Data("[\(t)] [rank \(rank)] \(message)\n".utf8))
+        writeStandardError("[\(t)] [rank \(rank)] \(message)\n")
+    }
+}
+
+/// Writes `text` to stderr, dropping it if stderr cannot take it: Foundation's
+/// `FileHandle.write` traps on a write error, and with SIGPIPE ignored a closed log pipe
+/// (`2>&1 | head`) is such an error (EPIPE), which must not end the job.
+public func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if n > 0 { bytes = bytes.dropFirst(n) } else if n < 0 && errno == EINTR { continue } else { return }
     }
 }
 
