@@ -60,3 +60,28 @@ import Testing
         #expect(sigmas.allSatisfy { abs($0 - 1) < 1e-9 }, "\(ranks) ranks: σ_x \(sigmas)")
     }
 }
+
+/// Catches (third probe, finding 10): the advice looped (divide by 1e-09, then by 1e+09) because
+/// it looked at one spread at a time. Following the advice now gives data that are accepted, and
+/// spreads too far apart for any one change of units are said to be so.
+@Test func theRescalingAdviceBringsBothSpreadsInside() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("advice-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let n = 200, x = (0..<n).map { Double($0 % 10) - 4.5 }, noise = (0..<n).map { $0 % 2 == 0 ? 1.0 : -1.0 }
+    try NPY.write("\(dir)/mu.npy", (0..<n).map { Double($0 % 3) }, shape: [n, 1])
+    for (xUnit, stepUnit) in [(1.0, 1e-9), (1e9, 1.0), (1e-7, 1e-8), (1.0, 1e-11)] {
+        try NPY.write("\(dir)/x.npy", x.map { $0 * xUnit }, shape: [n, 1])
+        try NPY.write("\(dir)/y.npy", zip(x, noise).map { $0 * xUnit + $1 * stepUnit }, shape: [n, 1])
+        let refused = #expect(throws: SDEFlowError.self) { _ = try DataScales.of(dir) }
+        let text = refused?.description ?? ""
+        guard let range = text.range(of: "divide x.npy and y.npy by ") else {
+            #expect(xUnit / stepUnit > 1e10 && text.contains("more than the 1e+10 that one change of units"), "\(text)")
+            continue
+        }
+        let factor = try #require(Double(text[range.upperBound...].prefix { $0 != ")" }))
+        try NPY.write("\(dir)/x.npy", x.map { $0 * xUnit / factor }, shape: [n, 1])
+        try NPY.write("\(dir)/y.npy", zip(x, noise).map { ($0 * xUnit + $1 * stepUnit) / factor }, shape: [n, 1])
+        #expect(try DataScales.of(dir) != nil, "x × \(xUnit), steps × \(stepUnit): still refused after dividing by \(factor)")
+    }
+}

@@ -51,13 +51,30 @@ public struct DataScales: Sendable, Equatable {
         let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
         // Rounding of one value's mean is ~1e-16 of it; anything within 1e-9 of the largest is constant.
         if s.displacement <= 1e-9 * (displacement.map(\.magnitude).max() ?? 0) {
-            throw SDEFlowError.file(folder, "y − x (y.npy − x.npy) is \(fmt(displacement.first ?? 0)) on every one of the \(m) rows read: the steps do not vary, so there is no noise to learn; y must hold the state Δt after x on paths of the SDE")
+            let mean = displacement.reduce(0, +) / Double(displacement.count)
+            let how = s.displacement == 0 ? "is \(fmt(mean)) on every one of the \(m) rows read"
+                : "varies by only σ = \(fmt(s.displacement, 2)) around \(fmt(mean)) over the \(m) rows read, \(fmt(s.displacement / abs(mean), 2)) of its size"
+            throw SDEFlowError.file(folder, "y − x (y.npy − x.npy) \(how): the steps do not vary, so there is no noise to learn; y must hold the state Δt after x on paths of the SDE")
         }
-        for (name, v) in [("x (x.npy)", s.x), ("y − x (y.npy − x.npy)", s.displacement)] where v.isFinite && v > 0 && !supported.contains(v) {
-            let factor = pow(10, (log10(v)).rounded())
-            throw SDEFlowError.file(folder, "the spread of \(name) is \(String(format: "%.3g", v)): the label defaults are carried to spreads within \(Limits.text(supported)) only; express the data in other units (divide x.npy and y.npy by \(String(format: "%g", factor)))")
+        if [s.x, s.displacement].contains(where: { $0.isFinite && $0 > 0 && !supported.contains($0) }) {
+            throw SDEFlowError.file(folder, "the spreads of x (x.npy) and of y − x are \(fmt(s.x, 3)) and \(fmt(s.displacement, 3)): the label defaults are carried to spreads within \(Limits.text(supported)) only; " + rescaling(s))
         }
         return [s.x, s.mu, s.displacement].allSatisfy({ $0.isFinite && $0 > 1e-12 }) ? s : nil
+    }
+
+    /// The advice for spreads outside `supported`: one power of ten to divide x and y by that
+    /// brings both inside (the probe, told to divide by 1e-9, was then told to divide by 1e+09),
+    /// or why none does.
+    static func rescaling(_ s: DataScales) -> String {
+        let low = max(s.x, s.displacement) / supported.upperBound, high = min(s.x, s.displacement) / supported.lowerBound
+        guard low <= high else {
+            return "they are \(fmt(max(s.x, s.displacement) / min(s.x, s.displacement), 2)) apart, more than the \(fmt(supported.upperBound / supported.lowerBound, 2)) that one change of units can bring inside; give the steps y − x a spread nearer that of x (a shorter Δt, or x measured from a reference state)"
+        }
+        var f = pow(10, log10((s.x * s.displacement).squareRoot()).rounded())
+        if f < low { f = pow(10, log10(low).rounded(.up)) }
+        if f > high { f = pow(10, log10(high).rounded(.down)) }
+        if f < low { f = (low * high).squareRoot() }  // no power of ten in between
+        return "express the data in other units (divide x.npy and y.npy by \(String(format: "%g", f)))"
     }
 
     static func spread(_ v: [Double]) -> Double {
