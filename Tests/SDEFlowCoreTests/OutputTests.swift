@@ -26,10 +26,10 @@ import Glibc
         let root = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let out = filePath(root, "out")
-        try Self.write(out, ["m.json": "1", "a.npy": "1", "b.npy": "1"])
-        try Self.write(out, ["m.json": "2", "a.npy": "2"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["a.npy", "m.json"])
-        #expect(try String(contentsOfFile: filePath(out, "a.npy"), encoding: .utf8) == "2")
+        try Self.write(out, ["labels.json": "1", "x.npy": "1", "z.npy": "1"])
+        try Self.write(out, ["labels.json": "2", "x.npy": "2"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["labels.json", "x.npy"])
+        #expect(try String(contentsOfFile: filePath(out, "x.npy"), encoding: .utf8) == "2")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["out"], "staging or old folders left behind")
     }
 
@@ -247,6 +247,36 @@ import Glibc
         #expect(OutputLock.requeued(earlier, mine: ("4242", 1)))
         #expect(!OutputLock.requeued(earlier, mine: ("4242", 0)) && !OutputLock.requeued(earlier, mine: ("4243", 1)))
         #expect(!OutputLock.requeued(earlier, mine: nil))
+        // Fourth probe: a live process of this host holds its lock whatever the restart count says
+        // (a requeued job that landed beside the old run still finishing wrote the same checkpoint).
+        try "host \(stagingHost)\npid \(getpid())\nstarted then\nprocess-start \(OutputLock.startTicks(getpid()) ?? 0)\nslurm-job 4242 0\n"
+            .write(toFile: out + ".lock", atomically: true, encoding: .utf8)
+        #expect(OutputLock.holder(out + ".lock", mine: ("4242", 1)) != nil)
+        try FileManager.default.removeItem(atPath: out + ".lock")
+    }
+
+    /// Catches (fourth probe, finding 1): writing an output again deleted every other file in its
+    /// folder (a user's notes beside a model, an evaluation's added plot), and `simulate` replaced
+    /// a data folder made by hand. Only the files of the output's kind may be replaced.
+    @Test func aFolderHoldingOtherFilesIsNotReplaced() throws {
+        let root = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let model = filePath(root, "m"), data = filePath(root, "d")
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        for name in ["model.json", "W0.npy", "W7.npy", "b12.npy", "input_std.npy"] { try "x".write(toFile: filePath(model, name), atomically: true, encoding: .utf8) }
+        let output = JobOutput("--output", model, .folder(marker: "model.json"))
+        try OutputGuard.check(inputs: [], outputs: [output])
+        try "notes".write(toFile: filePath(model, "NOTES.md"), atomically: true, encoding: .utf8)
+        let e = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [output]) }
+        #expect(e?.description.contains("holds NOTES.md, which sdeflow-mpi does not write there") == true, "\(String(describing: e))")
+        let late = #expect(throws: SDEFlowError.self) {
+            try writeFolderAtomically(model) { try "{}".write(toFile: filePath($0, "model.json"), atomically: true, encoding: .utf8) }
+        }
+        #expect(late?.description.contains("NOTES.md") == true && FileManager.default.fileExists(atPath: filePath(model, "NOTES.md")))
+        // A data folder of the user's own (dataset.json without a simulation record).
+        try Dataset.write(PairBlock(d: 1, dMu: 1, x: [0, 1], mu: [0, 0], y: [1, 2]), info: DatasetInfo(dt: 0.1), to: data)
+        let own = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", data, .folder(marker: "dataset.json"))]) }
+        #expect(own?.description.contains("`simulate` did not write") == true, "\(String(describing: own))")
     }
 }
 

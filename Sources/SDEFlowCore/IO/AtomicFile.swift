@@ -104,8 +104,8 @@ public func writeFolderAtomically(_ directory: String, _ body: (String) throws -
     try createFolder(staging)
     do {
         try body(staging)
-        let markers = try FileManager.default.contentsOfDirectory(atPath: staging).filter { $0.hasSuffix(".json") }
-        try checkReplaceable(target, markers: markers)
+        let written = try FileManager.default.contentsOfDirectory(atPath: staging)
+        try checkReplaceable(target, markers: written.filter { $0.hasSuffix(".json") }, also: written)
         try syncFolder(staging)
         try replaceFolder(target, with: staging)
         try? syncFolder(parent.isEmpty ? "." : parent)
@@ -117,8 +117,10 @@ public func writeFolderAtomically(_ directory: String, _ body: (String) throws -
 
 /// An existing `path` may be replaced by an output folder whose marker files (the `.json` files
 /// that say what a folder is: labels.json, model.json, ...) are `markers` only if it is a folder
-/// that is empty, or holds no subfolder and every one of the markers.
-public func checkReplaceable(_ path: String, markers: [String]) throws {
+/// that is empty, or holds every one of the markers and nothing but the files an output of those
+/// kinds holds (`OutputFiles`) or `also` (the names the new output writes). A folder the user
+/// had added notes or arrays to lost them when it was written again.
+public func checkReplaceable(_ path: String, markers: [String], also: [String] = []) throws {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return }
     guard isDir.boolValue else { throw SDEFlowError.file(path, "exists and is not a folder") }
@@ -133,6 +135,40 @@ public func checkReplaceable(_ path: String, markers: [String]) throws {
     }
     if let missing = markers.first(where: { !names.contains($0) }) {
         throw SDEFlowError.file(path, "exists without \(missing), so it is not an output of this kind that sdeflow-mpi wrote: \(refuse)")
+    }
+    let ours = Set((markers.flatMap(OutputFiles.of) + also).map(OutputFiles.pattern))
+    if !markers.isEmpty, let foreign = names.first(where: { !ours.contains(OutputFiles.pattern($0)) }) {
+        throw SDEFlowError.file(path, "holds \(foreign), which sdeflow-mpi does not write there, and replacing the folder would delete it: \(refuse)")
+    }
+}
+
+/// The files of each kind of output folder, by its marker file: what `checkReplaceable` lets a
+/// replacement delete. `#` stands for a number (one weight file per layer).
+enum OutputFiles {
+    static func of(_ marker: String) -> [String] {
+        switch marker {
+        case "dataset.json": ["dataset.json", "x.npy", "mu.npy", "y.npy"]
+        case "labels.json": ["labels.json", "x.npy", "mu.npy", "z.npy", "label.npy", "ess.npy"]
+        case "model.json": ["model.json", "W#.npy", "b#.npy", "input_mean.npy", "input_std.npy", "output_mean.npy", "output_std.npy"]
+        case "metrics.json": ["metrics.json", "report.html"]
+        default: [marker]
+        }
+    }
+
+    /// `name` with each run of digits replaced by `#`.
+    static func pattern(_ name: String) -> String {
+        var out = "", inDigits = false
+        for c in name {
+            if c.isASCII && c.isNumber { if !inDigits { out.append("#") }; inDigits = true } else { out.append(c); inDigits = false }
+        }
+        return out
+    }
+
+    /// Whether the dataset.json at `path` was written by `simulate` (it records the simulation).
+    static func simulated(_ path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return object["simulation"] != nil
     }
 }
 

@@ -95,6 +95,11 @@ public enum OutputGuard {
                 throw SDEFlowError.option(o.option, "\(o.path) is a file; give the name of a folder to write (it is written whole)")
             }
             try checkReplaceable(o.path, markers: [marker])
+            // A data folder made by hand (the user's measurements) is never replaced by simulated data.
+            if marker == "dataset.json", FileManager.default.fileExists(atPath: filePath(o.path, marker)),
+               !OutputFiles.simulated(filePath(o.path, marker)) {
+                throw SDEFlowError.file(o.path, "holds data that `simulate` did not write (its dataset.json has no \"simulation\" record): refusing to replace it (remove it, or choose another output)")
+            }
             try checkCheckpointFolder(of: o)
         case .file, .npy, .svg:
             var isDir: ObjCBool = false

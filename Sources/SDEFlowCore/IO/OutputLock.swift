@@ -70,17 +70,22 @@ public final class OutputLock {
             if let holder = Self.holder(file) {
                 throw SDEFlowError.file(output, "is being written by another sdeflow-mpi job (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")); wait for it to end, or remove \(file) if that job is gone")
             }
+            let left = Self.read(file)
             unlink(file)  // left by a process that no longer runs
+            writeStandardError("sdeflow-mpi: cleared the lock \(file) left by pid \(left["pid"] ?? "?") on \(left["host"] ?? "?"), whose job has ended\n")
         }
         throw SDEFlowError.file(file, "could not take the lock of \(output) (another job keeps taking it)")
     }
 
     /// What lock `file` says of the job holding it, if that job may still run (nil: no lock, or a
     /// lock left by a process that is gone or by an earlier run of this requeued Slurm job).
-    static func holder(_ file: String) -> [String: String]? {
+    static func holder(_ file: String, mine: (id: String, restart: Int)? = slurmRun) -> [String: String]? {
         guard FileManager.default.fileExists(atPath: file) else { return nil }
         let holder = Self.read(file)
-        let gone = Self.requeued(holder) || (holder["host"] == stagingHost && holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true)
+        // On this host the process itself says whether it runs: a requeued job can land on the node
+        // where the old run's rank 0 is still finishing, and both then wrote one checkpoint.
+        let gone = holder["host"] == stagingHost ? holder["pid"].flatMap({ Int32($0) }).map({ !Self.alive($0, holder) }) == true
+                                                 : Self.requeued(holder, mine: mine)
         return gone ? nil : holder
     }
 
