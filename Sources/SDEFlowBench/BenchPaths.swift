@@ -16,6 +16,7 @@ func checkWritableFile(_ path: String, option: String) throws {
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
         throw ValidationError("\(option) \(path) is a folder; give a file name, e.g. \(filePath(path, "bench.json"))")
     }
+    if path.hasSuffix("/") { throw ValidationError("\(option) \(path) ends in /, which names a folder; give a file name, e.g. \(filePath(path, "bench.json"))") }
     let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
         // `--json notes.txt/b.json` with notes.txt a file was said to name a missing folder.

@@ -12,6 +12,10 @@ public struct JobControl: Sendable {
     public var labelBlock: Int?
     /// Where the stages learn of a stop request.
     public var stop: StopRequest
+    /// The stage's input was just made again (by `run`), so a checkpoint of other inputs is
+    /// stale: discarded with a warning. Otherwise such a checkpoint is kept and the job refused
+    /// (a mistyped `--data` or `--labels` deleted hours of saved work).
+    public var inputRemade = false
 
     public init(checkpoints: Bool = true, fresh: Bool = false, checkpointEvery: Int = 10, labelBlock: Int? = nil,
                 stop: StopRequest = .signals) {
@@ -53,7 +57,7 @@ public enum Pipeline {
         if dataset.info == nil { log.info("label: warning: \(data) has no dataset.json, so no Δt: a model trained on these labels samples, but `inspect` cannot turn its steps into rates (and `evaluate` assumes its example's Δt); to give it, write \(filePath(data, "dataset.json")) with {\"dt\": <Δt>} and label again") }
         log.info("label: \(dataset.count) pairs (d = \(dataset.d), dμ = \(dataset.dMu)), \(settings.labels) labels, K = \(settings.neighbors), \(settings.odeSteps) ODE steps, ν_x = \(fmt(settings.nuX)), ν_μ = \(fmt(settings.nuMu)), c = \(fmt(settings.scale)), estimator \(settings.estimator.rawValue), solver \(settings.solver.rawValue), \(comm.size) rank(s), kernel \(Labeler.kernelISA)")
         let started = Date()
-        let checkpoint = control.checkpoints ? LabelCheckpoint(folder: checkpointFolder(for: output), fresh: control.fresh) : nil
+        let checkpoint = control.checkpoints ? LabelCheckpoint(folder: checkpointFolder(for: output), fresh: control.fresh, discardOtherInputs: control.inputRemade) : nil
         let labels = try StopSignals.listen {
             try DistributedLabels.run(comm, source: dataset, info: dataset.info, settings: settings, seed: seed, log: log,
                                       search: search, shards: shards, checkpoint: checkpoint, stop: control.stop, block: control.labelBlock)
@@ -82,7 +86,8 @@ public enum Pipeline {
                              control: JobControl = .init()) throws -> FlowModel {
         let started = Date()
         let checkpoint = control.checkpoints
-            ? TrainCheckpoint(folder: checkpointFolder(for: output), every: control.checkpointEvery, fresh: control.fresh) : nil
+            ? TrainCheckpoint(folder: checkpointFolder(for: output), every: control.checkpointEvery, fresh: control.fresh,
+                              discardOtherInputs: control.inputRemade) : nil
         let model = try StopSignals.listen {
             try DataParallelTrainer.train(comm, labels: labels, settings: settings, log: log, checkpoint: checkpoint, stop: control.stop)
         }

@@ -103,14 +103,17 @@ struct Run: ParsableCommand {
         times.lap("simulate")
         let keepLabels = try keepData && Pipeline.keepsLabels(comm, dir.labels, settings: labelSettings, seed: seed.seed, data: dir.data)
         let labels: LabelSet
+        var remade = control
+        remade.inputRemade = !keepData
         if keepLabels { kept(dir.labels); labels = try LabelSet(directory: dir.labels) } else {
             labels = try Pipeline.label(comm, data: dir.data, settings: labelSettings, seed: seed.seed, output: dir.labels, log: log,
-                                        search: labelOptions.neighbourIndex, shards: labelOptions.shards, control: control)
+                                        search: labelOptions.neighbourIndex, shards: labelOptions.shards, control: remade)
         }
+        remade.inputRemade = !keepLabels
         times.lap("label")
         defer { times.lap("train") }
         if try keepLabels && Pipeline.keepsModel(comm, dir.model, settings: train, labels: labels) { kept(dir.model); return try FlowModel(directory: dir.model) }
-        return try Pipeline.train(comm, labels: labels, settings: train, output: dir.model, log: log, control: control)
+        return try Pipeline.train(comm, labels: labels, settings: train, output: dir.model, log: log, control: remade)
     }
 }
 

@@ -151,6 +151,12 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         try "x".write(toFile: notes, atomically: true, encoding: .utf8)
         try expectRefused(["bench", "--json", notes + "/b.json", "--skip", "label,knn,labeler,memory,training"],
                           ["--json \(notes)/b.json: \(notes) is a file, not a folder"])
+        // Fourth probe: a file output ending in / that does not exist failed after the work.
+        let slash = dir.appendingPathComponent("newdir").path + "/"
+        try expectRefused(["bench", "--json", slash, "--skip", "label,knn,labeler,memory,training"], ["--json \(slash) ends in /"])
+        try SmallRun.get()
+        try expectRefused(["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0.5", "--steps", "2", "--count", "3", "--output", slash],
+                          ["\(slash) ends in /"])
     }
 
     /// Finding 12: SIGTERMs that arrive together (a launcher and a user) printed sample's "stopped

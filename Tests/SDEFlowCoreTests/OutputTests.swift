@@ -277,6 +277,9 @@ import Glibc
         try Dataset.write(PairBlock(d: 1, dMu: 1, x: [0, 1], mu: [0, 0], y: [1, 2]), info: DatasetInfo(dt: 0.1), to: data)
         let own = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", data, .folder(marker: "dataset.json"))]) }
         #expect(own?.description.contains("`simulate` did not write") == true, "\(String(describing: own))")
+        // A file output named like a folder that does not exist yet failed at the write, after the work.
+        let slash = #expect(throws: SDEFlowError.self) { try OutputGuard.check(inputs: [], outputs: [JobOutput("--output", filePath(root, "new") + "/", .npy)]) }
+        #expect(slash?.description.contains("ends in /") == true, "\(String(describing: slash))")
     }
 }
 

@@ -99,8 +99,17 @@ import Glibc
         #expect(throws: JobInterrupted.self) {
             try Self.label(ranks: 2, folder: folder, stop: StopRequest { again.value >= 80 ? SIGUSR1 : 0 }, counter: again)
         }
+        // Fourth probe: other data (a mistyped --data) deleted the checkpoint; now it is kept and
+        // the job refused, unless the data were just made again (`run`), when it is stale.
+        let kept = try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), movedData = moved
+        let refused = #expect(throws: (any Error).self) { try Self.label(ranks: 1, folder: folder, data: movedData) }
+        #expect(refused.map { "\($0)" }?.contains("holds labels of other data, not of the data given") == true, "\(String(describing: refused))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == kept)
         let afterMove = CountingSink()
-        _ = try Self.label(ranks: 2, folder: folder, counter: afterMove, data: moved)
+        _ = try LocalCollective.run(ranks: 2) { comm in
+            try DistributedLabels.run(comm, source: movedData, info: Self.info, settings: Self.settings, seed: 7, log: Log(rank: 1), sink: afterMove,
+                                      checkpoint: LabelCheckpoint(folder: folder, discardOtherInputs: true), block: 40)
+        }
         #expect(afterMove.value == 300, "a checkpoint of the old y supplied labels to a run on the new y")
     }
 
@@ -166,6 +175,10 @@ import Glibc
         fewer.maxEpochs = 4
         let below = #expect(throws: AgreedFailure.self) { try Self.train(ranks: 1, labels: labels, checkpoint: folder, settings: fewer) }
         #expect((below?.error as? SDEFlowError)?.location == .option("--max-epochs"), "\(String(describing: below))")
+        // Fourth probe: a mistyped --labels deleted the checkpoint; now it is kept and the job refused.
+        let otherLabels = try Self.label(ranks: 1, folder: nil, seed: 8)
+        let mistyped = #expect(throws: AgreedFailure.self) { try Self.train(ranks: 1, labels: otherLabels, checkpoint: folder, settings: longer) }
+        #expect(mistyped?.description.contains("training on other labels than the ones given") == true, "\(String(describing: mistyped))")
         let resumed = try Self.train(ranks: 1, labels: labels, checkpoint: folder, settings: longer)
         #expect(resumed.mlp.parameters == reference.mlp.parameters && resumed.info.epochs == 12)
     }

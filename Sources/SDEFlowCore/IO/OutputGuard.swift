@@ -106,6 +106,10 @@ public enum OutputGuard {
             if FileManager.default.fileExists(atPath: o.path, isDirectory: &isDir), isDir.boolValue {
                 throw SDEFlowError.option(o.option, "\(o.path) is a folder; give the name of a file to write")
             }
+            // A folder name (`new/`) that does not exist yet failed only at the write, after the work.
+            if o.path.hasSuffix("/") {
+                throw SDEFlowError.option(o.option, "\(o.path) ends in /, which names a folder; give the name of a file to write")
+            }
             try checkFileReplaceable(o)
         }
         let parent = parentFolder(of: o.path), folder = parent.isEmpty ? "." : parent

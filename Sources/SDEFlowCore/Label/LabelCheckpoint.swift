@@ -19,8 +19,12 @@ public final class LabelCheckpoint {
     public let folder: String
     /// Discard what the folder holds instead of resuming from it.
     public let fresh: Bool
+    /// Delete (with a warning) a checkpoint of other data instead of refusing the job.
+    public let discardOtherInputs: Bool
 
-    public init(folder: String, fresh: Bool = false) { self.folder = folder; self.fresh = fresh }
+    public init(folder: String, fresh: Bool = false, discardOtherInputs: Bool = false) {
+        self.folder = folder; self.fresh = fresh; self.discardOtherInputs = discardOtherInputs
+    }
 
     /// What the checkpoint files of one run share: a file with another binding is never mixed in.
     struct Binding: Codable, Equatable {
@@ -75,7 +79,7 @@ public final class LabelCheckpoint {
 
     /// Reads what earlier runs saved (rank 0) and splits this rank's `queries`; call on all ranks.
     func restore(_ comm: any Collective, binding: Binding, settings: LabelSettings, queries: QueryBlock, log: Log) throws -> Restored {
-        let scan = try comm.onRoot { try LabelCheckpointFile.scan(folder, binding: binding, settings: settings, fresh: fresh, log: log) }
+        let scan = try comm.onRoot { try LabelCheckpointFile.scan(folder, binding: binding, settings: settings, fresh: fresh, discard: discardOtherInputs, log: log) }
         let attempt = Int(try comm.broadcast([Int64(scan?.attempt ?? 0)])[0])
         let ids = try comm.broadcast(scan?.ids ?? []), rows = try comm.broadcast(scan?.rows ?? [])
         var position = [Int64: Int](minimumCapacity: ids.count)

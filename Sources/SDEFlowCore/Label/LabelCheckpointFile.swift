@@ -77,10 +77,12 @@ final class LabelCheckpointFile: LabelSink {
     }
 
     /// Reads every `*.labels` file of `folder` (created if missing). With `fresh`, or when a file
-    /// holds labels of other data (or an older format), the folder's files are deleted (with a
-    /// warning) instead. Labels of these data under another seed or other label settings are kept
-    /// and the job refused, naming each setting: they may be hours of work behind a mistyped option.
-    static func scan(_ folder: String, binding: LabelCheckpoint.Binding, settings: LabelSettings, fresh: Bool, log: Log) throws -> Scan {
+    /// is of an older format (or of other data, with `discard`), the folder's files are deleted
+    /// (with a warning) instead. Labels of other data, or of these data under another seed or other
+    /// label settings, are kept and the job refused, naming what differs: they may be hours of
+    /// work behind a mistyped option or `--data`.
+    static func scan(_ folder: String, binding: LabelCheckpoint.Binding, settings: LabelSettings, fresh: Bool, discard: Bool = false,
+                     log: Log) throws -> Scan {
         let fm = FileManager.default
         try createFolder(folder)
         let names = try fm.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".labels") }.sorted()
@@ -92,9 +94,13 @@ final class LabelCheckpointFile: LabelSink {
             guard let h = r.header(magic: magic, Header.self) else { continue }  // killed before its header was written
             guard h.binding == binding else {
                 if let changed = binding.changedSettings(saved: h.binding, savedSettings: h.settings, settings) {
-                    throw SDEFlowError.file(folder, "holds labels of these data with other settings (\(changed)): give the saved values to continue them, or remove the folder (or add --fresh) to label from the start")
+                    throw SDEFlowError.file(folder, "holds labels of these data with other settings (\(changed)): give the saved values to continue them, or remove the folder to label from the start (--fresh does it for you; under `run` it redoes every stage)")
                 }
-                other = "it holds labels of \(h.binding.difference(from: binding))"
+                let what = h.binding.difference(from: binding)
+                if h.binding.format == binding.format && !discard {
+                    throw SDEFlowError.file(folder, "holds labels of \(what), not of the data given (\(binding.count) pairs, d = \(binding.d), dμ = \(binding.dMu)): pass the data they were made from to continue them, or remove the folder to label these data from the start (--fresh does it for you; under `run` it redoes every stage)")
+                }
+                other = "it holds labels of \(what)"
                 break
             }
             scan.files += 1

@@ -19,13 +19,15 @@ public final class TrainCheckpoint {
     /// Epochs between two checkpoints.
     public let every: Int
     public let fresh: Bool
+    /// Delete (with a warning) a checkpoint of other labels instead of refusing the job.
+    public let discardOtherInputs: Bool
     private var savedEpoch = -1
     /// Checkpoints rank 0 wrote, and the seconds it spent on them.
     public private(set) var saves = 0, seconds = 0.0
 
-    public init(folder: String, every: Int, fresh: Bool = false) {
+    public init(folder: String, every: Int, fresh: Bool = false, discardOtherInputs: Bool = false) {
         precondition(every >= 1)
-        self.folder = folder; self.every = every; self.fresh = fresh
+        self.folder = folder; self.every = every; self.fresh = fresh; self.discardOtherInputs = discardOtherInputs
     }
 
     var file: String { filePath(folder, "train.ckpt") }
@@ -119,12 +121,15 @@ public final class TrainCheckpoint {
             if h.binding != binding {
                 why = h.binding.format != binding.format ? "it was written by another version of sdeflow-mpi"
                     : h.binding.labels != binding.labels ? "it was trained on other labels" : "its network differs"
+                if h.binding.format == binding.format, h.binding.labels != binding.labels, !discardOtherInputs {
+                    throw SDEFlowError.file(file, "holds \(h.epoch) epochs of training on other labels than the ones given: pass the labels it was trained on to continue it, or remove the file to train on these from the start (--fresh does it for you; under `run` it redoes every stage)")
+                }
                 if h.binding.format == binding.format, h.binding.labels == binding.labels, let saved = h.settings {
                     let changed = settings.differences(from: saved)
-                    if !changed.isEmpty { throw SDEFlowError.file(file, "holds \(h.epoch) epochs of training with other settings (\(changed.joined(separator: ", "))): give the saved values to continue it, or remove the file (or add --fresh) to train from the start") }
+                    if !changed.isEmpty { throw SDEFlowError.file(file, "holds \(h.epoch) epochs of training with other settings (\(changed.joined(separator: ", "))): give the saved values to continue it, or remove the file to train from the start (--fresh does it for you; under `run` it redoes every stage)") }
                 }
             } else if h.epoch > settings.maxEpochs {
-                throw SDEFlowError.option("--max-epochs", "\(settings.maxEpochs) is below the \(h.epoch) epochs the checkpoint \(file) holds: raise it to continue that training, or remove the file (or add --fresh) to train from the start")
+                throw SDEFlowError.option("--max-epochs", "\(settings.maxEpochs) is below the \(h.epoch) epochs the checkpoint \(file) holds: raise it to continue that training, or remove the file to train from the start (--fresh does it for you; under `run` it redoes every stage)")
             } else if data.count - start == 4 * 4 * parameters + 8, r.read(UInt64.self) == sum { return Array(data) }
         }
         if !fresh { log.info("resume: warning: not resuming from \(file): \(why); training from the start") }
