@@ -39,7 +39,16 @@ public enum Pipeline {
         let paths = settings.pathsPerMu * example.observedMu.count
         let mine = batchSlice(batchSize: paths, rank: comm.rank, size: comm.size)
         log.info("simulate: \(example.name), \(example.observedMu.count) μ × \(settings.pathsPerMu) paths × \(settings.stepsPerPath) steps = \(paths * settings.stepsPerPath) pairs")
-        let block = Simulator.simulate(example, settings: settings, observedMu: example.observedMu, paths: mine, seed: seed)
+        let started = monotonicSeconds()
+        var next = started + DistributedSampling.progressSeconds
+        let block = Simulator.simulate(example, settings: settings, observedMu: example.observedMu, paths: mine, seed: seed) { done in
+            comm.progress()
+            let now = monotonicSeconds()
+            guard comm.isRoot, now >= next else { return }
+            log.info(String(format: "simulate: %.0f %% of rank 0's paths in %.0f s, about %.0f s left", 100 * Double(done) / Double(mine.count),
+                            now - started, (now - started) * Double(mine.count - done) / Double(done)))
+            next = now + DistributedSampling.progressSeconds
+        }
         let x = try comm.gatherv(block.x), mu = try comm.gatherv(block.mu), y = try comm.gatherv(block.y)
         if comm.isRoot {
             let info = simulationInfo(example, settings: settings, seed: seed)

@@ -200,6 +200,23 @@ import Glibc
         #expect(messages.last?.contains("rank 1 of 2: no progress") == true && messages.last?.contains("outside any collective") == true, "\(messages)")
     }
 
+    /// Catches (fourth probe): a rank computing long between collectives (sample, simulate) was
+    /// ended as stalled. Local progress it reports keeps the watchdog quiet; a rank that reports
+    /// none still is named.
+    @Test func localProgressIsProgress() throws {
+        let reported = Mutex<[String]>([])
+        _ = try LocalCollective.run(ranks: 2) { comm in
+            let watchdog = Watchdog(timeout: 0.3, rank: comm.rank, size: comm.size) { m in reported.withLock { $0.append(m) } }
+            defer { watchdog.stop() }
+            let watched = WatchedCollective(comm, watchdog: watchdog)
+            try watched.barrier()
+            for _ in 0..<12 { Thread.sleep(forTimeInterval: 0.1); watched.progress() }  // 1.2 s of work in pieces
+            try watched.barrier()
+            return 0
+        }
+        #expect(reported.withLock { $0 }.isEmpty, "\(reported.withLock { $0 })")
+    }
+
     /// A job ends with a status that says why (`ExitStatus`), and a failure rank 0 alone saw
     /// (`onRoot`) ends every rank with rank 0's status, so `mpirun` reports it whichever rank
     /// exits first.

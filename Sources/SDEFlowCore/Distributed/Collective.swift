@@ -23,10 +23,15 @@ public protocol Collective: AnyObject, Sendable {
     /// Ends the whole job with `message`: how a failing rank avoids leaving the others waiting
     /// in their next collective forever.
     func abort(_ message: String, code: Int32) -> Never
+    /// This rank finished a bounded piece of local work (a sampling block, a batch of simulated
+    /// paths): the stall watchdog counts it as progress. Stages that compute long between two
+    /// collectives (sample, evaluate, inspect, simulate) were ended as stalled while working.
+    func progress()
 }
 
 extension Collective {
     public var isRoot: Bool { rank == 0 }
+    public func progress() {}
 
     public func broadcast<T: CollectiveScalar>(_ values: [T]) throws -> [T] { try broadcast(values, root: 0) }
     public func gatherv<T: CollectiveScalar>(_ values: [T]) throws -> [T] { try gatherv(values, root: 0) }

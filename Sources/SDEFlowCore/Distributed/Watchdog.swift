@@ -3,9 +3,10 @@ import Foundation
 /// A stalled rank must not hang the job: every rank runs a watchdog thread that notes progress
 /// (every collective entered and left, hence every finished label block and training step) and,
 /// after `timeout` seconds without any, reports the rank and what it was waiting for through
-/// `onStall` (the job frame passes the collective's abort: MPI_Abort ends every rank). The longest
-/// stretch without a collective is one label block or rank 0 writing an output, far below the
-/// default 600 s. The watchdog only reads the clock and a lock-guarded note; it does no MPI of
+/// `onStall` (the job frame passes the collective's abort: MPI_Abort ends every rank). Stages that
+/// compute long between collectives report each bounded piece of work (`progress`). The longest
+/// stretch without either is one label block, one sampling block (1024 paths) or rank 0 writing an
+/// output, far below the default 600 s. The watchdog only reads the clock and a lock-guarded note; it does no MPI of
 /// its own until it aborts.
 public final class Watchdog: @unchecked Sendable {
     public let timeout: Double
@@ -34,6 +35,11 @@ public final class Watchdog: @unchecked Sendable {
     /// This rank left the collective it was in.
     public func leave() {
         lock.lock(); lastProgress = monotonicSeconds(); lastLeft = waitingIn ?? lastLeft; waitingIn = nil; lock.unlock()
+    }
+
+    /// This rank, computing outside any collective, finished a piece of work.
+    public func progress() {
+        lock.lock(); if waitingIn == nil { lastProgress = monotonicSeconds() }; lock.unlock()
     }
 
     /// Ends the watch (the job is finishing).
@@ -100,4 +106,5 @@ public final class WatchedCollective: Collective, @unchecked Sendable {
         try watched("alltoallv") { try inner.alltoallv(parts) }
     }
     public func abort(_ message: String, code: Int32) -> Never { inner.abort(message, code: code) }
+    public func progress() { watchdog.progress() }
 }

@@ -27,6 +27,7 @@ enum DistributedRows {
             let job = jobs[j], width = job.count * spec.example.d
             let samples = comm.isRoot ? results(j) : Array(received[offset ..< offset + width])
             if !comm.isRoot { offset += width }
+            defer { comm.progress() }
             return row(spec, job: job, point: point(spec, job: j), samples: samples)
         }
         let bytes = [UInt8](try transport.encoder.encode(mine))

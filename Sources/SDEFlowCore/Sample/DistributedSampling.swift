@@ -51,6 +51,7 @@ public enum DistributedSampling {
         var local: [Double] = [], done = 0.0, next = started + progressSeconds
         for b in mine {
             local += body(all[b].job, all[b].ids)
+            comm.progress()
             done += Double(all[b].cost)
             let now = monotonicSeconds()
             if let log, comm.isRoot, now >= next, done < total {

@@ -9,7 +9,7 @@ import Foundation
 public enum Simulator {
     public static func simulate(
         _ example: SDEExample, settings: SimulationSettings, observedMu: [[Double]],
-        paths: Range<Int>, seed: UInt64
+        paths: Range<Int>, seed: UInt64, progress: (_ pathsDone: Int) -> Void = { _ in }
     ) -> PairBlock {
         let d = example.d, steps = settings.stepsPerPath
         let rng = CounterRNG(seed: seed)
@@ -27,6 +27,7 @@ public enum Simulator {
         // known (`--fine-step 0` included), Euler–Maruyama at `fineStep` otherwise.
         let exact = settings.fineStep == nil && example.hasExactLaw
         for p in paths {
+            if (p - paths.lowerBound) % 256 == 255 { progress(p - paths.lowerBound + 1) }
             let mu = observedMu[p / settings.pathsPerMu]
             state = example.initialState(mu, rng, UInt64(p))
             for n in 0..<steps {
