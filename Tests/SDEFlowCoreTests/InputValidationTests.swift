@@ -176,13 +176,19 @@ func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sou
     var wild = DistributedStageTests.data
     wild.y[2 * 9_999 + 1] = 1e6
     for ranks in [1, 3] {
-        expectRefusal(["row 9999 has a step y − x = ", "(component 1)", "never that far from the rest"]) { try label(wild, ranks: ranks) }
+        expectRefusal(["row 9999 has y − x = ", "(component 1)", "is that far from the rest"]) { try label(wild, ranks: ranks) }
     }
+    // Fourth probe: the same for one x or μ (a μ of 1e9 widened the μ bandwidth 8·10⁶ times).
+    var wildX = DistributedStageTests.data, wildMu = wildX
+    wildX.x[2 * 42] += 1e9; wildX.y[2 * 42] += 1e9
+    wildMu.mu[77] = 1e9
+    expectRefusal(["row 42 has x (x.npy) = "]) { try label(wildX, ranks: 2) }
+    expectRefusal(["row 77 has μ (mu.npy) = 1e+09"]) { try label(wildMu, ranks: 2) }
     let dir = try validationTempDir("wild-step")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     wild.y[2 * 9_999 + 1] = 1e50
     try Dataset.write(wild, info: DatasetInfo(dt: 0.1), to: dir + "/d")
-    expectRefusal(["row 9999 has a step y − x = 1e+50 in component 1", "never that far from the rest"]) { _ = try DataScales.of(dir + "/d") }
+    expectRefusal(["row 9999 has a step y − x = 1e+50 in component 1", "is that far from the rest"]) { _ = try DataScales.of(dir + "/d") }
     var far = DistributedStageTests.data
     let steps = (0..<far.count).map { far.y[2 * $0] - far.x[2 * $0] }
     let mean = steps.reduce(0, +) / Double(steps.count)
@@ -209,4 +215,23 @@ func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sou
     expectRefusal(["\"muRange\" = [\(lo), \((lo + hi) / 2)] does not hold the μ of mu.npy"]) { try label(DatasetInfo(dt: 0.1, muRange: [lo, (lo + hi) / 2])) }
     expectRefusal(["\"observedMu\" does not list the μ of mu.npy row"]) { try label(DatasetInfo(dt: 0.1, observedMu: Array(observed.dropFirst()))) }
     expectRefusal(["\"observedMu\"[\(observed.count)] = [", "is on no row of mu.npy"]) { try label(DatasetInfo(dt: 0.1, observedMu: observed + [[hi + 1]])) }
+}
+
+/// Catches (fourth probe, finding 5): a state component moving 1e-9 as much as the others (or not
+/// at all) was labelled and sampled with a spread of the others' size, exit 0. It is refused,
+/// naming the component and the factor to rescale it by.
+@Test func aComponentThatBarelyMovesIsRefused() throws {
+    let settings: LabelSettings = { var s = SDEExample.rotatingOU.labels; s.labels = 50; s.neighbors = 100; return s }()
+    func label(_ data: PairBlock) throws {
+        _ = try LocalCollective.run(ranks: 2) { comm in
+            try DistributedLabels.run(comm, source: data, info: nil, settings: settings, seed: 1, log: Log(rank: 1))
+        }
+    }
+    var frozen = DistributedStageTests.data, tiny = frozen
+    for j in 0..<frozen.count {
+        frozen.y[2 * j + 1] = frozen.x[2 * j + 1]
+        tiny.y[2 * j + 1] = tiny.x[2 * j + 1] + 1e-9 * (tiny.y[2 * j + 1] - tiny.x[2 * j + 1])
+    }
+    expectRefusal(["component 1 of y − x does not vary", "leave that component out"]) { try label(frozen) }
+    expectRefusal(["component 1 of y − x varies by only σ = ", "multiply column 1 of x.npy and y.npy by that"]) { try label(tiny) }
 }

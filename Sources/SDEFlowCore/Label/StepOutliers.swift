@@ -1,7 +1,7 @@
 import Foundation
 
-/// Steps y − x far outside the bulk of the data: a unit or fill error in a row, never a step of
-/// a path. One y of 1e6 among 42 000 steps of about 0.3 went through label and train with exit
+/// Rows far outside the bulk of the data (steps y − x, states x, parameters μ): a unit or fill
+/// error in a row, never a step of a path. One y of 1e6 among 42 000 steps of about 0.3 went through label and train with exit
 /// 0; the global trend's least squares and the noise model carried it into every label (labels
 /// −3 234…18 345 instead of ±3.3; the model's one-step mean error 1.22 instead of 0.008). With
 /// y = 1e50 the job was refused, but blaming `--scale`.
@@ -52,24 +52,56 @@ enum StepOutliers {
         return count > 0 ? (count, first) : nil
     }
 
-    /// Checks the steps of every rank's `block` (its rows start at global `firstRow`; `n` rows in
-    /// all) against the sampled rows' median and σ; collective, every rank reaches the same verdict.
+    /// Checks the steps, states and parameters of every rank's `block` (its rows start at global
+    /// `firstRow`; `n` rows in all) against the sampled rows' median and σ; collective, every rank
+    /// reaches the same verdict. x and μ are only refused (their spread is the design of the data
+    /// set, heavy-tailed by right, e.g. gbm's x reaches 28 σ); one μ typed as 1e9 had widened the μ
+    /// bandwidth 8·10⁶ times, one x of 1e9 was blamed on `--nu-x`.
     static func check(_ comm: any Collective, _ block: PairBlock, firstRow: Int, total n: Int, source: String, log: Log) throws {
-        let d = block.d, steps = zip(block.y, block.x).map { $0 - $1 }
+        let steps = zip(block.y, block.x).map { $0 - $1 }
+        for (what, values, width, warns) in [("y − x", steps, block.d, true), ("x (x.npy)", block.x, block.d, false), ("μ (mu.npy)", block.mu, block.dMu, false)] {
+            try check(comm, what, values, width: width, firstRow: firstRow, total: n, source: source, log: warns ? log : nil)
+        }
+    }
+
+    /// One quantity (`values`, rows of `width`); warnings only with `log`.
+    static func check(_ comm: any Collective, _ what: String, _ values: [Double], width d: Int, firstRow: Int, total n: Int,
+                      source: String, log: Log?) throws {
         let stride = max(1, n / sampleRows(total: n, d: d))
         var sample = [Double]()
-        for j in 0..<block.count where (firstRow + j) % stride == 0 { sample += steps[j * d ..< (j + 1) * d] }
-        let (median, sigma) = scale(try comm.allgatherv(sample), d: d)
-        for (beyond, fatal) in [(refused, true), (warned, false)] {
-            let found = find(steps, d: d, median: median, sigma: sigma, beyond: beyond) { firstRow + $0 }
+        for j in 0..<values.count / d where (firstRow + j) % stride == 0 { sample += values[j * d ..< (j + 1) * d] }
+        let all = try comm.allgatherv(sample)
+        let (median, sigma) = scale(all, d: d)
+        if log != nil { try checkComponents(all, d: d, source: source) }
+        for (beyond, fatal) in [(refused, true), (warned, false)] where fatal || log != nil {
+            let found = find(values, d: d, median: median, sigma: sigma, beyond: beyond) { firstRow + $0 }
             let total = try comm.allreduce(Int64(found?.count ?? 0), .sum)
             let first = try comm.allgatherv(found?.first ?? [])  // rank order: the first is the lowest row
             guard total > 0, first.count >= 4 else { continue }
             let c = Int(first[1])
-            let text = "row \(Int(first[0])) has a step y − x = \(fmt(first[2])) (component \(c)), \(fmt(first[3], 3)) typical spreads from the median \(fmt(median[c])) (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation)\(total > 1 ? "; \(total) of the \(n) rows are over \(fmt(beyond, 3)) σ" : "")"
-            if fatal { throw SDEFlowError.file(source, text + ": a step of a path is never that far from the rest (a unit or fill error in y.npy or x.npy?); fix or drop such rows") }
-            log.info("labels: warning: \(source): " + text + ": if such rows are errors, drop them; the global trend and the labels near them follow them")
+            let text = "row \(Int(first[0])) has \(what) = \(fmt(first[2])) (component \(c)), \(fmt(first[3], 3)) typical spreads from the median \(fmt(median[c])) (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation)\(total > 1 ? "; \(total) of the \(n) rows are over \(fmt(beyond, 3)) σ" : "")"
+            if fatal { throw SDEFlowError.file(source, text + ": no row of a data set is that far from the rest (a unit or fill error?); fix or drop such rows") }
+            log?.info("labels: warning: \(source): " + text + ": if such rows are errors, drop them; the global trend and the labels near them follow them")
             return
         }
+    }
+
+    /// Each component of the steps (`sample`, rows of `d`) must vary by at least 1e-6 of the
+    /// widest: the labels and the network resolve a component only to a fraction of the widest
+    /// spread, so a component moving by 1e-9 beside one moving by 0.3 was sampled with a spread
+    /// of 1e-3, and one that never moves with 0.07 (exit 0).
+    static func checkComponents(_ sample: [Double], d: Int, source: String) throws {
+        guard d > 1 else { return }
+        let m = Double(sample.count / d)
+        let spreads = (0..<d).map { i -> Double in
+            let column = stride(from: i, to: sample.count, by: d).map { sample[$0] }
+            let mean = column.reduce(0, +) / m
+            return (column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / m).squareRoot()
+        }
+        let widest = spreads.max() ?? 0
+        guard widest > 0, let c = spreads.firstIndex(where: { !($0 >= 1e-6 * widest) }) else { return }
+        let how = spreads[c] == 0 ? "does not vary (component \(c) of y never differs from x)" : "varies by only σ = \(fmt(spreads[c], 3)), \(fmt(spreads[c] / widest, 2)) of the widest component's \(fmt(widest, 3))"
+        let fix = spreads[c] == 0 ? "leave that component out of x.npy and y.npy (it does not move)" : "express it in units \(fmt(pow(10, log10(widest / spreads[c]).rounded()), 2)) times smaller (multiply column \(c) of x.npy and y.npy by that), or leave it out"
+        throw SDEFlowError.file(source, "component \(c) of y − x \(how): the labels and the model resolve each component only to a small fraction of the widest spread, so its motion would be lost in their error; \(fix)")
     }
 }

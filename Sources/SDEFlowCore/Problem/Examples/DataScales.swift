@@ -44,9 +44,12 @@ public struct DataScales: Sendable, Equatable {
         let block = try data.read(indices: (0..<m).map { $0 * n / m })
         let displacement = zip(block.y, block.x).map { $0 - $1 }
         // A wild row would set the spreads (and the advice below); the label stage names it.
-        let (median, sigma) = StepOutliers.scale(displacement, d: data.d)
-        if let wild = StepOutliers.find(displacement, d: data.d, median: median, sigma: sigma, beyond: StepOutliers.refused, row: { $0 * n / m }) {
-            throw SDEFlowError.file(folder, "row \(Int(wild.first[0])) has a step y − x = \(fmt(wild.first[2])) in component \(Int(wild.first[1])), \(fmt(wild.first[3], 3)) typical spreads (σ = \(fmt(sigma[Int(wild.first[1])])), 1.4826 × the median absolute deviation) from the median \(fmt(median[Int(wild.first[1])])) of \(m) rows read: a step of a path is never that far from the rest (a unit or fill error in y.npy or x.npy?); fix or drop such rows")
+        for (what, values) in [("a step y − x", displacement), ("x", block.x)] {
+            let (median, sigma) = StepOutliers.scale(values, d: data.d)
+            if let wild = StepOutliers.find(values, d: data.d, median: median, sigma: sigma, beyond: StepOutliers.refused, row: { $0 * n / m }) {
+                let c = Int(wild.first[1])
+                throw SDEFlowError.file(folder, "row \(Int(wild.first[0])) has \(what) = \(fmt(wild.first[2])) in component \(c), \(fmt(wild.first[3], 3)) typical spreads (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation) from the median \(fmt(median[c])) of \(m) rows read: no row of a data set is that far from the rest (a unit or fill error?); fix or drop such rows")
+            }
         }
         let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
         // Rounding of one value's mean is ~1e-16 of it; anything within 1e-9 of the largest is constant.
