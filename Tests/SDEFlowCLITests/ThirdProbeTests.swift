@@ -204,4 +204,26 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         try expectRefused(["run", "--output", run, "--quick", "--nu-mu", "1e-9"], ["--nu-mu: ν = 1e-09 is below 1e-08"], within: 5)
         #expect(!exists(URL(fileURLWithPath: run)))
     }
+
+    /// Fourth probe, finding 6: `label` on 3e9 pairs (72 GB) filled the node until the kernel
+    /// killed it. Now refused before reading, naming the need (sparse files: no disk used).
+    @Test func labelOnDataLargerThanMemoryIsRefusedBeforeReading() throws {
+        let dir = try Third.folder()
+        let script = """
+            import sys, os, json, numpy as np
+            n = 3_000_000_000
+            for f, v in (("x", 0.0), ("mu", 0.0), ("y", 1.0)):
+                p = f"{sys.argv[1]}/{f}.npy"
+                with open(p, "wb") as h:
+                    np.lib.format.write_array_header_1_0(h, {"descr": "<f8", "fortran_order": False, "shape": (n, 1)})
+                    start = h.tell()
+                    h.write(np.linspace(v, v + 1, 1000).astype("<f8").tobytes())
+                os.truncate(p, start + 8 * n)
+            json.dump({"dt": 0.1, "example": "bm"}, open(f"{sys.argv[1]}/dataset.json", "w"))
+            """
+        let py = try CLI.python(script, [dir.path])
+        try #require(py.status == 0, "\(py.report)")
+        try expectRefused(["label", "--data", dir.path, "--output", dir.path + "-labels", "--labels", "100", "--neighbors", "50"],
+                          status: 65, ["reading 3000000000 of the 3000000000 pairs on each rank needs about", "use more ranks"], within: 30)
+    }
 }

@@ -38,6 +38,12 @@ public struct LabelSetup {
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
+        // Every rank reaches the same verdict (the largest block), before reading: 3e9 pairs filled
+        // a 23.5 GiB node until the kernel killed the job. About three copies of a block live at once
+        // (the rows, their steps or normalised points, the trend's residuals).
+        let largest = min(n, (blocks + comm.size - 1) / comm.size * Self.blockRows)
+        try Limits.checkMemory(bytes: largest * (2 * source.d + source.dMu) * 8 * 3, what: "reading \(largest) of the \(n) pairs on each rank",
+                               fix: "use more ranks (on more nodes)", location: .file(source.name), ranks: comm.size)
         var block = try source.read(rows: rows)
         ySums = try Self.blockTotals(comm, (0..<myBlocks.count).flatMap { b in
             let values = block.y[min(b * Self.blockRows * block.d, block.y.count) ..< min((b + 1) * Self.blockRows * block.d, block.y.count)]
