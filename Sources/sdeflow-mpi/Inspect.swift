@@ -100,11 +100,13 @@ struct Inspect: ParsableCommand {
             let exactStep = known.flatMap { $0.exactTransition == nil ? nil : FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: true) }
             let dir = (stem as NSString).deletingLastPathComponent
             if !dir.isEmpty { try createFolder(dir) }
-            try NPY.write(stem + ".npy", learned.array, shape: [points, 3 * d])
-            if let truth { try NPY.write(stem + "_truth.npy", truth.array, shape: [points, 3 * d]) }
+            // The plot (the long part) is made before any file is written, so a stop leaves the three
+            // files of one run; a truth file of an earlier run with a known SDE is removed.
             let title = URL(fileURLWithPath: model).standardized.pathComponents.suffix(2).joined(separator: "/")
-            try writeFileAtomically(stem + ".svg", contents: learned.svg(axis: FlowDiagnostics.axis(ranges), title: title,
-                                                                         truth: truth, exactStep: exactStep))
+            let svg = learned.svg(axis: FlowDiagnostics.axis(ranges), title: title, truth: truth, exactStep: exactStep)
+            try NPY.write(stem + ".npy", learned.array, shape: [points, 3 * d])
+            if let truth { try NPY.write(stem + "_truth.npy", truth.array, shape: [points, 3 * d]) } else { unlink(stem + "_truth.npy") }
+            try writeFileAtomically(stem + ".svg", contents: svg)
             print(learned.table(truth: truth), terminator: "")
             print("wrote \(stem).npy (\(points) × \(3 * d): x, drift, diffusion)" + (truth != nil ? ", \(stem)_truth.npy" : "") + " and \(stem).svg")
         }

@@ -114,6 +114,11 @@ struct EvaluateTests {
             arrays.append(try Data(contentsOf: URL(fileURLWithPath: stem + ".npy")))
         }
         #expect(arrays[0] == arrays[1], "inspect output differs between 1 and 2 ranks")
+        // Fourth probe: without an overlay, the truth of the earlier run was left beside the new arrays.
+        let stem = TinyModel.root.appendingPathComponent("inspect-1/flow").path
+        let plain = try CLI.run(["inspect", "--model", model.path, "--mu", "0.5", "--x-range", "-3:3", "--points", "7",
+                                 "--samples", "200", "--output", stem, "--example", "none"])
+        #expect(plain.status == 0 && !FileManager.default.fileExists(atPath: stem + "_truth.npy"), "\(plain.report)")
         let bad = try CLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3..3", "--output",
                                    TinyModel.root.appendingPathComponent("bad-inspect").path])
         #expect(bad.status != 0 && bad.stderr.contains("--x-range") && bad.stderr.contains("A:B"), "\(bad.report)")

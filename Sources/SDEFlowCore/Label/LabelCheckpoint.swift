@@ -98,7 +98,7 @@ public final class LabelCheckpoint {
         }
         let restored = try comm.allreduce(Int64(out.done.count), .sum), left = try comm.allreduce(Int64(out.remaining.count), .sum)
         if let scan, scan.files > 0 {
-            log.info("resume: \(restored) labels restored from \(folder) (\(scan.files) file(s) of earlier runs\(scan.torn > 0 ? ", \(scan.torn) torn block(s) dropped" : "")); \(left) to label")
+            log.info("resume: \(restored) labels restored from \(folder) (\(scan.files) file(s) of earlier runs\(scan.torn > 0 ? "; in \(scan.torn) of them a torn or damaged block and everything after it were dropped" : "")); \(left) to label")
         }
         return out
     }
