@@ -158,6 +158,8 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
             ("{\"dt\": null}", "\"dt\" is null"),
             ("{\"dt\": 0.1, \"muRange\": [0, \"x\"]}", "\"muRange[1]\": expected to decode Double"),
             ("{\"dt\": 0.1,", "not valid JSON"),
+            // Fourth probe: valid JSON whose number does not fit was called "not valid JSON".
+            ("{\"dt\": 1e-400}", "valid JSON, but a number does not fit its field"),
         ]
         for (text, fragment) in cases {
             let data = try Probe.dataWithJSON(text)

@@ -71,7 +71,12 @@ enum JSONProblem {
         case .typeMismatch(_, let c): return "\(place(c.codingPath)): \(lowerFirst(c.debugDescription))"
         case .valueNotFound(let type, let c): return "\(place(c.codingPath)) is null; expected a \(type)"
         case .dataCorrupted(let c):
-            return c.codingPath.isEmpty ? "not valid JSON (`python3 -m json.tool FILE` shows where)" : "\(place(c.codingPath)): \(lowerFirst(c.debugDescription))"
+            if !c.codingPath.isEmpty { return "\(place(c.codingPath)): \(lowerFirst(c.debugDescription))" }
+            // Valid JSON whose number does not fit its field ("d": 1.5, "dt": 1e-400) was called "not valid JSON".
+            guard (try? JSONSerialization.jsonObject(with: raw, options: .fragmentsAllowed)) != nil else {
+                return "not valid JSON (`python3 -m json.tool FILE` shows where)"
+            }
+            return "valid JSON, but a number does not fit its field: a count (such as d) must be a whole number, and a value must lie within a double's range (1e-400 underflows)"
         @unknown default: return "\(e)"
         }
     }
