@@ -40,8 +40,8 @@ public struct Bench: ParsableCommand {
     var trainRows: Int = 45_000
     @Option(help: "Global mini-batch size of the training section (split over ranks), 1…16777216.")
     var batchSize: Int = 1024
-    @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory, knn-high (labeler needs knn's data: skipping knn skips it too; knn-high runs only with --knn-dims).")
-    var skip: String = ""
+    @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory, knn-high (labeler needs knn's data: skipping knn skips it too; knn-high runs only with --knn-dims); repeatable.")
+    var skip: [String] = []
     @Option(help: "Write the results as one JSON object to this file (rank 0).")
     var json: String?
     @Flag(help: "Also run `run --example bm` (simulate, label, train, evaluate) and time each stage: minutes at the paper's settings.")
@@ -86,7 +86,8 @@ public struct Bench: ParsableCommand {
     }
 
     var skipped: Set<String> {
-        Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        // Every --skip counts (a repeated one kept only its last value).
+        Set(skip.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     public func run() throws {

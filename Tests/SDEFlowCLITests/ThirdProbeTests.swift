@@ -154,6 +154,7 @@ private func expectRefused(_ arguments: [String], in directory: URL? = nil, stat
         // Fourth probe: a file output ending in / that does not exist failed after the work.
         let slash = dir.appendingPathComponent("newdir").path + "/"
         try expectRefused(["bench", "--json", slash, "--skip", "label,knn,labeler,memory,training"], ["--json \(slash) ends in /"])
+        try expectRefused(["bench", "--skip", "label", "--skip", "nosuch"], ["--skip: unknown section(s) nosuch"])  // every --skip counts
         try SmallRun.get()
         try expectRefused(["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0.5", "--steps", "2", "--count", "3", "--output", slash],
                           ["\(slash) ends in /"])
