@@ -6,8 +6,8 @@ import Foundation
 /// `onStall` (the job frame passes the collective's abort: MPI_Abort ends every rank). Stages that
 /// compute long between collectives report each bounded piece of work (`progress`). The longest
 /// stretch without either is one label block, one sampling block (1024 paths) or rank 0 writing an
-/// output, far below the default 600 s. The watchdog only reads the clock and a lock-guarded note; it does no MPI of
-/// its own until it aborts.
+/// output, far below the default 600 s. The watchdog only reads the clock and a lock-guarded note;
+/// it does no MPI of its own until it aborts.
 public final class Watchdog: @unchecked Sendable {
     public let timeout: Double
     let rank: Int, size: Int

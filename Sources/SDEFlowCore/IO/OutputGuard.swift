@@ -68,8 +68,7 @@ public enum OutputGuard {
         if path.hasSuffix(".lock") || path.split(separator: "/").contains(where: { $0.hasSuffix(".partial") }) {
             throw SDEFlowError.option(o.option, "\(o.path) is, or lies inside, a lock file or checkpoint folder (*.lock, *.partial) that sdeflow-mpi deletes when a job ends; choose another output")
         }
-        var folder = parentFolder(of: path)
-        while !folder.isEmpty {
+        for folder in selfAndAncestors(parentFolder(of: path)) {
             if let marker = markers.first(where: { FileManager.default.fileExists(atPath: filePath(folder, $0)) }) {
                 throw SDEFlowError.option(o.option, "\(o.path) lies inside \(folder), an output of sdeflow-mpi (it holds \(marker)), which is replaced whole when written again; choose an output outside it")
             }
@@ -79,9 +78,6 @@ public enum OutputGuard {
             if let holder = OutputLock.holder(OutputLock.lockName(folder)) {
                 throw SDEFlowError.file(o.path, "lies inside \(folder), which another sdeflow-mpi job is writing (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?")); choose an output outside it, or wait for that job to end")
             }
-            let up = parentFolder(of: folder)
-            if up == folder { break }
-            folder = up
         }
     }
 
@@ -205,8 +201,7 @@ extension OutputGuard {
     /// held): `label --data D` started while `simulate --output D` was replacing D and read a mix
     /// of both data sets.
     static func checkNotBeingWritten(_ i: JobInput) throws {
-        var path = canonicalPath(i.path)
-        while !path.isEmpty {
+        for path in selfAndAncestors(canonicalPath(i.path)) {
             if let why = OutputLock.unreadable(OutputLock.lockName(path)) {
                 throw SDEFlowError.file(i.path, "may be being written: the lock \(OutputLock.lockName(path)) is \(why); if no sdeflow-mpi job is writing \(path), remove that lock and run again")
             }
@@ -214,9 +209,18 @@ extension OutputGuard {
                 let whose = path == canonicalPath(i.path) ? "" : " (it lies inside \(path))"
                 throw SDEFlowError.file(i.path, "is being written by another sdeflow-mpi job\(whose) (host \(holder["host"] ?? "?"), pid \(holder["pid"] ?? "?"), started \(holder["started"] ?? "?")): reading it now could mix its old and new contents; wait for that job to end (\(OutputLock.lockName(path)) is its lock)")
             }
-            let up = parentFolder(of: path)
-            if up == path { break }
-            path = up
         }
+    }
+
+    /// `path` and each folder above it, up to the root (none for an empty path).
+    static func selfAndAncestors(_ path: String) -> [String] {
+        var out: [String] = [], folder = path
+        while !folder.isEmpty {
+            out.append(folder)
+            let up = parentFolder(of: folder)
+            if up == folder { break }
+            folder = up
+        }
+        return out
     }
 }

@@ -52,6 +52,15 @@ enum StepOutliers {
         return count > 0 ? (count, first) : nil
     }
 
+    /// "row R has W = V (component c), … typical spreads from the median …" for `find`'s `first`.
+    static func describe(_ what: String, _ first: [Double], median: [Double], sigma: [Double]) -> String {
+        let c = Int(first[1])
+        return "row \(Int(first[0])) has \(what) = \(fmt(first[2])) (component \(c)), \(fmt(first[3], 3)) typical spreads from the median \(fmt(median[c])) (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation)"
+    }
+
+    /// What a refused row's message ends with.
+    static let refusal = ": no row of a data set is that far from the rest (a unit or fill error?); fix or drop such rows"
+
     /// Checks the steps, states and parameters of every rank's `block` (its rows start at global
     /// `firstRow`; `n` rows in all) against the sampled rows' median and σ; collective, every rank
     /// reaches the same verdict. x and μ are only refused (their spread is the design of the data
@@ -78,9 +87,8 @@ enum StepOutliers {
             let total = try comm.allreduce(Int64(found?.count ?? 0), .sum)
             let first = try comm.allgatherv(found?.first ?? [])  // rank order: the first is the lowest row
             guard total > 0, first.count >= 4 else { continue }
-            let c = Int(first[1])
-            let text = "row \(Int(first[0])) has \(what) = \(fmt(first[2])) (component \(c)), \(fmt(first[3], 3)) typical spreads from the median \(fmt(median[c])) (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation)\(total > 1 ? "; \(total) of the \(n) rows are over \(fmt(beyond, 3)) σ" : "")"
-            if fatal { throw SDEFlowError.file(source, text + ": no row of a data set is that far from the rest (a unit or fill error?); fix or drop such rows") }
+            let text = describe(what, first, median: median, sigma: sigma) + (total > 1 ? "; \(total) of the \(n) rows are over \(fmt(beyond, 3)) σ" : "")
+            if fatal { throw SDEFlowError.file(source, text + refusal) }
             log?.info("labels: warning: \(source): " + text + ": if such rows are errors, drop them; the global trend and the labels near them follow them")
             return
         }
@@ -92,12 +100,7 @@ enum StepOutliers {
     /// of 1e-3, and one that never moves with 0.07 (exit 0).
     static func checkComponents(_ sample: [Double], d: Int, source: String) throws {
         guard d > 1 else { return }
-        let m = Double(sample.count / d)
-        let spreads = (0..<d).map { i -> Double in
-            let column = stride(from: i, to: sample.count, by: d).map { sample[$0] }
-            let mean = column.reduce(0, +) / m
-            return (column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / m).squareRoot()
-        }
+        let spreads = (0..<d).map { i in DataScales.spread(stride(from: i, to: sample.count, by: d).map { sample[$0] }) }
         let widest = spreads.max() ?? 0
         guard widest > 0, let c = spreads.firstIndex(where: { !($0 >= 1e-6 * widest) }) else { return }
         let how = spreads[c] == 0 ? "does not vary (component \(c) of y never differs from x)" : "varies by only σ = \(fmt(spreads[c], 3)), \(fmt(spreads[c] / widest, 2)) of the widest component's \(fmt(widest, 3))"

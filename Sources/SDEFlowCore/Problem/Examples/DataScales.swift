@@ -47,8 +47,7 @@ public struct DataScales: Sendable, Equatable {
         for (what, values) in [("a step y − x", displacement), ("x", block.x)] {
             let (median, sigma) = StepOutliers.scale(values, d: data.d)
             if let wild = StepOutliers.find(values, d: data.d, median: median, sigma: sigma, beyond: StepOutliers.refused, row: { $0 * n / m }) {
-                let c = Int(wild.first[1])
-                throw SDEFlowError.file(folder, "row \(Int(wild.first[0])) has \(what) = \(fmt(wild.first[2])) in component \(c), \(fmt(wild.first[3], 3)) typical spreads (σ = \(fmt(sigma[c])), 1.4826 × the median absolute deviation) from the median \(fmt(median[c])) of \(m) rows read: no row of a data set is that far from the rest (a unit or fill error?); fix or drop such rows")
+                throw SDEFlowError.file(folder, StepOutliers.describe(what, wild.first, median: median, sigma: sigma) + " over the \(m) rows read" + StepOutliers.refusal)
             }
         }
         let s = DataScales(x: spread(block.x), mu: spread(block.mu), displacement: spread(displacement))
