@@ -11,6 +11,6 @@ source jobs/env.sh
 BIN="$(swift build -c release --show-bin-path)/sdeflow-mpi"
 NP=${NP:-2}
 args=(--example bm --output runs/bm-quick --quick)
-if [ "${1:-}" = "--paper" ]; then shift; args=(--example bm --output runs/bm-paper --paper-method); fi
+if [ "${1:-}" = "--paper" ]; then shift; args=(--example bm --output runs/bm-paper --paper-method --paths-per-mu 5000); fi
 set -x
 jobs/mpirun.sh -n "$NP" --oversubscribe --hostfile hostfiles/localhost "$BIN" run "${args[@]}" "$@"

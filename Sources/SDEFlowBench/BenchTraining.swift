@@ -63,6 +63,7 @@ extension Bench {
     func endToEndRun(_ comm: any Collective, _ log: Log) throws -> EndToEndResult {
         let ex = SDEExample.brownianMotion
         var sim = ex.simulation
+        sim.pathsPerMu = 5000  // the paper's data, as its label numbers (bm's default is 8×: METHOD §6.7)
         var labelSettings = Self.paperNumbers
         var train = TrainSettings(for: ex)
         if quick { applyQuickPreset(simulation: &sim, labels: &labelSettings, train: &train) }
