@@ -31,8 +31,8 @@ struct Inspect: ParsableCommand {
     @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values within ±1e100), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
     @Option(parsing: .unconditional, help: "States: A:B (component 0 varies, others 0), or one A:B per component (a segment), A and B within ±1e100. E.g. -3:3.")
     var xRange: String
-    @Option(parsing: .unconditional, help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
-    @Option(parsing: .unconditional, help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
+    @Option(integer: "--points", help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
+    @Option(integer: "--samples", help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
     @Option(help: "Output stem F (a file name, not a folder; a trailing .npy or .svg is dropped): writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
     @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
     var example: String?

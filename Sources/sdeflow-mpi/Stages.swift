@@ -80,8 +80,8 @@ struct Sample: ParsableCommand {
     @Option(help: "Model folder written by `train`.") var model: String
     @Option(parsing: .unconditional, help: "Initial state, d comma-separated values within ±1e100 (negative values are fine: --x0 -1.5).") var x0: String
     @Option(parsing: .unconditional, help: "Parameter μ, dμ comma-separated values within ±1e100.") var mu: String
-    @Option(parsing: .unconditional, help: "Number of steps of Δt, 0…1e7.") var steps: Int
-    @Option(parsing: .unconditional, help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
+    @Option(integer: "--steps", help: "Number of steps of Δt, 0…1e7.") var steps: Int
+    @Option(integer: "--count", help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
     @Option(help: "Output .npy file (an existing file there is replaced only if it is a .npy array).") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
