@@ -23,6 +23,29 @@ private func expectStatus(_ arguments: [String], ranks: Int? = nil, _ status: In
     return r
 }
 
+/// The pid of `rank` among the children of the mpirun `launcher` once that rank has installed its
+/// SIGTERM handler (bit 15 of SigCgt in /proc/PID/status), polled every 0.2 ms; nil if the job
+/// ended first or 30 s passed.
+private func rankCatchingSIGTERM(_ launcher: RunningCommand, rank: Int) -> Int32? {
+    let end = Date().addingTimeInterval(30), tag = Array("OMPI_COMM_WORLD_RANK=\(rank)".utf8)
+    while Date() < end && launcher.process.isRunning {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 1,
+                  Int32(fields[1]) == launcher.pid,
+                  let env = FileManager.default.contents(atPath: "/proc/\(name)/environ"),
+                  env.split(separator: 0).contains(where: { Array($0) == tag }),
+                  let status = try? String(contentsOfFile: "/proc/\(name)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+                  let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16),
+                  mask & (1 << (UInt64(SIGTERM) - 1)) != 0 else { continue }
+            return pid
+        }
+        usleep(200)
+    }
+    return nil
+}
+
 @Suite struct FourthProbeTests {
     /// Catches: `--labels 5e4` and `--steps 1e7` refused as "The value '5e4' is invalid" while the
     /// help writes the ranges as "1…1e9"; a fractional value accepted or refused without saying
@@ -42,5 +65,32 @@ private func expectStatus(_ arguments: [String], ranks: Int? = nil, _ status: In
         try expectStatus(["bench", "--queries", "2.5", "--skip", "label,knn,labeler,training,memory"], 64, ["--queries: 2.5 is not a whole number"])
         let help = try CLI.run(["train", "--help"])
         #expect(help.stdout.contains("Maximum epochs, 1…1e7. (default: 1000)"), "the default left the help: \(help.report)")
+    }
+
+    /// Catches: a stop signal to one rank of an MPI job in its first ~0.2 s (while it started and
+    /// sat in MPI_Init, before the handlers were installed) ended that rank by the default action:
+    /// exit 143 with only Open MPI's "exited on signal 15". Now the handlers are in place from the
+    /// start of main, a signal is held until the job begins, and every rank ends with the stopped
+    /// message: sample (keeps no checkpoint) at its start, train at its stage's first check.
+    @Test func aStopSignalInAJobsFirstMomentsIsSaid() throws {
+        try SmallRun.get()
+        let dir = SmallRun.root.appendingPathComponent("early-\(UUID().uuidString.prefix(6))")
+        let jobs: [([String], String)] = [
+            (["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0.5", "--steps", "10", "--count", "1000",
+              "--output", dir.path + ".npy"], "stopped by SIGTERM: the job had not begun its work; nothing was written"),
+            (["train", "--labels", SmallRun.labels.path, "--output", dir.path, "--hidden", "8,8", "--max-epochs", "50"],
+             "stopped by SIGTERM: training: "),
+        ]
+        for (arguments, said) in jobs {
+            let job = try CLI.launch(arguments, ranks: 2)
+            guard let rank1 = rankCatchingSIGTERM(job, rank: 1) else {
+                Issue.record("rank 1 of `\(job.command)` never caught SIGTERM: \(job.stderrSoFar)"); _ = try? job.wait(timeout: 60); continue
+            }
+            kill(rank1, SIGTERM)
+            let r = try job.wait(timeout: 60)
+            #expect(r.status == 143 && r.stderr.contains(said), "\(r.report)")
+            #expect(!r.output.contains("exited on signal"), "a rank was ended by the signal itself: \(r.report)")
+            #expect(!exists(URL(fileURLWithPath: dir.path + ".npy")) && !exists(dir.appendingPathComponent("model.json")), "\(r.report)")
+        }
     }
 }

@@ -7,14 +7,20 @@ import Glibc
 /// The stop signals: SIGTERM, SIGINT, SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
 /// batch script) and SIGHUP (a closed terminal or ssh session: it ended training at once, its
 /// epochs since the last checkpoint lost and its lock left). While a stage that can stop and save
-/// listens (`listen`), the first one sets a flag and does nothing else; the stage reads it between
-/// blocks and epochs. Outside such a stage, or at a second signal, the signal does what it does by
-/// default: it ends the process at once. SIGPIPE is ignored (`ignoreBrokenPipe`).
+/// listens (`listen`), or while the process has not begun its job yet (`hold`), the first one sets
+/// a flag and does nothing else; the stage, or the job's start, reads it. Outside these, or at a
+/// second signal, the signal does what it does by default: it ends the process at once. SIGPIPE is
+/// ignored (`ignoreBrokenPipe`).
 public enum StopSignals {
     /// The first stop signal received (0: none). Written only by `onStopSignal`.
     static let received = Atomic<Int32>(0)
     /// Stages listening now (`listen`).
     static let listening = Atomic<Int>(0)
+    /// Between `hold` and `endHold`: the process is starting (launcher, MPI_Init), and a signal is
+    /// recorded for its job to act on once every rank can agree on it.
+    static let held = Atomic<Bool>(false)
+    /// Whether `install` made the farewell lines (once per process; it may be called again).
+    static let installed = Atomic<Bool>(false)
 
     public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGHUP]
 
@@ -32,15 +38,19 @@ public enum StopSignals {
     /// handler on two threads at once, and the line was printed twice.
     static let farewellSaid = Atomic<Bool>(false)
 
-    /// Installs the handler for `handled`. Once per process, before any work; `rank0`: this
-    /// process speaks for the job when a signal ends it outside a stage that saves.
+    /// Installs the handler for `handled`, before any work; `rank0`: this process speaks for the
+    /// job when a signal ends it outside a stage that saves. Called again once the rank is known
+    /// (it is only guessed from the launcher's variables at the process's start).
     public static func install(rank0: Bool = true) {
         _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
         _ = listening.load(ordering: .relaxed)
+        _ = held.load(ordering: .relaxed)
         _ = lockCount.load(ordering: .relaxed)
         _ = farewellSaid.load(ordering: .relaxed)
-        for (i, s) in handled.enumerated() {
-            farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
+        if !installed.exchange(true, ordering: .sequentiallyConsistent) {
+            for (i, s) in handled.enumerated() {
+                farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
+            }
         }
         speaks.store(rank0, ordering: .sequentiallyConsistent)
         ignoreBrokenPipe()
@@ -57,6 +67,14 @@ public enum StopSignals {
     public static func ignoreBrokenPipe() {
         signal(SIGPIPE, SIG_IGN)
     }
+
+    /// From now until `endHold`, a stop signal is recorded, not acted on: the process has started
+    /// but its job has not, and the job's start acts on it with every rank agreeing (a signal to one
+    /// rank of `mpirun -n 2` in its first 0.2 s ended that rank silently, with Open MPI's notice only).
+    public static func hold() { held.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Ends the hold: a signal from now on acts as it does outside a listening stage.
+    public static func endHold() { held.store(false, ordering: .sequentiallyConsistent) }
 
     /// The stop signal this process received, or 0.
     public static var pending: Int32 { received.load(ordering: .relaxed) }
@@ -88,12 +106,13 @@ public enum StopSignals {
     }
 }
 
-/// The signal handler: records the first stop signal while a stage listens; otherwise restores
+/// The signal handler: records the first stop signal while a stage listens or the process's start
+/// holds signals; otherwise restores
 /// the default action and raises the signal again (delivered when the handler returns), rank 0
 /// first saying so and removing the output locks. Async-signal-safe: lock-free atomics, write(2),
 /// unlink(2), signal(2) and raise(3) only.
 private func onStopSignal(_ sig: Int32) {
-    let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0
+    let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0 || StopSignals.held.load(ordering: .sequentiallyConsistent)
     if listening, StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
         return
     }
