@@ -160,7 +160,7 @@ struct LabelOptions: ParsableArguments {
 struct TrainOptions: ParsableArguments {
     @Option(help: "Hidden layer widths, e.g. 128,128,128: 1…64 integers in 1…65536 (default: the example's paper network); the network must fit in memory.") var hidden: String?
     @Option(integer: "--batch-size", help: "Global mini-batch size (split over ranks), 1…16777216.") var batchSize: Int = 1024
-    @Option(parsing: .unconditional, help: "Adam learning rate, in (0, 1].") var learningRate: Double = 1e-3
+    @Option(parsing: .unconditional, help: "Adam learning rate, 1e-10…1 (below 1e-10 every step of Adam is lost to the float32 rounding of the weights).") var learningRate: Double = 1e-3
     @Option(parsing: .unconditional, help: "Adam weight decay (L2), in [0, 1].") var weightDecay: Double = 1e-6
     @Option(integer: "--max-epochs", help: "Maximum epochs, 1…1e7.") var maxEpochs: Int = 1000
     @Option(integer: "--patience", help: "Early-stopping patience in epochs, 1…1e7 (default: the example's, 50 or 100).") var patience: Int?
@@ -172,7 +172,11 @@ struct TrainOptions: ParsableArguments {
     func validate() throws {
         if let h = hidden { _ = try Self.widths(h) }
         try checkRange(batchSize, "--batch-size", Limits.batchSize)
-        try checkRange(learningRate, "--learning-rate", Limits.learningRate, openBelow: true)
+        let floor = Limits.learningRate.lowerBound
+        if learningRate > 0 && learningRate < floor {  // refused, not warned: such a run trains nothing, however long
+            throw ValidationError("--learning-rate \(learningRate) is below \(floor): Adam moves each weight by about the learning rate per step, and in float32 a step that small is lost to the rounding of even the smallest initial weights (about 0.002), so nothing would be trained; use a rate in [\(floor), 1] (default 1e-3)")
+        }
+        try checkRange(learningRate, "--learning-rate", Limits.learningRate)
         try checkRange(weightDecay, "--weight-decay", Limits.weightDecay)
         try checkRange(maxEpochs, "--max-epochs", Limits.epochs)
         try checkRange(patience, "--patience", Limits.epochs)

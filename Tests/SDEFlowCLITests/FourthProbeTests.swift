@@ -93,4 +93,27 @@ private func rankCatchingSIGTERM(_ launcher: RunningCommand, rank: Int) -> Int32
             #expect(!exists(URL(fileURLWithPath: dir.path + ".npy")) && !exists(dir.appendingPathComponent("model.json")), "\(r.report)")
         }
     }
+
+    /// Catches: `train` on labels that are all one value (a deterministic model) or with
+    /// `--learning-rate 1e-320` (0 in float32: nothing trained), both accepted without a word.
+    @Test func constantLabelsAreWarnedOfAndAHopelessLearningRateIsRefused() throws {
+        try SmallRun.get()
+        let constant = try SmallRun.spoiled(SmallRun.labels, "constant-labels") { dir in
+            try NPY.write("\(dir)/label.npy", [Double](repeating: 1, count: 400), shape: [400, 1])
+        }
+        let out = SmallRun.root.appendingPathComponent("constant-model-\(UUID().uuidString.prefix(6))")
+        let warned = try expectStatus(["train", "--labels", constant.path, "--output", out.path, "--hidden", "8,8", "--max-epochs", "2"],
+                                      0, ["training: warning: the labels of component 0 do not vary over the 360 training rows (every training label is 1.0)",
+                                          "can learn only a constant there"])
+        #expect(exists(out.appendingPathComponent("model.json")), "\(warned.report)")
+        let plain = try expectStatus(["train", "--labels", SmallRun.labels.path, "--output", out.path + "-plain", "--hidden", "8,8",
+                                      "--max-epochs", "2"], 0, [])
+        #expect(!plain.stderr.contains("do not vary"), "\(plain.report)")
+        let train = ["train", "--labels", SmallRun.labels.path, "--output", out.path + "-lr"]
+        for rate in ["1e-320", "1e-11"] {
+            try expectStatus(train + ["--learning-rate", rate], 64, ["--learning-rate \(Double(rate)!) is below 1e-10", "nothing would be trained"])
+        }
+        try expectStatus(train + ["--learning-rate", "0"], 64, ["--learning-rate must be a number in [1e-10, 1] (got 0.0)"])
+        #expect(!exists(URL(fileURLWithPath: out.path + "-lr")))
+    }
 }
