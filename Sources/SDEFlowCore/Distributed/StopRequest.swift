@@ -149,6 +149,18 @@ public struct StopRequest: Sendable {
     public func agreed(_ comm: any Collective) throws -> Int32 {
         never ? 0 : try comm.allreduce(local(), .max)
     }
+
+    /// `agreed`, throwing `StopAgreed` on every rank if any rank was asked to stop: for set-up
+    /// passes with nothing to save, which the stage ends with its own `JobInterrupted`.
+    public func check(_ comm: any Collective) throws {
+        let signal = try agreed(comm)
+        if signal != 0 { throw StopAgreed(signal: signal) }
+    }
+}
+
+/// Every rank agreed to stop (`StopRequest.check`) in the middle of a set-up pass.
+public struct StopAgreed: Error, Equatable {
+    public let signal: Int32
 }
 
 /// The job stops early on every rank because of a signal: what it has saved is `saved` (the
