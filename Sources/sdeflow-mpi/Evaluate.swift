@@ -43,9 +43,11 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [.evaluation(output)])) { comm, log in
-            let flow = try FlowModel(directory: model)
-            let spec = try evaluationSpec(model: flow, modelPath: model, exampleName: example, samples: samples,
-                                          pathSamples: pathSamples, seed: seed.seed, log: log)
+            let (flow, spec) = try comm.everyRank {
+                let flow = try FlowModel(directory: model)
+                return (flow, try evaluationSpec(model: flow, modelPath: model, exampleName: example, samples: samples,
+                                                 pathSamples: pathSamples, seed: seed.seed, log: log))
+            }
             if let result = try Pipeline.evaluate(comm, model: flow, spec: spec, output: output, modelPath: model, log: log) {
                 print(result.table, terminator: "")
                 print("wrote \(filePath(output, "metrics.json")) and \(filePath(output, "report.html"))")

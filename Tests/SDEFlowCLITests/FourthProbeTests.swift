@@ -116,4 +116,28 @@ private func rankCatchingSIGTERM(_ launcher: RunningCommand, rank: Int) -> Int32
         try expectStatus(train + ["--learning-rate", "0"], 64, ["--learning-rate must be a number in [1e-10, 1] (got 0.0)"])
         #expect(!exists(URL(fileURLWithPath: out.path + "-lr")))
     }
+
+    /// Catches: a refusal every rank reaches alike printed by every rank (`sample --count 560000
+    /// --steps 2000` under -n 2 said "--count: … needs about 16.7 GiB" twice, then MPI_Abort's
+    /// notice); now rank 0 says it once and every rank exits with its status (64 or 65).
+    @Test func aRefusalEveryRankReachesIsSaidOnce() throws {
+        try SmallRun.get()
+        let out = SmallRun.root.appendingPathComponent("once-\(UUID().uuidString.prefix(6))").path
+        let cases: [([String], Int32, String)] = [
+            (["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0", "--steps", "100000", "--count", "100000000", "--output", out + ".npy"],
+             64, "--count: 100000000 paths of 100000 steps needs about"),
+            (["sample", "--model", SmallRun.model.path, "--x0", "0,1", "--mu", "0", "--steps", "1", "--count", "1", "--output", out + ".npy"],
+             64, "--x0 has 2 values; the model's state has d = 1"),
+            (["train", "--labels", SmallRun.labels.path, "--output", out, "--hidden", "65536,65536,65536"], 64, "--hidden: training an MLP"),
+            (["label", "--data", SmallRun.data.path, "--output", out, "--labels", "100", "--neighbors", "50", "--nu-x", "1e-9"], 64,
+             "--nu-x: ν = 1e-09 is below 1e-6 × the data's spread"),
+            (["evaluate", "--model", SmallRun.model.path, "--output", out, "--example", "ou2d"], 64, "--example: "),
+            (["inspect", "--model", SmallRun.model.path, "--mu", "0,1", "--x-range", "-1:1", "--output", out], 64, "--mu has 2 values"),
+        ]
+        for (arguments, status, message) in cases {
+            let r = try expectStatus(arguments, ranks: 2, status, [message])
+            #expect(r.stderr.components(separatedBy: message).count == 2, "said more than once: \(r.report)")
+            #expect(!r.output.contains("MPI_ABORT"), "\(r.report)")
+        }
+    }
 }

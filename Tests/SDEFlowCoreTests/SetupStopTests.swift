@@ -63,3 +63,30 @@ func aStopDuringTheTrendFitEndsTheLabelStageThere(ranks: Int) throws {
     #expect(one == [[Double(SIGUSR1)], [Double(SIGUSR1)], [Double(SIGUSR1)]])
     #expect(asked.load(ordering: .relaxed) == 5)
 }
+
+/// Catches: a check every rank makes on its own that fails on some ranks leaving the others
+/// waiting, or printed by each failing rank; and a collective verdict said by every rank.
+/// `everyRank`: every rank throws `AgreedFailure` with the status of the lowest failing rank,
+/// whose error only it carries; `alike`: rank 0 carries the refusal, MPI errors pass as they are.
+@Test func refusalsReachedOnEveryRankAreCarriedByOneRank() throws {
+    let outcomes = try LocalCollective.run(ranks: 3) { comm -> [String] in
+        func outcome(_ body: () throws -> Int) -> String {
+            do { return "value \(try body())" } catch let a as AgreedFailure {
+                return "agreed \(a.status) " + (a.error.map { "\($0)" } ?? "-")
+            } catch { return "other \(error)" }
+        }
+        let fine = outcome { try comm.everyRank { comm.rank } }
+        let some = outcome { try comm.everyRank {
+            if comm.rank == 1 { throw SDEFlowError.file("f", "bad on rank 1") }
+            if comm.rank == 2 { throw SDEFlowError.option("--o", "bad on rank 2") }
+            return 0
+        } }
+        let alike = outcome { try comm.alike { throw SDEFlowError.option("--nu-x", "too narrow") } }
+        let mpi = outcome { try comm.alike { throw SDEFlowError.mpi("MPI_Bcast", "lost") } }
+        return [fine, some, alike, mpi]
+    }
+    #expect(outcomes.map { $0[0] } == ["value 0", "value 1", "value 2"])
+    #expect(outcomes.map { $0[1] } == ["agreed 65 -", "agreed 65 f: bad on rank 1", "agreed 65 -"])
+    #expect(outcomes.map { $0[2] } == ["agreed 64 --nu-x: too narrow", "agreed 64 -", "agreed 64 -"])
+    #expect(outcomes.allSatisfy { $0[3] == "other MPI_Bcast failed: lost" })
+}

@@ -192,4 +192,38 @@ extension Collective {
         if status != 0 { throw AgreedFailure(error: failure, status: status) }
         return value
     }
+
+    /// Runs `body`, a check every rank makes on its own before the work (no collective inside: a
+    /// model or label folder every rank reads, a size against the node's memory), and agrees on
+    /// the outcome by one allreduce: if it failed on any rank, every rank throws `AgreedFailure`,
+    /// the lowest failing rank's carrying its error, so the job frame prints it once and every
+    /// rank exits with that error's status, without MPI_Abort. Such a check fails alike on every
+    /// rank, and each printed it: `sample --count 560000 --steps 2000` under -n 2 said "--count: …
+    /// needs about 16.7 GiB" twice, then MPI_Abort's notice.
+    public func everyRank<T>(_ body: () throws -> T) throws -> T {
+        let result: Result<T, any Error>
+        do { result = .success(try body()) } catch { result = .failure(error) }
+        // The lowest failing rank and its status in one value, the largest over the ranks.
+        var code: Int64 = 0
+        if case .failure(let e) = result { code = Int64(size - rank) * 1024 + Int64(ExitStatus.of(e) & 1023) }
+        let agreed = try allreduce(code, .max)
+        guard agreed == 0 else {
+            let reporter = size - Int(agreed / 1024), status = Int32(agreed % 1024)
+            if case .failure(let e) = result, reporter == rank { throw AgreedFailure(error: e, status: status) }
+            throw AgreedFailure(error: nil, status: status)
+        }
+        return try result.get()
+    }
+
+    /// Runs `body`, a collective check whose verdict every rank reaches alike (from values the
+    /// ranks agreed on: an outlier row, a bandwidth against the data's spread), and turns its
+    /// refusal, an `SDEFlowError` about a file or an option, into `AgreedFailure` carried by rank
+    /// 0: said once, every rank exiting with its status. Other errors pass as they are (an MPI
+    /// call may fail on one rank only).
+    public func alike<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SDEFlowError {
+            if case .mpi = e.location { throw e }
+            throw AgreedFailure(error: isRoot ? e : nil, status: e.exitStatus)
+        }
+    }
 }

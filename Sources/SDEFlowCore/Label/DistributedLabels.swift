@@ -11,7 +11,7 @@ public enum DistributedLabels {
                            seed: UInt64, log: Log, sink: (any LabelSink)? = nil, search: NeighbourSearch = .auto,
                            shards: ShardLayout = .auto, checkpoint: LabelCheckpoint? = nil, stop: StopRequest = .never,
                            block: Int? = nil) throws -> LabelSet {
-        try check(source, settings)
+        try comm.everyRank { try check(source, settings) }
         let setup: LabelSetup
         do {
             setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards,

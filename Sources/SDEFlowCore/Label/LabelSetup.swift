@@ -33,31 +33,23 @@ public struct LabelSetup {
                 search: NeighbourSearch = .auto, shards: ShardLayout = .auto, info: DatasetInfo? = nil,
                 stop: StopRequest = .never) throws {
         let n = source.count, dims = source.d + source.dMu
-        guard source.d <= Limits.maxStateDimension else {
-            throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
-        }
-        guard source.dMu <= Limits.maxStateDimension else {
-            throw SDEFlowError.file(source.name, "has parameters of dμ = \(source.dMu) components (mu.npy); the labels support at most dμ = \(Limits.maxStateDimension)")
-        }
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
-        // Every rank reaches the same verdict (the largest block), before reading: 3e9 pairs filled
-        // a 23.5 GiB node until the kernel killed the job. About three copies of a block live at once
-        // (the rows, their steps or normalised points, the trend's residuals).
-        let largest = min(n, (blocks + comm.size - 1) / comm.size * Self.blockRows)
-        try Limits.checkMemory(bytes: largest * (2 * source.d + source.dMu) * 8 * 3, what: "reading \(largest) of the \(n) pairs on each rank",
-                               fix: "use more ranks (on more nodes)", location: .file(source.name), ranks: comm.size)
+        try comm.everyRank { try Self.checkSize(source, blocks: blocks, ranks: comm.size) }
         var block = try source.read(rows: rows)
         try stop.check(comm)
         ySums = try Self.blockTotals(comm, (0..<myBlocks.count).flatMap { b in
             let values = block.y[min(b * Self.blockRows * block.d, block.y.count) ..< min((b + 1) * Self.blockRows * block.d, block.y.count)]
             return [values.reduce(0, +), values.reduce(0) { $0 + $1 * $1 }]
         }, width: 2)
-        try StepOutliers.check(comm, block, firstRow: rows.lowerBound, total: n, source: source.name, log: log)
-        try MetadataAgainstData.check(comm, mu: block.mu, dMu: block.dMu, firstRow: rows.lowerBound, info: info, path: filePath(source.name, "dataset.json"))
+        // Verdicts every rank reaches alike: said once, by rank 0.
+        try comm.alike { try StepOutliers.check(comm, block, firstRow: rows.lowerBound, total: n, source: source.name, log: log) }
+        try comm.alike {
+            try MetadataAgainstData.check(comm, mu: block.mu, dMu: block.dMu, firstRow: rows.lowerBound, info: info, path: filePath(source.name, "dataset.json"))
+        }
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count, log: log)
-        try Self.checkScales(comm, block, norm, settings)
+        try comm.alike { try Self.checkScales(comm, block, norm, settings) }
         try stop.check(comm)
         let trendFits = GlobalTrend.fits(d: source.d, dMu: source.dMu, pairs: n)
         if settings.trend == .global && !trendFits {
@@ -109,11 +101,29 @@ public struct LabelSetup {
         }
         let held = n / comm.size + 1
         let indexBytes = index == .bruteForce ? BruteForceIndex.bytesNeeded(count: held, dims: dims, k: settings.neighbors) : 0
-        try Limits.checkMemory(bytes: held * width * 8 * 3 + indexBytes, what: "holding \(held) pairs and their neighbour index",
-                               fix: "use more ranks (on more nodes)", location: .file(source.name))
+        try comm.everyRank {
+            try Limits.checkMemory(bytes: held * width * 8 * 3 + indexBytes, what: "holding \(held) pairs and their neighbour index",
+                                   fix: "use more ranks (on more nodes)", location: .file(source.name))
+        }
         let blocks = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: firstRead, neighbors: settings.neighbors,
                                         grid: index == .grid)
         return (blocks, try blocks.assignQueries(comm, points: queryPoints), blocks.holders(of: points))
+    }
+
+    /// The data's dimensions against the label kernel's, and the largest block of rows a rank
+    /// reads against the node's memory, before reading: 3e9 pairs filled a 23.5 GiB node until
+    /// the kernel killed the job. About three copies of a block live at once (the rows, their
+    /// steps or normalised points, the trend's residuals).
+    static func checkSize(_ source: any PairSource, blocks: Int, ranks: Int) throws {
+        guard source.d <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
+        }
+        guard source.dMu <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(source.name, "has parameters of dμ = \(source.dMu) components (mu.npy); the labels support at most dμ = \(Limits.maxStateDimension)")
+        }
+        let n = source.count, largest = min(n, (blocks + ranks - 1) / ranks * blockRows)
+        try Limits.checkMemory(bytes: largest * (2 * source.d + source.dMu) * 8 * 3, what: "reading \(largest) of the \(n) pairs on each rank",
+                               fix: "use more ranks (on more nodes)", location: .file(source.name), ranks: ranks)
     }
 
     /// A labeler over this rank's shard, with the neighbour index built over it (halo shards).
