@@ -26,19 +26,19 @@ public struct Bench: ParsableCommand {
             benchmarks/knn-vs-faiss.sh runs it with FAISS.
             """)
 
-    @Option(help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps), 1…1e9; they must fit in memory.")
+    @Option(integer: "--pairs", help: "One-step pairs of Example 1 data for the K-NN section (21 μ × paths × 10 steps), 1…1e9; they must fit in memory.")
     var pairs: Int = 1_050_000
-    @Option(help: "K, neighbours per query (label kernel, roofline and K-NN), 1…1e6 and at most the pairs.")
+    @Option(integer: "--neighbors", help: "K, neighbours per query (label kernel, roofline and K-NN), 1…1e6 and at most the pairs.")
     var neighbors: Int = 2000
-    @Option(help: "ODE steps per label in the label-kernel section, 1…1e5.")
+    @Option(integer: "--ode-steps", help: "ODE steps per label in the label-kernel section, 1…1e5.")
     var odeSteps: Int = 1000
-    @Option(help: "Queries over all ranks (split like the label stage) for the label kernel and the K-NN search, 1…1e7.")
+    @Option(integer: "--queries", help: "Queries over all ranks (split like the label stage) for the label kernel and the K-NN search, 1…1e7.")
     var queries: Int = 256
-    @Option(help: "Epochs timed per network in the training section (after a few warm-up steps), 1…1e4.")
+    @Option(integer: "--epochs-to-time", help: "Epochs timed per network in the training section (after a few warm-up steps), 1…1e4.")
     var epochsToTime: Int = 2
-    @Option(help: "Training rows per epoch (the paper's 50 000 labels × 0.9), 1…1e9; they must fit in memory.")
+    @Option(integer: "--train-rows", help: "Training rows per epoch (the paper's 50 000 labels × 0.9), 1…1e9; they must fit in memory.")
     var trainRows: Int = 45_000
-    @Option(help: "Global mini-batch size of the training section (split over ranks), 1…16777216.")
+    @Option(integer: "--batch-size", help: "Global mini-batch size of the training section (split over ranks), 1…16777216.")
     var batchSize: Int = 1024
     @Option(help: "Sections to leave out, comma-separated: label, knn, labeler, training, memory, knn-high (labeler needs knn's data: skipping knn skips it too; knn-high runs only with --knn-dims); repeatable.")
     var skip: [String] = []
@@ -50,7 +50,7 @@ public struct Bench: ParsableCommand {
     var quick = false
     @Option(help: "With --end-to-end or knn-high: the folder for their files (default: the system temp folder on one node, else the current folder for --end-to-end; removed afterwards).")
     var workDir: String?
-    @Option(help: "With --end-to-end: one-step samples per start state and μ for the evaluation (as `run`), 2…1e8.")
+    @Option(integer: "--eval-samples", help: "With --end-to-end: one-step samples per start state and μ for the evaluation (as `run`), 2…1e8.")
     var evalSamples: Int = 100_000
     @OptionGroup(title: "knn-high section (exact K-NN at high D vs FAISS)")
     var knnHighOptions: KNNHighOptions

@@ -11,13 +11,13 @@ public struct KNNHighOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "knn-high: dimensions D, comma-separated (e.g. 11,21,51). The section runs only when this is given (and knn-high is not in --skip).")
     var knnDims: String?
-    @Option(parsing: .unconditional, help: "knn-high: points N per D, uniform in [0, 1]^D, float32 values (default 1000000).")
+    @Option(integer: "--knn-points", help: "knn-high: points N per D, uniform in [0, 1]^D, float32 values (default 1000000).")
     var knnPoints: Int?
     @Option(parsing: .unconditional, help: "knn-high: K values, comma-separated, each ≤ --knn-points (default 2000,20000).")
     var knnKs: String?
-    @Option(parsing: .unconditional, help: "knn-high: queries per round, distinct rows of the points, searched in one call by each side (default 32).")
+    @Option(integer: "--knn-queries", help: "knn-high: queries per round, distinct rows of the points, searched in one call by each side (default 32).")
     var knnQueries: Int?
-    @Option(parsing: .unconditional, help: "knn-high: timed rounds per (D, K), each Swift then FAISS (default 3).")
+    @Option(integer: "--rounds", help: "knn-high: timed rounds per (D, K), each Swift then FAISS (default 3).")
     var rounds: Int?
     @Option(help: "knn-high: a python with faiss-cpu and numpy; FAISS IndexFlatL2 is timed with it on one thread in the same rounds. Without it only Swift is timed and the output says FAISS was not run.")
     var faissPython: String?

@@ -22,8 +22,9 @@ public struct JobSpec: Sendable {
     }
 }
 
-/// Runs `body` on the MPI communicator: the frame of every CLI command. Before the body, the stop
-/// signals are caught (`StopSignals`), a watchdog watches every collective, and rank 0 checks the
+/// Runs `body` on the MPI communicator: the frame of every CLI command. Before the body, a stop
+/// signal received since the process started is acted on (`beginWork`; they are caught from then:
+/// `catchStopSignalsFromStart`), a watchdog watches every collective, and rank 0 checks the
 /// job's paths and locks its outputs. Any error ends the whole job with the error's `ExitStatus`:
 /// on one rank it is rethrown (the CLI prints it and exits); on several the failing rank prints it
 /// and aborts every rank (`MPI_Abort`), so no rank is left waiting in a collective. A stop by
@@ -51,6 +52,7 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
     var lock: OutputLock? = nil
     do {
         func work() throws {
+            try beginWork(world, listens: job.listens)
             lock = try world.onRoot {
                 try OutputGuard.check(inputs: job.inputs, outputs: job.outputs)
                 return try OutputLock.acquire(job.outputs.map(\.path))
@@ -67,6 +69,32 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
     }
     watchdog?.stop()
     comm.finalize()
+}
+
+/// Called first in `main`: stop signals are caught from the process's start and held (recorded,
+/// not acted on) until its job begins (`beginWork`). A rank spends its first 0.1–0.2 s under
+/// mpirun starting (most of it in MPI_Init), and a signal then ended it by the default action with
+/// nothing said but Open MPI's notice. Open MPI 4.1's MPI_Init leaves these handlers in place (it
+/// installs its own for SIGSEGV and the like only; checked with sigaction before and after it).
+/// The rank, not known before MPI_Init, is read from the launcher's variables (rank 0 without one).
+public func catchStopSignalsFromStart() {
+    let env = ProcessInfo.processInfo.environment
+    let rank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"].lazy.compactMap { env[$0].flatMap { Int($0) } }.first
+    StopSignals.install(rank0: (rank ?? 0) == 0)
+    StopSignals.hold()
+}
+
+/// Ends the hold on stop signals begun at the process's start. A job whose body listens (it is
+/// inside `StopSignals.listen` here) leaves a signal received meanwhile to its stage's first check,
+/// which says what is saved. Any other job asks every rank now (one allreduce), and a stop that
+/// any rank received ends every rank as a stopped stage does, with rank 0 saying so.
+func beginWork(_ comm: any Collective, listens: Bool) throws {
+    if listens { StopSignals.endHold(); return }
+    let signal = try StopRequest.signals.agreed(comm)
+    if signal != 0 { throw JobInterrupted(signal: signal, saved: "the job had not begun its work; nothing was written") }
+    StopSignals.endHold()
+    // A signal between the check and the end of the hold: acted on as one arriving now.
+    if StopSignals.pending != 0 { raise(StopSignals.pending) }
 }
 
 /// Ends a job whose body threw `error` on this rank.

@@ -30,8 +30,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Example whose exact law is the reference (\(SDEExample.all.map(\.name).joined(separator: ", "))); default: the model's, from model.json.")
     var example: String?
     @Option(help: "Output folder (metrics.json, report.html).") var output: String
-    @Option(parsing: .unconditional, help: "One-step samples per start state and μ, 2…1e8 (default: bm 10000 and ou 20000 as in the paper, ou2d, ou-nd and cir 20000).") var samples: Int?
-    @Option(parsing: .unconditional, help: "Samples per μ for the multi-step law, 2…1e8 (default: bm and ou 150000, ou2d 50000, ou-nd 10000, cir 25000).") var pathSamples: Int?
+    @Option(integer: "--samples", help: "One-step samples per start state and μ, 2…1e8 (default: bm 10000 and ou 20000 as in the paper, ou2d, ou-nd and cir 20000).") var samples: Int?
+    @Option(integer: "--path-samples", help: "Samples per μ for the multi-step law, 2…1e8 (default: bm and ou 150000, ou2d 50000, ou-nd 10000, cir 25000).") var pathSamples: Int?
     @OptionGroup var seed: SeedOption
     @OptionGroup var job: JobOptions
 
@@ -43,9 +43,11 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [.evaluation(output)])) { comm, log in
-            let flow = try FlowModel(directory: model)
-            let spec = try evaluationSpec(model: flow, modelPath: model, exampleName: example, samples: samples,
-                                          pathSamples: pathSamples, seed: seed.seed, log: log)
+            let (flow, spec) = try comm.everyRank {
+                let flow = try FlowModel(directory: model)
+                return (flow, try evaluationSpec(model: flow, modelPath: model, exampleName: example, samples: samples,
+                                                 pathSamples: pathSamples, seed: seed.seed, log: log))
+            }
             if let result = try Pipeline.evaluate(comm, model: flow, spec: spec, output: output, modelPath: model, log: log) {
                 print(result.table, terminator: "")
                 print("wrote \(filePath(output, "metrics.json")) and \(filePath(output, "report.html"))")

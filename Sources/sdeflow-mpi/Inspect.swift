@@ -31,8 +31,8 @@ struct Inspect: ParsableCommand {
     @Option(parsing: .unconditional, help: "Parameter μ (dμ comma-separated values within ±1e100), e.g. --mu 0.35 or --mu=-0.5.") var mu: String
     @Option(parsing: .unconditional, help: "States: A:B (component 0 varies, others 0), or one A:B per component (a segment), A and B within ±1e100. E.g. -3:3.")
     var xRange: String
-    @Option(parsing: .unconditional, help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
-    @Option(parsing: .unconditional, help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
+    @Option(integer: "--points", help: "Number of states on the line, P in 2…1e6.") var points: Int = 41
+    @Option(integer: "--samples", help: "One-step samples per state, 2…1e8; P × samples × d values must fit in memory.") var samples: Int = 20_000
     @Option(help: "Output stem F (a file name, not a folder; a trailing .npy or .svg is dropped): writes F.npy, F.svg (and F_truth.npy when the SDE is known).") var output: String
     @Option(help: "Overlay the exact coefficients of this example (default: the model's, if it names one; 'none' for no overlay).")
     var example: String?
@@ -77,19 +77,25 @@ struct Inspect: ParsableCommand {
         SDEFlowError.file(filePath(model, "model.json"), "has no dt, the observation interval Δt, so displacements cannot be turned into drift and diffusion rates (the data it was trained from had no dataset.json); add \"dt\": <Δt> to this model.json, or give the data a dataset.json with {\"dt\": <Δt>} and label and train again")
     }
 
+    /// The model, the x ranges, Δt and the example to overlay, each checked against the model
+    /// (every rank alike, before any work).
+    func checked(_ m: [Double], log: Log) throws -> (FlowModel, [(Double, Double)], Double, SDEExample?) {
+        let flow = try FlowModel(directory: model)
+        guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+        let ranges: [(Double, Double)]
+        do { ranges = try FlowDiagnostics.parseRanges(xRange, d: flow.info.d) } catch { throw SDEFlowError.usage("\(error)") }
+        guard let dt = flow.info.dt else { throw Self.noDt(model) }
+        for line in flow.extrapolation(x0: nil, mu: m) + flow.extrapolation(segment: ranges) { log.info(line) }
+        return (flow, ranges, dt, try overlayExample(flow, modelPath: model, mu: m, log: log))
+    }
+
     func run() throws {
         let m = try parseList(mu, option: "--mu")
         let outputs = [JobOutput("--output", stem + ".npy", .npy), JobOutput("--output", stem + ".svg", .svg),
                        JobOutput("--output", stem + "_truth.npy", .npy)]
         try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: outputs)) { comm, log in
-            let flow = try FlowModel(directory: model)
+            let (flow, ranges, dt, known) = try comm.everyRank { try checked(m, log: log) }
             let d = flow.info.d
-            guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
-            let ranges: [(Double, Double)]
-            do { ranges = try FlowDiagnostics.parseRanges(xRange, d: d) } catch { throw SDEFlowError.usage("\(error)") }
-            guard let dt = flow.info.dt else { throw Self.noDt(model) }
-            for line in flow.extrapolation(x0: nil, mu: m) + flow.extrapolation(segment: ranges) { log.info(line) }
-            let known = try overlayExample(flow, modelPath: model, mu: m, log: log)
             let grid = FlowDiagnostics.grid(ranges, points: points)
             let jobs = FlowDiagnostics.jobs(grid: grid, mu: m, samples: samples)
             log.info("inspect: \(points) states × \(samples) one-step samples at μ = \(m) over \(comm.size) rank(s)")

@@ -37,7 +37,7 @@ struct ResumeOptions: ParsableArguments {
 }
 
 struct CheckpointEveryOption: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT, SIGUSR1 or SIGHUP saves at once).")
+    @Option(integer: "--checkpoint-every", help: "Training: epochs between two checkpoints in <model>.partial (a stop by SIGTERM, SIGINT, SIGUSR1 or SIGHUP saves at once).")
     var checkpointEvery: Int = 10
 
     func validate() throws {
@@ -46,7 +46,7 @@ struct CheckpointEveryOption: ParsableArguments {
 }
 
 struct LabelBlockOption: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Label stage: queries per checkpointed block, the most a killed rank loses (default: 1024, fewer when a block would be more than about 10 s of work).")
+    @Option(integer: "--label-block", help: "Label stage: queries per checkpointed block, the most a killed rank loses (default: 1024, fewer when a block would be more than about 10 s of work).")
     var labelBlock: Int?
 
     func validate() throws {

@@ -14,6 +14,8 @@ extension LabelTrend: ExpressibleByArgument {}
 // Every numeric option has a documented range, checked in the `validate()` of its option group
 // (before a command starts; the bounds are `Limits`'); numeric options parse negative values
 // (`parsing: .unconditional`) so that `--neighbors -5` is refused with its range, not "Missing value".
+// Integer options (`@Option(integer:)`, SDEFlowBench/IntegerOption.swift) also take the notation
+// the ranges are written in (`--labels 5e4`) when the value is exactly an integer.
 
 /// `value` (if given) in `range`, else a ValidationError naming the option and the range.
 func checkRange(_ value: Int?, _ option: String, _ range: ClosedRange<Int>) throws {
@@ -38,9 +40,9 @@ struct SeedOption: ParsableArguments {
 struct SimulateOptions: ParsableArguments {
     @Option(help: "Name of the example SDE (\(SDEExample.all.map(\.name).joined(separator: ", "))).")
     var example: String = "bm"
-    @Option(parsing: .unconditional, help: "State dimension d, for examples that take one (ou-nd: default 10), 2…\(Limits.maxStateDimension).")
+    @Option(integer: "--dim", help: "State dimension d, for examples that take one (ou-nd: default 10), 2…\(Limits.maxStateDimension).")
     var dim: Int?
-    @Option(parsing: .unconditional, help: "Trajectories per observed μ (default: bm 40000, 8× the paper's 5000, whose data pin its drift only to the ten-step target; ou 5000 and ou2d 3000 as the paper; ou-nd, cir and gbm 9100), 1…1e9; the pairs must fit in memory.")
+    @Option(integer: "--paths-per-mu", help: "Trajectories per observed μ (default: bm 40000, 8× the paper's 5000, whose data pin its drift only to the ten-step target; ou 5000 and ou2d 3000 as the paper; ou-nd, cir and gbm 9100), 1…1e9; the pairs must fit in memory.")
     var pathsPerMu: Int?
     @Option(parsing: .unconditional, help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d), Δt…1e6 Δt.")
     var horizon: Double?
@@ -96,9 +98,9 @@ struct SimulateOptions: ParsableArguments {
 /// Label options; unset ones take the tool's defaults for the data set's example (for data of no known
 /// example, `UnknownDataDefaults` by its dimensions).
 struct LabelOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Number of labels (queries), 1…1e9 and at most the data's pairs.") var labels: Int?
-    @Option(parsing: .unconditional, help: "K, exact nearest neighbours per query, 1…1e6 and at most the data's pairs.") var neighbors: Int?
-    @Option(parsing: .unconditional, help: "N_τ, steps of the probability-flow ODE, 1…100000.") var odeSteps: Int?
+    @Option(integer: "--labels", help: "Number of labels (queries), 1…1e9 and at most the data's pairs.") var labels: Int?
+    @Option(integer: "--neighbors", help: "K, exact nearest neighbours per query, 1…1e6 and at most the data's pairs.") var neighbors: Int?
+    @Option(integer: "--ode-steps", help: "N_τ, steps of the probability-flow ODE, 1…100000.") var odeSteps: Int?
     @Option(parsing: .unconditional, help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows). Default: the example's; for data of no known example below d = 5, bm's \(SDEExample.brownianMotion.labels.nuX) × σ_x / \(DataScales.brownianMotion.x) (bm's σ_x), from d = 5 ou-nd's max(2, 2√(d/10)) × σ_x / \(DataScales.highDimensional.x).") var nuX: Double?
     @Option(parsing: .unconditional, help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ. Default: the example's; for data of no known example below d = 5, bm's \(SDEExample.brownianMotion.labels.nuMu) × σ_μ / \(DataScales.brownianMotion.mu), from d = 5 ou-nd's \(UnknownDataDefaults.labels(d: 10, dMu: 1).nuMu) × σ_μ / \(DataScales.highDimensional.mu).") var nuMu: Double?
     @Option(parsing: .unconditional, help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel). Default \(SDEExample.brownianMotion.labels.scale); for data of no known example, that × \(DataScales.brownianMotion.displacement) (below d = 5, bm's) or \(DataScales.highDimensional.displacement) (from d = 5, ou-nd's) / the spread of y − x.") var scale: Double?
@@ -157,12 +159,12 @@ struct LabelOptions: ParsableArguments {
 /// Training options; unset ones take the paper's (docs/METHOD.md §3).
 struct TrainOptions: ParsableArguments {
     @Option(help: "Hidden layer widths, e.g. 128,128,128: 1…64 integers in 1…65536 (default: the example's paper network); the network must fit in memory.") var hidden: String?
-    @Option(parsing: .unconditional, help: "Global mini-batch size (split over ranks), 1…16777216.") var batchSize: Int = 1024
-    @Option(parsing: .unconditional, help: "Adam learning rate, in (0, 1].") var learningRate: Double = 1e-3
+    @Option(integer: "--batch-size", help: "Global mini-batch size (split over ranks), 1…16777216.") var batchSize: Int = 1024
+    @Option(parsing: .unconditional, help: "Adam learning rate, 1e-10…1 (below 1e-10 every step of Adam is lost to the float32 rounding of the weights).") var learningRate: Double = 1e-3
     @Option(parsing: .unconditional, help: "Adam weight decay (L2), in [0, 1].") var weightDecay: Double = 1e-6
-    @Option(parsing: .unconditional, help: "Maximum epochs, 1…1e7.") var maxEpochs: Int = 1000
-    @Option(parsing: .unconditional, help: "Early-stopping patience in epochs, 1…1e7 (default: the example's, 50 or 100).") var patience: Int?
-    @Option(parsing: .unconditional, help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
+    @Option(integer: "--max-epochs", help: "Maximum epochs, 1…1e7.") var maxEpochs: Int = 1000
+    @Option(integer: "--patience", help: "Early-stopping patience in epochs, 1…1e7 (default: the example's, 50 or 100).") var patience: Int?
+    @Option(integer: "--lr-patience", help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
     @Option(parsing: .unconditional, help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
     @Option(help: "Weights of the loss's rows: relative (by the inverse local label variance) or uniform (default: relative for d < 5).") var lossWeighting: LossWeighting?
     @Option(help: "What the network's output is relative to: quadratic (a mean and spread in (x, μ) fitted to the labels), none (the labels themselves), or auto (quadratic where its spread fits the labels', checked on the training rows; the default; docs/METHOD.md §6.9).") var outputPrior: OutputPriorKind?
@@ -170,7 +172,11 @@ struct TrainOptions: ParsableArguments {
     func validate() throws {
         if let h = hidden { _ = try Self.widths(h) }
         try checkRange(batchSize, "--batch-size", Limits.batchSize)
-        try checkRange(learningRate, "--learning-rate", Limits.learningRate, openBelow: true)
+        let floor = Limits.learningRate.lowerBound
+        if learningRate > 0 && learningRate < floor {  // refused, not warned: such a run trains nothing, however long
+            throw ValidationError("--learning-rate \(learningRate) is below \(floor): Adam moves each weight by about the learning rate per step, and in float32 a step that small is lost to the rounding of even the smallest initial weights (about 0.002), so nothing would be trained; use a rate in [\(floor), 1] (default 1e-3)")
+        }
+        try checkRange(learningRate, "--learning-rate", Limits.learningRate)
         try checkRange(weightDecay, "--weight-decay", Limits.weightDecay)
         try checkRange(maxEpochs, "--max-epochs", Limits.epochs)
         try checkRange(patience, "--patience", Limits.epochs)

@@ -17,8 +17,8 @@ struct Run: ParsableCommand {
     @OptionGroup var trainOptions: TrainOptions
     @OptionGroup var seed: SeedOption
     @Option(help: "Run folder.") var output: String
-    @Option(parsing: .unconditional, help: "One-step samples per start state and μ for the evaluation, 2…1e8 (default 100000, paper-grade; 20000 with --quick).") var evalSamples: Int?
-    @Option(parsing: .unconditional, help: "Samples per μ for the evaluation's multi-step law, 2…1e8 (default: the example's, bm and ou 150000, ou2d 50000, ou-nd 10000, cir 25000; 5000 with --quick).")
+    @Option(integer: "--eval-samples", help: "One-step samples per start state and μ for the evaluation, 2…1e8 (default 100000, paper-grade; 20000 with --quick).") var evalSamples: Int?
+    @Option(integer: "--path-samples", help: "Samples per μ for the evaluation's multi-step law, 2…1e8 (default: the example's, bm and ou 150000, ou2d 50000, ou-nd 10000, cir 25000; 5000 with --quick).")
     var pathSamples: Int?
     @Flag(help: "A small, fast configuration (500 paths/μ, 10000 labels, K = 500, 200 ODE steps, 300 epochs max; evaluation with 20000 one-step and 5000 multi-step samples) for a first look.")
     var quick = false

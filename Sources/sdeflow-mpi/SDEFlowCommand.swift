@@ -20,7 +20,7 @@ struct SDEFlowCommand: ParsableCommand {
     /// their `ExitStatus` (64 option, 65 file, 69 MPI) instead of 1, also when `validate()` threw
     /// them (the parser wraps those; `productError` finds them inside).
     static func main() {
-        StopSignals.ignoreBrokenPipe()  // from the start: also an error printed into a closed pipe
+        catchStopSignalsFromStart()  // also ignores SIGPIPE: an error printed into a closed pipe
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -44,7 +44,7 @@ struct Label: ParsableCommand {
         }
         let settings = try options.settings(defaults: defaults, paper: ex.paperLabels)
         try withMPI(spec) { comm, log in
-            try Dataset(directory: data).requireMotion()
+            try comm.everyRank { try Dataset(directory: data).requireMotion() }
             _ = try Pipeline.label(comm, data: data, settings: settings, seed: seed.seed, output: output, log: log,
                                    search: options.neighbourIndex, shards: options.shards,
                                    control: JobControl(fresh: resume.fresh, labelBlock: block.labelBlock))
@@ -65,9 +65,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try withMPI(job.spec(inputs: [JobInput("--labels", labels)], outputs: [.model(output)], listens: true)) { comm, log in
-            let set = try LabelSet(directory: labels)
-            let settings = try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed,
-                                                dims: (set.d, set.dMu), rows: set.count)
+            let (set, settings) = try comm.everyRank {
+                let set = try LabelSet(directory: labels)
+                return (set, try options.settings(example: set.info.example.flatMap { SDEExample.named($0, dim: set.d) }, seed: seed.seed,
+                                                  dims: (set.d, set.dMu), rows: set.count))
+            }
             _ = try Pipeline.train(comm, labels: set, settings: settings, output: output, log: log,
                                    control: JobControl(fresh: resume.fresh, checkpointEvery: checkpoint.checkpointEvery))
         }
@@ -80,8 +82,8 @@ struct Sample: ParsableCommand {
     @Option(help: "Model folder written by `train`.") var model: String
     @Option(parsing: .unconditional, help: "Initial state, d comma-separated values within ±1e100 (negative values are fine: --x0 -1.5).") var x0: String
     @Option(parsing: .unconditional, help: "Parameter μ, dμ comma-separated values within ±1e100.") var mu: String
-    @Option(parsing: .unconditional, help: "Number of steps of Δt, 0…1e7.") var steps: Int
-    @Option(parsing: .unconditional, help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
+    @Option(integer: "--steps", help: "Number of steps of Δt, 0…1e7.") var steps: Int
+    @Option(integer: "--count", help: "Number of trajectories, 1…1e9; count × (steps + 1) × d values must fit in memory.") var count: Int
     @Option(help: "Output .npy file (an existing file there is replaced only if it is a .npy array).") var output: String
     @Option(help: "float32 or float64.") var dtype: String = "float64"
     @OptionGroup var seed: SeedOption
@@ -97,11 +99,14 @@ struct Sample: ParsableCommand {
     func run() throws {
         let x = try parseList(x0, option: "--x0"), m = try parseList(mu, option: "--mu")
         try withMPI(job.spec(inputs: [JobInput("--model", model)], outputs: [JobOutput("--output", output, .npy)])) { comm, log in
-            let flow = try FlowModel(directory: model)
-            try Limits.checkMemory(bytes: Limits.product(count, steps + 1, flow.info.d, 8, 2) ?? Int.max, what: "\(count) paths of \(steps) steps",
-                                   fix: "lower --count or --steps", location: .option("--count"))
-            guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
-            guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+            let flow = try comm.everyRank {  // refused once, by rank 0, on every rank alike
+                let flow = try FlowModel(directory: model)
+                try Limits.checkMemory(bytes: Limits.product(count, steps + 1, flow.info.d, 8, 2) ?? Int.max, what: "\(count) paths of \(steps) steps",
+                                       fix: "lower --count or --steps", location: .option("--count"))
+                guard x.count == flow.info.d else { throw SDEFlowError.usage("--x0 has \(x.count) values; the model's state has d = \(flow.info.d)") }
+                guard m.count == flow.info.dMu else { throw SDEFlowError.usage("--mu has \(m.count) values; the model's parameter has dμ = \(flow.info.dMu)") }
+                return flow
+            }
             for line in flow.extrapolation(x0: x, mu: m) { log.info(line) }
             let paths = try Pipeline.sample(comm, model: flow, x0: x, mu: m, steps: steps, count: count, seed: seed.seed, log: log)
             if comm.isRoot {

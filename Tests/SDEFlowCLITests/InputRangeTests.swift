@@ -65,7 +65,7 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
         let label = ["label", "--data", "/nonexistent", "--output", "/tmp/unused"]
         let sample = ["sample", "--model", "/nonexistent", "--x0", "0", "--mu", "0", "--output", "/tmp/unused.npy"]
         let cases: [([String], [String])] = [
-            (train + ["--learning-rate=-1"], ["--learning-rate must be a number in (0, 1] (got -1.0)"]),
+            (train + ["--learning-rate=-1"], ["--learning-rate must be a number in [1e-10, 1] (got -1.0)"]),
             (train + ["--learning-rate", "nan"], ["--learning-rate", "(got nan)"]),
             (train + ["--lr-patience", "-1"], ["--lr-patience must be an integer in 0…10000000 (got -1)"]),
             (train + ["--weight-decay", "-0.5"], ["--weight-decay must be a number in [0, 1]"]),

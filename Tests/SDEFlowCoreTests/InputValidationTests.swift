@@ -12,13 +12,17 @@ func validationTempDir(_ prefix: String) throws -> String {
     return url.path
 }
 
-/// Expects `body` to throw an SDEFlowError whose description holds every fragment.
+/// Expects `body` to throw an SDEFlowError whose description holds every fragment (or, from
+/// several ranks that refused alike, an `AgreedFailure` carrying one).
 func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
     do {
         try body()
         Issue.record("expected an SDEFlowError mentioning \(fragments), nothing was thrown", sourceLocation: sourceLocation)
     } catch let e as SDEFlowError {
         for f in fragments { #expect(e.description.contains(f), "'\(e)' does not mention '\(f)'", sourceLocation: sourceLocation) }
+    } catch let a as AgreedFailure where a.error is SDEFlowError {  // every rank refused alike; one says why
+        for f in fragments { #expect("\(a.error!)".contains(f), "'\(a.error!)' does not mention '\(f)'", sourceLocation: sourceLocation) }
+        #expect(a.status == ExitStatus.of(a.error!), sourceLocation: sourceLocation)
     } catch {
         Issue.record("expected an SDEFlowError, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
     }

@@ -29,9 +29,11 @@ public final class LocalCollective: Collective, @unchecked Sendable {
         }
         for t in threads { t.stackSize = 16 << 20; t.start() }
         for _ in 0..<ranks { results.done.wait() }
-        // The error of the rank that failed first, not the others' "another rank failed".
+        // The error of the rank that failed first, not the others' "another rank failed"; of a
+        // failure every rank agreed on (`AgreedFailure`), the one rank's that carries the error.
         let errors = results.values.compactMap { r -> Error? in if case .failure(let e) = r! { e } else { nil } }
-        if let cause = errors.first(where: { ($0 as? SDEFlowError) != World.failure }) ?? errors.first { throw cause }
+        let carried = errors.first { ($0 as? AgreedFailure)?.error != nil }
+        if let cause = carried ?? errors.first(where: { ($0 as? SDEFlowError) != World.failure }) ?? errors.first { throw cause }
         return results.values.map { try! $0!.get() }
     }
 

@@ -7,14 +7,20 @@ import Glibc
 /// The stop signals: SIGTERM, SIGINT, SIGUSR1 (Slurm's `--signal=B:USR1@120`, forwarded by the
 /// batch script) and SIGHUP (a closed terminal or ssh session: it ended training at once, its
 /// epochs since the last checkpoint lost and its lock left). While a stage that can stop and save
-/// listens (`listen`), the first one sets a flag and does nothing else; the stage reads it between
-/// blocks and epochs. Outside such a stage, or at a second signal, the signal does what it does by
-/// default: it ends the process at once. SIGPIPE is ignored (`ignoreBrokenPipe`).
+/// listens (`listen`), or while the process has not begun its job yet (`hold`), the first one sets
+/// a flag and does nothing else; the stage, or the job's start, reads it. Outside these, or at a
+/// second signal, the signal does what it does by default: it ends the process at once. SIGPIPE is
+/// ignored (`ignoreBrokenPipe`).
 public enum StopSignals {
     /// The first stop signal received (0: none). Written only by `onStopSignal`.
     static let received = Atomic<Int32>(0)
     /// Stages listening now (`listen`).
     static let listening = Atomic<Int>(0)
+    /// Between `hold` and `endHold`: the process is starting (launcher, MPI_Init), and a signal is
+    /// recorded for its job to act on once every rank can agree on it.
+    static let held = Atomic<Bool>(false)
+    /// Whether `install` made the farewell lines (once per process; it may be called again).
+    static let installed = Atomic<Bool>(false)
 
     public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGHUP]
 
@@ -32,15 +38,19 @@ public enum StopSignals {
     /// handler on two threads at once, and the line was printed twice.
     static let farewellSaid = Atomic<Bool>(false)
 
-    /// Installs the handler for `handled`. Once per process, before any work; `rank0`: this
-    /// process speaks for the job when a signal ends it outside a stage that saves.
+    /// Installs the handler for `handled`, before any work; `rank0`: this process speaks for the
+    /// job when a signal ends it outside a stage that saves. Called again once the rank is known
+    /// (it is only guessed from the launcher's variables at the process's start).
     public static func install(rank0: Bool = true) {
         _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
         _ = listening.load(ordering: .relaxed)
+        _ = held.load(ordering: .relaxed)
         _ = lockCount.load(ordering: .relaxed)
         _ = farewellSaid.load(ordering: .relaxed)
-        for (i, s) in handled.enumerated() {
-            farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
+        if !installed.exchange(true, ordering: .sequentiallyConsistent) {
+            for (i, s) in handled.enumerated() {
+                farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
+            }
         }
         speaks.store(rank0, ordering: .sequentiallyConsistent)
         ignoreBrokenPipe()
@@ -57,6 +67,14 @@ public enum StopSignals {
     public static func ignoreBrokenPipe() {
         signal(SIGPIPE, SIG_IGN)
     }
+
+    /// From now until `endHold`, a stop signal is recorded, not acted on: the process has started
+    /// but its job has not, and the job's start acts on it with every rank agreeing (a signal to one
+    /// rank of `mpirun -n 2` in its first 0.2 s ended that rank silently, with Open MPI's notice only).
+    public static func hold() { held.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Ends the hold: a signal from now on acts as it does outside a listening stage.
+    public static func endHold() { held.store(false, ordering: .sequentiallyConsistent) }
 
     /// The stop signal this process received, or 0.
     public static var pending: Int32 { received.load(ordering: .relaxed) }
@@ -88,12 +106,13 @@ public enum StopSignals {
     }
 }
 
-/// The signal handler: records the first stop signal while a stage listens; otherwise restores
+/// The signal handler: records the first stop signal while a stage listens or the process's start
+/// holds signals; otherwise restores
 /// the default action and raises the signal again (delivered when the handler returns), rank 0
 /// first saying so and removing the output locks. Async-signal-safe: lock-free atomics, write(2),
 /// unlink(2), signal(2) and raise(3) only.
 private func onStopSignal(_ sig: Int32) {
-    let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0
+    let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0 || StopSignals.held.load(ordering: .sequentiallyConsistent)
     if listening, StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
         return
     }
@@ -130,6 +149,18 @@ public struct StopRequest: Sendable {
     public func agreed(_ comm: any Collective) throws -> Int32 {
         never ? 0 : try comm.allreduce(local(), .max)
     }
+
+    /// `agreed`, throwing `StopAgreed` on every rank if any rank was asked to stop: for set-up
+    /// passes with nothing to save, which the stage ends with its own `JobInterrupted`.
+    public func check(_ comm: any Collective) throws {
+        let signal = try agreed(comm)
+        if signal != 0 { throw StopAgreed(signal: signal) }
+    }
+}
+
+/// Every rank agreed to stop (`StopRequest.check`) in the middle of a set-up pass.
+public struct StopAgreed: Error, Equatable {
+    public let signal: Int32
 }
 
 /// The job stops early on every rank because of a signal: what it has saved is `saved` (the
@@ -160,5 +191,39 @@ extension Collective {
         let status = try broadcast([failure.map(ExitStatus.of) ?? 0])[0]
         if status != 0 { throw AgreedFailure(error: failure, status: status) }
         return value
+    }
+
+    /// Runs `body`, a check every rank makes on its own before the work (no collective inside: a
+    /// model or label folder every rank reads, a size against the node's memory), and agrees on
+    /// the outcome by one allreduce: if it failed on any rank, every rank throws `AgreedFailure`,
+    /// the lowest failing rank's carrying its error, so the job frame prints it once and every
+    /// rank exits with that error's status, without MPI_Abort. Such a check fails alike on every
+    /// rank, and each printed it: `sample --count 560000 --steps 2000` under -n 2 said "--count: …
+    /// needs about 16.7 GiB" twice, then MPI_Abort's notice.
+    public func everyRank<T>(_ body: () throws -> T) throws -> T {
+        let result: Result<T, any Error>
+        do { result = .success(try body()) } catch { result = .failure(error) }
+        // The lowest failing rank and its status in one value, the largest over the ranks.
+        var code: Int64 = 0
+        if case .failure(let e) = result { code = Int64(size - rank) * 1024 + Int64(ExitStatus.of(e) & 1023) }
+        let agreed = try allreduce(code, .max)
+        guard agreed == 0 else {
+            let reporter = size - Int(agreed / 1024), status = Int32(agreed % 1024)
+            if case .failure(let e) = result, reporter == rank { throw AgreedFailure(error: e, status: status) }
+            throw AgreedFailure(error: nil, status: status)
+        }
+        return try result.get()
+    }
+
+    /// Runs `body`, a collective check whose verdict every rank reaches alike (from values the
+    /// ranks agreed on: an outlier row, a bandwidth against the data's spread), and turns its
+    /// refusal, an `SDEFlowError` about a file or an option, into `AgreedFailure` carried by rank
+    /// 0: said once, every rank exiting with its status. Other errors pass as they are (an MPI
+    /// call may fail on one rank only).
+    public func alike<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SDEFlowError {
+            if case .mpi = e.location { throw e }
+            throw AgreedFailure(error: isRoot ? e : nil, status: e.exitStatus)
+        }
     }
 }

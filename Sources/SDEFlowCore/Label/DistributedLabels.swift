@@ -11,8 +11,16 @@ public enum DistributedLabels {
                            seed: UInt64, log: Log, sink: (any LabelSink)? = nil, search: NeighbourSearch = .auto,
                            shards: ShardLayout = .auto, checkpoint: LabelCheckpoint? = nil, stop: StopRequest = .never,
                            block: Int? = nil) throws -> LabelSet {
-        try check(source, settings)
-        let setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards, info: info)
+        try comm.everyRank { try check(source, settings) }
+        let setup: LabelSetup
+        do {
+            setup = try LabelSetup(comm, source: source, settings: settings, seed: seed, log: log, search: search, shards: shards,
+                                   info: info, stop: stop)
+        } catch let stopped as StopAgreed {
+            throw JobInterrupted(signal: stopped.signal, saved: "labels: stopped while setting up (reading the pairs, the global trend, the shards), before labelling; "
+                                 + (checkpoint.map { "nothing new is saved, and \($0.folder) is as it was (the same command resumes from what it holds, at any -n)" }
+                                    ?? "nothing saved (no checkpoint)"))
+        }
         let shard = setup.shard
         let bytes = shard.count * (2 * source.d + source.dMu) * 8
         log.all("shard: \(shard.count) of \(source.count) pairs (\(String(format: "%.1f", Double(bytes) / 1_048_576)) MiB), \(setup.queries.count) queries")

@@ -7,6 +7,9 @@ import Foundation
 /// 4. each rank receives, from the block owners, the pairs the plan says it holds (its shard),
 ///    in ascending global row, the order K-NN ties are broken by.
 /// Every number depends on global ids only, so the result is the same for any rank count.
+/// Between these steps, and between the blocks of the trend's passes, the ranks agree on `stop`
+/// (`StopRequest.check`, which throws `StopAgreed`): at 4·10⁷ pairs the set-up took a minute, and a
+/// stop signal was answered only after it, later than a scheduler's grace period.
 public struct LabelSetup {
     public let normalisation: Normalisation
     public let plan: any ShardPlan
@@ -27,38 +30,33 @@ public struct LabelSetup {
 
     /// `info`: the data's dataset.json, whose μ keys are checked against mu.npy.
     public init(_ comm: any Collective, source: any PairSource, settings: LabelSettings, seed: UInt64, log: Log,
-                search: NeighbourSearch = .auto, shards: ShardLayout = .auto, info: DatasetInfo? = nil) throws {
+                search: NeighbourSearch = .auto, shards: ShardLayout = .auto, info: DatasetInfo? = nil,
+                stop: StopRequest = .never) throws {
         let n = source.count, dims = source.d + source.dMu
-        guard source.d <= Limits.maxStateDimension else {
-            throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
-        }
-        guard source.dMu <= Limits.maxStateDimension else {
-            throw SDEFlowError.file(source.name, "has parameters of dμ = \(source.dMu) components (mu.npy); the labels support at most dμ = \(Limits.maxStateDimension)")
-        }
         let blocks = (n + Self.blockRows - 1) / Self.blockRows
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
-        // Every rank reaches the same verdict (the largest block), before reading: 3e9 pairs filled
-        // a 23.5 GiB node until the kernel killed the job. About three copies of a block live at once
-        // (the rows, their steps or normalised points, the trend's residuals).
-        let largest = min(n, (blocks + comm.size - 1) / comm.size * Self.blockRows)
-        try Limits.checkMemory(bytes: largest * (2 * source.d + source.dMu) * 8 * 3, what: "reading \(largest) of the \(n) pairs on each rank",
-                               fix: "use more ranks (on more nodes)", location: .file(source.name), ranks: comm.size)
+        try comm.everyRank { try Self.checkSize(source, blocks: blocks, ranks: comm.size) }
         var block = try source.read(rows: rows)
+        try stop.check(comm)
         ySums = try Self.blockTotals(comm, (0..<myBlocks.count).flatMap { b in
             let values = block.y[min(b * Self.blockRows * block.d, block.y.count) ..< min((b + 1) * Self.blockRows * block.d, block.y.count)]
             return [values.reduce(0, +), values.reduce(0) { $0 + $1 * $1 }]
         }, width: 2)
-        try StepOutliers.check(comm, block, firstRow: rows.lowerBound, total: n, source: source.name, log: log)
-        try MetadataAgainstData.check(comm, mu: block.mu, dMu: block.dMu, firstRow: rows.lowerBound, info: info, path: filePath(source.name, "dataset.json"))
+        // Verdicts every rank reaches alike: said once, by rank 0.
+        try comm.alike { try StepOutliers.check(comm, block, firstRow: rows.lowerBound, total: n, source: source.name, log: log) }
+        try comm.alike {
+            try MetadataAgainstData.check(comm, mu: block.mu, dMu: block.dMu, firstRow: rows.lowerBound, info: info, path: filePath(source.name, "dataset.json"))
+        }
         let norm = try Self.normalisation(comm, block, blockCount: myBlocks.count, log: log)
-        try Self.checkScales(comm, block, norm, settings)
+        try comm.alike { try Self.checkScales(comm, block, norm, settings) }
+        try stop.check(comm)
         let trendFits = GlobalTrend.fits(d: source.d, dMu: source.dMu, pairs: n)
         if settings.trend == .global && !trendFits {
             log.info("labels: no global trend: its \(GlobalTrend.columns(d: source.d, dMu: source.dMu)) columns need at least 20 pairs each (at most 4 096 columns); the data have \(n) pairs")
         }
         let trend = settings.trend == .global && trendFits
-            ? try GlobalTrend.fit(comm, block, normalisation: norm, blockRows: Self.blockRows, blockCount: myBlocks.count) : nil
+            ? try GlobalTrend.fit(comm, block, normalisation: norm, blockRows: Self.blockRows, blockCount: myBlocks.count, stop: stop) : nil
         if let trend {
             block = trend.residualised(block)
             log.info("labels: global trend fitted (\(trend.columns) columns per component); the local fits start from it")
@@ -72,10 +70,12 @@ public struct LabelSetup {
         let index = search.resolved(dims: dims)
         let (plan, owners, holders) = try Self.plan(comm, index: index, shards: shards, points: points, queryPoints: queryPoints,
                                                     firstRead: rows.lowerBound, source: source, settings: settings, log: log)
+        try stop.check(comm)
         log.info("neighbours: \(index.rawValue) index\(search == .auto ? " (auto at D = \(dims))" : ""); \(plan.summary)")
         log.info(String(format: "normalised space: σ_x = %.4g, σ_μ = %.4g", norm.sigmaX, norm.sigmaMu))
         queries = try Self.scatter(comm, all, owners: owners)
         shard = try Self.exchange(comm, block, holders: holders)
+        try stop.check(comm)
         normalisation = norm; self.plan = plan; self.trend = trend; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
     }
 
@@ -101,11 +101,29 @@ public struct LabelSetup {
         }
         let held = n / comm.size + 1
         let indexBytes = index == .bruteForce ? BruteForceIndex.bytesNeeded(count: held, dims: dims, k: settings.neighbors) : 0
-        try Limits.checkMemory(bytes: held * width * 8 * 3 + indexBytes, what: "holding \(held) pairs and their neighbour index",
-                               fix: "use more ranks (on more nodes)", location: .file(source.name))
+        try comm.everyRank {
+            try Limits.checkMemory(bytes: held * width * 8 * 3 + indexBytes, what: "holding \(held) pairs and their neighbour index",
+                                   fix: "use more ranks (on more nodes)", location: .file(source.name))
+        }
         let blocks = try BlockShardPlan(comm, points: points, dims: dims, total: n, firstRead: firstRead, neighbors: settings.neighbors,
                                         grid: index == .grid)
         return (blocks, try blocks.assignQueries(comm, points: queryPoints), blocks.holders(of: points))
+    }
+
+    /// The data's dimensions against the label kernel's, and the largest block of rows a rank
+    /// reads against the node's memory, before reading: 3e9 pairs filled a 23.5 GiB node until
+    /// the kernel killed the job. About three copies of a block live at once (the rows, their
+    /// steps or normalised points, the trend's residuals).
+    static func checkSize(_ source: any PairSource, blocks: Int, ranks: Int) throws {
+        guard source.d <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(source.name, "has states of d = \(source.d) components; the label kernel supports at most d = \(Limits.maxStateDimension)")
+        }
+        guard source.dMu <= Limits.maxStateDimension else {
+            throw SDEFlowError.file(source.name, "has parameters of dμ = \(source.dMu) components (mu.npy); the labels support at most dμ = \(Limits.maxStateDimension)")
+        }
+        let n = source.count, largest = min(n, (blocks + ranks - 1) / ranks * blockRows)
+        try Limits.checkMemory(bytes: largest * (2 * source.d + source.dMu) * 8 * 3, what: "reading \(largest) of the \(n) pairs on each rank",
+                               fix: "use more ranks (on more nodes)", location: .file(source.name), ranks: ranks)
     }
 
     /// A labeler over this rank's shard, with the neighbour index built over it (halo shards).

@@ -36,7 +36,11 @@ public enum Limits {
     public static let hiddenWidth = 1...65_536
     public static let hiddenLayers = 1...64
     public static let batchSize = 1...16_777_216
-    public static let learningRate = 0.0...1.0  // excluding 0
+    /// Adam moves a weight by about the learning rate per step, and the weights are float32: a
+    /// step below 2⁻²⁴ of a weight's size rounds away. The smallest initial weights of the widest
+    /// network (U(±1/√65536), typically ≈ 0.002) lose any step below about 1e-10, so below this
+    /// floor nothing is trained (`--learning-rate 1e-320` even became 0 in float32), however long.
+    public static let learningRate = 1e-10...1.0
     public static let weightDecay = 0.0...1.0
     public static let epochs = 1...10_000_000
     public static let lrPatience = 0...10_000_000

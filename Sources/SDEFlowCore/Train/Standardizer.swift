@@ -26,6 +26,13 @@ public struct Standardizer: Codable, Sendable, Equatable {
 
     /// Fits mean and std per column of `values` (rows × width, row-major), two-pass in Double.
     public init(fitting values: [Double], rows: Int, width: Int) {
+        let m = Self.moments(values, rows: rows, width: width)
+        self.init(mean: m.mean, std: m.std)
+    }
+
+    /// Mean and std (n − 1) per column of `values` (rows × width), before any column's std is
+    /// taken as 1: a caller can tell a constant column (std below `minimumStd`) from the rest.
+    public static func moments(_ values: [Double], rows: Int, width: Int) -> (mean: [Double], std: [Double]) {
         precondition(values.count == rows * width && rows > 0)
         var mean = [Double](repeating: 0, count: width)
         for r in 0..<rows { for c in 0..<width { mean[c] += values[r * width + c] } }
@@ -38,7 +45,7 @@ public struct Standardizer: Codable, Sendable, Equatable {
             }
         }
         let dof = Double(Swift.max(rows - 1, 1))
-        self.init(mean: mean, std: ss.map { ($0 / dof).squareRoot() })
+        return (mean, ss.map { ($0 / dof).squareRoot() })
     }
 
     @inline(__always) private func divisor(_ c: Int) -> Double {

@@ -50,7 +50,9 @@ struct TrainingData {
         func rows(_ idx: ArraySlice<Int>, _ a: [Double], _ width: Int) -> [Double] { idx.flatMap { a[$0 * width ..< ($0 + 1) * width] } }
         let trainX = rows(order[..<nTrain], raw, w), trainY = rows(order[..<nTrain], target, d)
         input = Standardizer(fitting: trainX, rows: nTrain, width: w)
-        output = Standardizer(fitting: trainY, rows: nTrain, width: d)
+        let targetMoments = Standardizer.moments(trainY, rows: nTrain, width: d)
+        output = Standardizer(mean: targetMoments.mean, std: targetMoments.std)
+        for line in Self.constantComponents(targetMoments, rows: nTrain) { log.info(line) }
         var ys = output.apply(trainY), valY = output.apply(rows(order[nTrain...], target, d))
         xs = input.apply(trainX); valX = input.apply(rows(order[nTrain...], raw, w))
         prior = Self.prior(settings.outputPrior ?? .none, inputs: xs, targets: &ys, width: w, dims: d + dMu, d: d, log: log)
@@ -59,6 +61,17 @@ struct TrainingData {
         width = w; trainRows = nTrain; validationRows = nVal
         (trainWeights, valWeights) = Self.weights(settings.lossWeighting ?? .uniform, train: (xs, ys), validation: (valX, valY),
                                                   width: w, dims: d + dMu, d: d)
+    }
+
+    /// A warning per label component without spread over the `rows` training rows (std below
+    /// `Standardizer.minimumStd`): training goes on, but the network can learn only a constant
+    /// there, so the model steps that component deterministically. A label folder whose labels
+    /// were all 1 trained to such a model without a word.
+    static func constantComponents(_ moments: (mean: [Double], std: [Double]), rows: Int) -> [String] {
+        moments.std.indices.filter { !(moments.std[$0] >= Standardizer.minimumStd) }.map { c in
+            let spread = moments.std[c] == 0 ? "every training label is \(moments.mean[c])" : String(format: "their std is %.3g", moments.std[c])
+            return "training: warning: the labels of component \(c) do not vary over the \(rows) training rows (\(spread)): the network can learn only a constant there, and the model's steps in that component will be deterministic"
+        }
     }
 
     /// The prior `kind` asks for, fitted to the training rows, with `targets` made relative to it;

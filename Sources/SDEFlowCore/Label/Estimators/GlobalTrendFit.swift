@@ -8,10 +8,11 @@ extension GlobalTrend {
     ///   equations FᵀF and Fᵀ(y − x): N × (p²/2 + p·d) multiply-adds, p = `columns` (42 at
     ///   d = 10: about a second per 10⁶ pairs).
     /// - d ≤ 2 (the full basis): `fitFullBasis`, three such passes of p ≤ 35 columns.
+    /// Between blocks the ranks agree on `stop` (`BlockSums`), which throws `StopAgreed`.
     static func fit(_ comm: any Collective, _ block: PairBlock, normalisation norm: Normalisation,
-                    blockRows: Int, blockCount: Int) throws -> GlobalTrend {
+                    blockRows: Int, blockCount: Int, stop: StopRequest = .never) throws -> GlobalTrend {
         let d = block.d, dMu = block.dMu
-        let sums = BlockSums(comm: comm, block: block, blockRows: blockRows, blockCount: blockCount)
+        let sums = try BlockSums(comm: comm, block: block, blockRows: blockRows, blockCount: blockCount, stop: stop)
         let n = Double(try comm.allreduce(Int64(block.count), .sum))
         let means = try sums.total(width: d + dMu) { j, s in
             for i in 0..<d { s[i] += block.x[j * d + i] }
@@ -202,17 +203,29 @@ extension GlobalTrend {
 }
 
 /// Per-block sums over a rank's rows, combined across ranks in block order: the one way the
-/// trend's fit adds over pairs, so every sum has the same bits for any rank count.
+/// trend's fit adds over pairs, so every sum has the same bits for any rank count. Before every
+/// block the ranks agree on `stop`, as the label loop does between its blocks: the fit's passes
+/// took 50 s at 4·10⁷ pairs, and a stop signal was answered only after them.
 struct BlockSums {
     let comm: any Collective
     let block: PairBlock
     let blockRows: Int, blockCount: Int
+    let stop: StopRequest
+    /// The most blocks any rank holds: every rank agrees on `stop` this many times per pass.
+    let rounds: Int
+
+    init(comm: any Collective, block: PairBlock, blockRows: Int, blockCount: Int, stop: StopRequest = .never) throws {
+        self.comm = comm; self.block = block; self.blockRows = blockRows; self.blockCount = blockCount; self.stop = stop
+        rounds = Int(try comm.allreduce(Int64(blockCount), .max))
+    }
 
     /// Σ over every pair of what `add(row, sums)` adds, `width` values.
     func total(width: Int, _ add: (Int, inout [Double]) -> Void) throws -> [Double] {
         var all = [Double]()
         all.reserveCapacity(blockCount * width)
-        for b in 0..<blockCount {
+        for b in 0..<rounds {
+            try stop.check(comm)
+            guard b < blockCount else { continue }
             var s = [Double](repeating: 0, count: width)
             for j in b * blockRows ..< min((b + 1) * blockRows, block.count) { add(j, &s) }
             all += s
