@@ -98,7 +98,10 @@ public final class LocalCollective: Collective, @unchecked Sendable {
             } else {
                 while generation == mine && !failed { condition.wait() }
             }
-            if failed { throw Self.failure }
+            // A completed exchange returns even if a rank failed since, as MPI's would: a rank
+            // that threw an agreed refusal right after it (`Collective.alike`) made the slower
+            // rank 0 throw "another rank failed" instead of carrying the refusal.
+            if generation == mine { throw Self.failure }
             return published
         }
 
