@@ -140,4 +140,18 @@ private func rankCatchingSIGTERM(_ launcher: RunningCommand, rank: Int) -> Int32
             #expect(!r.output.contains("MPI_ABORT"), "\(r.report)")
         }
     }
+
+    /// Catches (fifth probe): the size checks looked at the node's physical memory only, so under
+    /// `ulimit -v 2000000` `sample` that needed more ran for a minute and then trapped ("failed to
+    /// allocate", rc 134, nothing written). Now the address-space limit is checked before the work.
+    @Test func aSizeOverTheProcesssMemoryLimitIsRefusedBeforeWork() throws {
+        try SmallRun.get()
+        let out = SmallRun.root.appendingPathComponent("ulimit-\(UUID().uuidString.prefix(6)).npy").path
+        let command = "ulimit -v 2000000; exec \"$0\" \"$@\""
+        let arguments = ["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0", "--steps", "2000", "--count", "200000", "--output", out]
+        let r = try CLI.start("/bin/bash", ["-c", command, CLI.binary] + arguments).wait(timeout: 60)
+        #expect(r.status == 64, "\(r.report)")
+        #expect(r.stderr.contains("--count: 200000 paths of 2000 steps needs about") && r.stderr.contains("(ulimit -v)"), "\(r.report)")
+        #expect(!r.output.contains("Fatal error") && !FileManager.default.fileExists(atPath: out), "\(r.report)")
+    }
 }

@@ -56,23 +56,27 @@ public enum Limits {
     /// Observation intervals per path at most.
     public static let maxStepsPerPath = 1_000_000
 
-    /// The ranks on this node (Open MPI's local size, 1 without mpirun) and its memory in bytes.
-    static var node: (ranks: Int, bytes: Double) {
-        (max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1),
-         Double(ProcessInfo.processInfo.physicalMemory))
+    /// The ranks on this node (Open MPI's local size, 1 without mpirun).
+    static var localRanks: Int {
+        max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1)
     }
 
     /// Refuses `bytes` per rank when the ranks on this node (Open MPI's local size) would together
-    /// need more than 90 % of its memory; `what` says what needs it, `fix` how to need less.
-    /// `ranks`: how many of this node's ranks need `bytes` (default all; 1 for work done by rank 0 alone).
+    /// need more than 90 % of the memory they may use (the node's, or its cgroup's limit), or one
+    /// rank more than 90 % of what its `ulimit -v` leaves; `what` says what needs it, `fix` how to
+    /// need less. `ranks`: how many of this node's ranks need `bytes` (default all; 1 for work done
+    /// by rank 0 alone).
     public static func checkMemory(bytes: Int, what: String, fix: String, location: SDEFlowError.Location,
                                    ranks: Int? = nil) throws {
-        let (all, available) = node
+        let budget = MemoryBudget.current, all = localRanks
         let local = ranks.map { min(max($0, 1), all) } ?? all
-        let need = Double(bytes) * Double(local)
-        guard bytes >= 0, need <= available * 0.9 else {
-            let gib = { (v: Double) in String(format: "%.3g", v / 1_073_741_824) }
-            throw SDEFlowError(location, "\(what) needs about \(gib(Double(bytes))) GiB per rank × \(local) rank(s) on this node, more than the node's \(gib(available)) GiB: \(fix)")
+        let gib = { (v: Double) in String(format: "%.3g", v / 1_073_741_824) }
+        guard bytes >= 0, Double(bytes) * Double(local) <= budget.node * 0.9 else {
+            let limit = budget.nodeLimitedBy.map { "the \(gib(budget.node)) GiB of \($0)" } ?? "the node's \(gib(budget.node)) GiB"
+            throw SDEFlowError(location, "\(what) needs about \(gib(Double(bytes))) GiB per rank × \(local) rank(s) on this node, more than \(limit): \(fix)")
+        }
+        if let process = budget.process, Double(bytes) > process * 0.9 {
+            throw SDEFlowError(location, "\(what) needs about \(gib(Double(bytes))) GiB per rank, more than the \(gib(process)) GiB its address-space limit (ulimit -v) leaves: \(fix)")
         }
     }
 

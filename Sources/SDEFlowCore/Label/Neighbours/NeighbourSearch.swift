@@ -44,9 +44,11 @@ public enum ShardLayout: String, Codable, Sendable, CaseIterable {
     case blocks
 
     /// Whether a shard of `pairs` rows of `width` values (held twice: as received and in slot
-    /// order, plus the index) fits in half of this node's memory, shared by its ranks.
+    /// order, plus the index) fits in half of a rank's share of the memory the node's ranks may
+    /// use (`MemoryBudget`), and of what its own address-space limit leaves.
     static func fits(pairs: Int, width: Int) -> Bool {
-        let node = Limits.node
-        return Double(pairs) * Double(width) * 8 * 3 * Double(node.ranks) < node.bytes / 2
+        let budget = MemoryBudget.current
+        let perRank = min(budget.node / Double(Limits.localRanks), budget.process ?? .infinity)
+        return Double(pairs) * Double(width) * 8 * 3 < perRank / 2
     }
 }
