@@ -18,7 +18,11 @@ public enum DistributedLabels {
                                    info: info, stop: stop)
         } catch let stopped as StopAgreed {
             throw JobInterrupted(signal: stopped.signal, saved: "labels: stopped while setting up (reading the pairs, the global trend, the shards), before labelling; "
-                                 + (checkpoint.map { "nothing new is saved, and \($0.folder) is as it was (the same command resumes from what it holds, at any -n)" }
+                                 + (checkpoint.map { saved in
+                                     // A stop before the first job saved anything named a folder that did not exist.
+                                     FileManager.default.fileExists(atPath: saved.folder)
+                                        ? "nothing new is saved, and \(saved.folder) is as it was (the same command resumes from what it holds, at any -n)"
+                                        : "nothing was saved yet; run the same command again" }
                                     ?? "nothing saved (no checkpoint)"))
         }
         let shard = setup.shard
