@@ -7,8 +7,18 @@ import SDEFlowMPI
 /// values (`parsing: .unconditional`) so that `--label-block -3` is refused with its range, not
 /// swift-argument-parser's "Missing value".
 struct JobOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Seconds a rank may go without progress (no collective entered or left) before it ends the job with a message naming the rank and what it waited for (default \(Int(JobSpec.defaultStallTimeout)), or the environment variable SDEFLOW_STALL_TIMEOUT; 0: never).")
+    @Option(parsing: .unconditional, help: "Seconds a rank may go without progress (no collective entered or left) before it ends the job with a message naming the rank and what it waited for (default \(Int(JobSpec.defaultStallTimeout)), or the environment variable SDEFLOW_STALL_TIMEOUT; 0: never).",
+            transform: { try JobOptions.seconds($0, "--stall-timeout") })
     var stallTimeout: Double?
+
+    /// A number of seconds in decimal notation. Swift's Double reads "0x10" as 16 and "1e999" as
+    /// infinity, and both were taken (16 s; never) without a word.
+    static func seconds(_ text: String, _ what: String) throws -> Double {
+        guard let t = Double(text), t.isFinite, !text.lowercased().contains("x") else {
+            throw SDEFlowError.option(what, "'\(text)' is not a number of seconds in decimal notation (e.g. 600; 0: never)")
+        }
+        return t
+    }
 
     func validate() throws {
         if let t = stallTimeout, !(t >= 0) { throw ValidationError("--stall-timeout must be a number of seconds ≥ 0 (got \(t))") }
@@ -20,8 +30,8 @@ struct JobOptions: ParsableArguments {
         try OutputGuard.checkNamed(inputs.map { ($0.option, $0.path) } + outputs.map { ($0.option, $0.path) })
         var timeout = JobSpec.defaultStallTimeout
         if let text = ProcessInfo.processInfo.environment["SDEFLOW_STALL_TIMEOUT"], !text.isEmpty {
-            guard let t = Double(text), t >= 0 else {
-                throw ValidationError("SDEFLOW_STALL_TIMEOUT='\(text)' is not a number of seconds ≥ 0")
+            guard let t = try? Self.seconds(text, "SDEFLOW_STALL_TIMEOUT"), t >= 0 else {
+                throw ValidationError("SDEFLOW_STALL_TIMEOUT='\(text)' is not a number of seconds ≥ 0 in decimal notation")
             }
             timeout = t
         }

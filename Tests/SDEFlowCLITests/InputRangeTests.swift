@@ -87,6 +87,8 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             (label + ["--scale", "1e300"], ["--scale must be a number in [1e-06, 1e+06]"]),
             (label + ["--scale", "0"], ["--scale must be a number"]),
             (label + ["--ode-stop", "11"], ["--ode-stop must be a number in [0, 10]"]),
+            (label + ["--stall-timeout", "0x10"], ["--stall-timeout: '0x10' is not a number of seconds in decimal notation"]),
+            (label + ["--stall-timeout", "1e999"], ["--stall-timeout: '1e999' is not a number of seconds"]),
             (sample + ["--steps", "-1", "--count", "5"], ["--steps must be an integer in 0…10000000"]),
             (sample + ["--steps", "3", "--count", "-3"], ["--count must be an integer in 1…1000000000"]),
             (sample + ["--steps", "3", "--count", "5", "--x0", "1e200"], ["--x0: '1e200' is not a number within ±1e100"]),
