@@ -44,7 +44,8 @@ struct SDEFlowCommand: ParsableCommand {
 func parseList(_ text: String, option: String) throws -> [Double] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     return try parts.map {
-        guard let v = Double($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude else {
+        // Swift's Double also reads hexadecimal ("0x10" was 16): decimal notation only.
+        guard let v = Double($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude, !$0.lowercased().contains("x") else {
             throw ValidationError("\(option): '\($0)' is not a number within ±1e100 (expected comma-separated numbers, e.g. 0.5,1.5)")
         }
         return v

@@ -92,6 +92,7 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             (sample + ["--steps", "-1", "--count", "5"], ["--steps must be an integer in 0…10000000"]),
             (sample + ["--steps", "3", "--count", "-3"], ["--count must be an integer in 1…1000000000"]),
             (sample + ["--steps", "3", "--count", "5", "--x0", "1e200"], ["--x0: '1e200' is not a number within ±1e100"]),
+            (sample + ["--steps", "3", "--count", "5", "--x0", "0x10"], ["--x0: '0x10' is not a number within ±1e100"]),
             (["simulate", "--output", "/tmp/unused", "--horizon", "inf"], ["--horizon must be a number in [0.1, 100000]"]),
             (["simulate", "--output", "/tmp/unused", "--fine-step", "1e-300"], ["--fine-step (or 0) must be a number"]),
             (["simulate", "--output", "/tmp/unused", "--paths-per-mu", "-1"], ["--paths-per-mu must be an integer"]),
