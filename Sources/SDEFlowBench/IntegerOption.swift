@@ -9,10 +9,11 @@ import SDEFlowCore
 // "Missing value". These live here because this is the one module below the CLI that links
 // swift-argument-parser; the CLI's options use them too.
 
-extension Option where Value == Int {
-    /// An integer option with a default, shown in `--help` as swift-argument-parser shows the
-    /// default of an option without a transform (it shows none for one with).
-    public init(wrappedValue: Int, integer name: String, help: String) {
+extension Option where Value: FixedWidthInteger {
+    /// An integer option with a default (a count, or the UInt64 `--seed`), shown in `--help` as
+    /// swift-argument-parser shows the default of an option without a transform (it shows none
+    /// for one with).
+    public init(wrappedValue: Value, integer name: String, help: String) {
         self.init(wrappedValue: wrappedValue, parsing: .unconditional, help: ArgumentHelp("\(help) (default: \(wrappedValue))"),
                   transform: WholeNumber.parser(name))
     }

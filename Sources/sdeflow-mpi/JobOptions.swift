@@ -11,10 +11,10 @@ struct JobOptions: ParsableArguments {
             transform: { try JobOptions.seconds($0, "--stall-timeout") })
     var stallTimeout: Double?
 
-    /// A number of seconds in decimal notation. Swift's Double reads "0x10" as 16 and "1e999" as
-    /// infinity, and both were taken (16 s; never) without a word.
+    /// A number of seconds in decimal notation (`decimalNumber`), finite: "1e999" was read as
+    /// infinity and taken as "never" without a word.
     static func seconds(_ text: String, _ what: String) throws -> Double {
-        guard let t = Double(text), t.isFinite, !text.lowercased().contains("x") else {
+        guard let t = decimalNumber(text), t.isFinite else {
             throw SDEFlowError.option(what, "'\(text)' is not a number of seconds in decimal notation (e.g. 600; 0: never)")
         }
         return t

@@ -32,9 +32,8 @@ func checkRange(_ value: Double?, _ option: String, _ range: ClosedRange<Double>
 }
 
 struct SeedOption: ParsableArguments {
-    // Read by `WholeNumber` as the counts are: `--seed 5e4` was "The value '5e4' is invalid".
-    @Option(parsing: .unconditional, help: "Seed of every random draw, 0…2^64−1 (draws are keyed by global ids, so results do not depend on the rank count). (default: 1)",
-            transform: { try WholeNumber.parse($0, option: "--seed") })
+    // Read as the counts are (`--seed 5e4` was "The value '5e4' is invalid").
+    @Option(integer: "--seed", help: "Seed of every random draw, 0…2^64−1 (draws are keyed by global ids, so results do not depend on the rank count).")
     var seed: UInt64 = 1
 }
 

@@ -40,12 +40,17 @@ struct SDEFlowCommand: ParsableCommand {
     }
 }
 
+/// `text` as a number in decimal notation: Swift's Double also reads hexadecimal, and `--x0 0x10`
+/// was 16, `--stall-timeout 0x10` 16 s.
+func decimalNumber(_ text: String) -> Double? {
+    text.contains { $0 == "x" || $0 == "X" } ? nil : Double(text)
+}
+
 /// Parses "a,b,c" into numbers within ±1e100 (the data contract's bound), naming the option on failure.
 func parseList(_ text: String, option: String) throws -> [Double] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     return try parts.map {
-        // Swift's Double also reads hexadecimal ("0x10" was 16): decimal notation only.
-        guard let v = Double($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude, !$0.lowercased().contains("x") else {
+        guard let v = decimalNumber($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude else {
             throw ValidationError("\(option): '\($0)' is not a number within ±1e100 (expected comma-separated numbers, e.g. 0.5,1.5)")
         }
         return v

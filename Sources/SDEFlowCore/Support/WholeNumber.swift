@@ -7,7 +7,7 @@
 public enum WholeNumber {
     /// The parser of an option's value (`@Option(transform: WholeNumber.parser("--labels"))`):
     /// the range is checked afterwards, where the option's `validate()` checks it.
-    public static func parser(_ option: String) -> @Sendable (String) throws -> Int {
+    public static func parser<T: FixedWidthInteger>(_ option: String) -> @Sendable (String) throws -> T {
         { try parse($0, option: option) }
     }
 
