@@ -30,3 +30,21 @@ extension Option where Value == Int? {
         self.init(parsing: .unconditional, help: ArgumentHelp(help), transform: WholeNumber.parser(name))
     }
 }
+
+// The real-valued options (`--nu-x`, `--learning-rate`, ...): read by `DecimalNumber`, so a
+// hexadecimal value ("0x10", which Swift's Double reads as 16) is refused naming the option. The
+// range is checked in the option group's `validate()`, as for the integer options.
+extension Option where Value == Double {
+    /// A real option with a default, shown in `--help` as for an option without a transform.
+    public init(wrappedValue: Double, decimal name: String, help: String) {
+        self.init(wrappedValue: wrappedValue, parsing: .unconditional, help: ArgumentHelp("\(help) (default: \(wrappedValue))"),
+                  transform: DecimalNumber.parser(name))
+    }
+}
+
+extension Option where Value == Double? {
+    /// A real option that may be left out.
+    public init(decimal name: String, help: String) {
+        self.init(parsing: .unconditional, help: ArgumentHelp(help), transform: DecimalNumber.parser(name))
+    }
+}

@@ -78,9 +78,7 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
 /// installs its own for SIGSEGV and the like only; checked with sigaction before and after it).
 /// The rank, not known before MPI_Init, is read from the launcher's variables (rank 0 without one).
 public func catchStopSignalsFromStart() {
-    let env = ProcessInfo.processInfo.environment
-    let rank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"].lazy.compactMap { env[$0].flatMap { Int($0) } }.first
-    StopSignals.install(rank0: (rank ?? 0) == 0)
+    StopSignals.install(rank0: (launcherRank() ?? 0) == 0)
     StopSignals.hold()
 }
 

@@ -11,10 +11,10 @@ struct JobOptions: ParsableArguments {
             transform: { try JobOptions.seconds($0, "--stall-timeout") })
     var stallTimeout: Double?
 
-    /// A number of seconds in decimal notation (`decimalNumber`), finite: "1e999" was read as
+    /// A number of seconds in decimal notation (`DecimalNumber`), finite: "1e999" was read as
     /// infinity and taken as "never" without a word.
     static func seconds(_ text: String, _ what: String) throws -> Double {
-        guard let t = decimalNumber(text), t.isFinite else {
+        guard let t = DecimalNumber.parse(text), t.isFinite else {
             throw SDEFlowError.option(what, "'\(text)' is not a number of seconds in decimal notation (e.g. 600; 0: never)")
         }
         return t

@@ -45,9 +45,9 @@ struct SimulateOptions: ParsableArguments {
     var dim: Int?
     @Option(integer: "--paths-per-mu", help: "Trajectories per observed μ (default: bm 40000, 8× the paper's 5000, whose data pin its drift only to the ten-step target; ou 5000 and ou2d 3000 as the paper; ou-nd, cir and gbm 9100), 1…1e9; the pairs must fit in memory.")
     var pathsPerMu: Int?
-    @Option(parsing: .unconditional, help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d), Δt…1e6 Δt.")
+    @Option(decimal: "--horizon", help: "Trajectory length T (Δt = 0.1 observations; paper: 1, or 2 for ou2d), Δt…1e6 Δt.")
     var horizon: Double?
-    @Option(parsing: .unconditional, help: "Euler–Maruyama sub-step (paper: 1e-3), Δt/1e6…Δt; 0 uses the exact transition where known.")
+    @Option(decimal: "--fine-step", help: "Euler–Maruyama sub-step (paper: 1e-3), Δt/1e6…Δt; 0 uses the exact transition where known.")
     var fineStep: Double?
     @Option(help: "Floating type of the written arrays: float32 or float64.")
     var dtype: String = "float64"
@@ -102,14 +102,14 @@ struct LabelOptions: ParsableArguments {
     @Option(integer: "--labels", help: "Number of labels (queries), 1…1e9 and at most the data's pairs.") var labels: Int?
     @Option(integer: "--neighbors", help: "K, exact nearest neighbours per query, 1…1e6 and at most the data's pairs.") var neighbors: Int?
     @Option(integer: "--ode-steps", help: "N_τ, steps of the probability-flow ODE, 1…100000.") var odeSteps: Int?
-    @Option(parsing: .unconditional, help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows). Default: the example's; for data of no known example below d = 5, bm's \(SDEExample.brownianMotion.labels.nuX) × σ_x / \(DataScales.brownianMotion.x) (bm's σ_x), from d = 5 ou-nd's max(2, 2√(d/10)) × σ_x / \(DataScales.highDimensional.x).") var nuX: Double?
-    @Option(parsing: .unconditional, help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ. Default: the example's; for data of no known example below d = 5, bm's \(SDEExample.brownianMotion.labels.nuMu) × σ_μ / \(DataScales.brownianMotion.mu), from d = 5 ou-nd's \(UnknownDataDefaults.labels(d: 10, dMu: 1).nuMu) × σ_μ / \(DataScales.highDimensional.mu).") var nuMu: Double?
-    @Option(parsing: .unconditional, help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel). Default \(SDEExample.brownianMotion.labels.scale); for data of no known example, that × \(DataScales.brownianMotion.displacement) (below d = 5, bm's) or \(DataScales.highDimensional.displacement) (from d = 5, ou-nd's) / the spread of y − x.") var scale: Double?
+    @Option(decimal: "--nu-x", help: "Kernel bandwidth in x (units of x), 1e-100…1e100 and at least 1e-6 × the data's spread σ_x (narrower: every kernel weight underflows). Default: the example's; for data of no known example below d = 5, bm's \(SDEExample.brownianMotion.labels.nuX) × σ_x / \(DataScales.brownianMotion.x) (bm's σ_x), from d = 5 ou-nd's max(2, 2√(d/10)) × σ_x / \(DataScales.highDimensional.x).") var nuX: Double?
+    @Option(decimal: "--nu-mu", help: "Kernel bandwidth in μ (units of μ), 1e-100…1e100 and at least 1e-6 × σ_μ. Default: the example's; for data of no known example below d = 5, bm's \(SDEExample.brownianMotion.labels.nuMu) × σ_μ / \(DataScales.brownianMotion.mu), from d = 5 ou-nd's \(UnknownDataDefaults.labels(d: 10, dMu: 1).nuMu) × σ_μ / \(DataScales.highDimensional.mu).") var nuMu: Double?
+    @Option(decimal: "--scale", help: "Displacement scale c (labels are c·(y − x)), 1e-6…1e6, with c·|y − x| ≤ 1e15 (float32 range of the label kernel). Default \(SDEExample.brownianMotion.labels.scale); for data of no known example, that × \(DataScales.brownianMotion.displacement) (below d = 5, bm's) or \(DataScales.highDimensional.displacement) (from d = 5, ou-nd's) / the spread of y − x.") var scale: Double?
     @Option(help: "Score estimator: local-bilinear (neighbours' displacements moved to the query by a weighted fit linear in x − x_q and μ − μ_q plus their products; default), local-linear (without the products; the default where d·dμ > 4 below d = 5 and d·dμ > 20 from it on, for data of no known example) or paper (the paper's, for reproduction).")
     var estimator: LabelEstimator?
     @Option(help: "ODE solver: exponential (DPM-Solver++ 2M on a grid dense at small noise; default) or euler (the paper's uniform explicit Euler).")
     var odeSolver: ODESolver?
-    @Option(parsing: .unconditional, help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 10 for ou-nd and for data of no known example with d ≥ 5; 0: run onto the data).")
+    @Option(decimal: "--ode-stop", help: "Exponential solver: stop at noise σ = this × the neighbours' displacement spread and finish with a variance-preserving posterior-mean step, 0…10 (default 0.2; 10 for ou-nd and for data of no known example with d ≥ 5; 0: run onto the data).")
     var odeStop: Double?
     @Option(help: "Exact K-NN index: auto (grid up to D = d + dμ = \(NeighbourSearch.gridMaxDims), brute-force beyond), grid (cell list, shards with halos) or brute-force (a scan of every pair held, exact).")
     var neighbourIndex: NeighbourSearch = .auto
@@ -161,12 +161,12 @@ struct LabelOptions: ParsableArguments {
 struct TrainOptions: ParsableArguments {
     @Option(help: "Hidden layer widths, e.g. 128,128,128: 1…64 integers in 1…65536 (default: the example's paper network); the network must fit in memory.") var hidden: String?
     @Option(integer: "--batch-size", help: "Global mini-batch size (split over ranks), 1…16777216.") var batchSize: Int = 1024
-    @Option(parsing: .unconditional, help: "Adam learning rate, 1e-10…1 (below 1e-10 every step of Adam is lost to the float32 rounding of the weights).") var learningRate: Double = 1e-3
-    @Option(parsing: .unconditional, help: "Adam weight decay (L2), in [0, 1].") var weightDecay: Double = 1e-6
+    @Option(decimal: "--learning-rate", help: "Adam learning rate, 1e-10…1 (below 1e-10 every step of Adam is lost to the float32 rounding of the weights).") var learningRate: Double = 1e-3
+    @Option(decimal: "--weight-decay", help: "Adam weight decay (L2), in [0, 1].") var weightDecay: Double = 1e-6
     @Option(integer: "--max-epochs", help: "Maximum epochs, 1…1e7.") var maxEpochs: Int = 1000
     @Option(integer: "--patience", help: "Early-stopping patience in epochs, 1…1e7 (default: the example's, 50 or 100).") var patience: Int?
     @Option(integer: "--lr-patience", help: "Epochs without improvement before the learning rate is halved, 0…1e7.") var lrPatience: Int = 20
-    @Option(parsing: .unconditional, help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
+    @Option(decimal: "--validation-fraction", help: "Fraction of labels held out for validation, in (0, 1).") var validationFraction: Double = 0.1
     @Option(help: "Weights of the loss's rows: relative (by the inverse local label variance) or uniform (default: relative for d < 5).") var lossWeighting: LossWeighting?
     @Option(help: "What the network's output is relative to: quadratic (a mean and spread in (x, μ) fitted to the labels), none (the labels themselves), or auto (quadratic where its spread fits the labels', checked on the training rows; the default; docs/METHOD.md §6.9).") var outputPrior: OutputPriorKind?
 

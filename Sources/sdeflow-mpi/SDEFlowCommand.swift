@@ -25,7 +25,10 @@ struct SDEFlowCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            guard let own = productError(error) else { exit(withError: error) }
+            let own = productError(error)
+            let status = own?.exitStatus ?? exitCode(for: error).rawValue
+            if leaveEarlyErrorToRankZero(status: status) { Foundation.exit(status) }
+            guard let own else { exit(withError: error) }
             writeStandardError("Error: \(own)\n")
             Foundation.exit(own.exitStatus)
         }
@@ -40,17 +43,11 @@ struct SDEFlowCommand: ParsableCommand {
     }
 }
 
-/// `text` as a number in decimal notation: Swift's Double also reads hexadecimal, and `--x0 0x10`
-/// was 16, `--stall-timeout 0x10` 16 s.
-func decimalNumber(_ text: String) -> Double? {
-    text.contains { $0 == "x" || $0 == "X" } ? nil : Double(text)
-}
-
 /// Parses "a,b,c" into numbers within ±1e100 (the data contract's bound), naming the option on failure.
 func parseList(_ text: String, option: String) throws -> [Double] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     return try parts.map {
-        guard let v = decimalNumber($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude else {
+        guard let v = DecimalNumber.parse($0.trimmingCharacters(in: .whitespaces)), abs(v) <= Limits.maxMagnitude else {
             throw ValidationError("\(option): '\($0)' is not a number within ±1e100 (expected comma-separated numbers, e.g. 0.5,1.5)")
         }
         return v

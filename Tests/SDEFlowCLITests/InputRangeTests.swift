@@ -87,6 +87,11 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             (label + ["--scale", "1e300"], ["--scale must be a number in [1e-06, 1e+06]"]),
             (label + ["--scale", "0"], ["--scale must be a number"]),
             (label + ["--ode-stop", "11"], ["--ode-stop must be a number in [0, 10]"]),
+            // Swift's Double reads hexadecimal: each real option was 16 here without a word.
+            (label + ["--nu-x", "0x10"], ["--nu-x: '0x10' is not a number in decimal notation"]),
+            (label + ["--scale", "0X1p-3"], ["--scale: '0X1p-3' is not a number in decimal notation"]),
+            (train + ["--learning-rate", "0x1p-10"], ["--learning-rate: '0x1p-10' is not a number in decimal notation"]),
+            (["simulate", "--output", "/tmp/unused", "--horizon", "0x10"], ["--horizon: '0x10' is not a number in decimal notation"]),
             (label + ["--stall-timeout", "0x10"], ["--stall-timeout: '0x10' is not a number of seconds in decimal notation"]),
             (label + ["--stall-timeout", "1e999"], ["--stall-timeout: '1e999' is not a number of seconds"]),
             (sample + ["--steps", "-1", "--count", "5"], ["--steps must be an integer in 0…10000000"]),
@@ -110,6 +115,20 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
 
     /// Catches: a network or a run that cannot fit in memory being allocated (200 GB for three
     /// 65536-wide layers; a simulation or sample beyond memory) instead of refused with the sizes.
+    /// Catches: an error found before MPI starts said once per rank (`mpirun -n 3` printed it
+    /// three times), or, from a rank that alone reaches it, not at all.
+    @Test func anEarlyErrorIsSaidOnceUnderMpirun() throws {
+        let bad = ["label", "--data", "/nonexistent", "--output", "/tmp/unused", "--neighbors", "-5"]
+        let r = try CLI.run(bad, ranks: 3, timeout: 60)
+        #expect(r.status == 64, "\(r.report)")
+        #expect(r.stderr.components(separatedBy: "--neighbors must be an integer").count == 2, "said once: \(r.report)")
+        let help = try CLI.run(["label", "--help"], ranks: 2, timeout: 60)
+        #expect(help.status == 0 && help.stdout.components(separatedBy: "USAGE:").count == 2, "\(help.report)")
+        // Rank 1 with no launcher to stop it: as when only its node fails, it says the error itself.
+        let alone = try CLI.execute("/usr/bin/env", ["OMPI_COMM_WORLD_RANK=1", CLI.binary] + bad, timeout: 60)
+        #expect(alone.status == 64 && alone.stderr.contains("--neighbors must be an integer"), "\(alone.report)")
+    }
+
     @Test func sizesBeyondMemoryAreRefusedBeforeAllocating() throws {
         try SmallRun.get()
         let out = SmallRun.root.appendingPathComponent("too-big")

@@ -9,7 +9,7 @@ import Glibc
 /// epochs since the last checkpoint lost and its lock left). While a stage that can stop and save
 /// listens (`listen`), or while the process has not begun its job yet (`hold`), the first one sets
 /// a flag and does nothing else; the stage, or the job's start, reads it. Outside these, or at a
-/// second signal, the signal does what it does by default: it ends the process at once. SIGPIPE is
+/// second signal, the signal ends the process at once, with status 128 + signal. SIGPIPE is
 /// ignored (`ignoreBrokenPipe`).
 public enum StopSignals {
     /// The first stop signal received (0: none). Written only by `onStopSignal`.
@@ -107,10 +107,9 @@ public enum StopSignals {
 }
 
 /// The signal handler: records the first stop signal while a stage listens or the process's start
-/// holds signals; otherwise restores
-/// the default action and raises the signal again (delivered when the handler returns), rank 0
-/// first saying so and removing the output locks. Async-signal-safe: lock-free atomics, write(2),
-/// unlink(2), signal(2) and raise(3) only.
+/// holds signals; otherwise ends the process with status 128 + signal, rank 0 first saying so and
+/// removing the output locks. Async-signal-safe: lock-free atomics, write(2), unlink(2) and
+/// _exit(2) only.
 private func onStopSignal(_ sig: Int32) {
     let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0 || StopSignals.held.load(ordering: .sequentiallyConsistent)
     if listening, StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
@@ -126,8 +125,9 @@ private func onStopSignal(_ sig: Int32) {
             if let f = StopSignals.lockFiles[i] { unlink(f) }
         }
     }
-    signal(sig, SIG_DFL)
-    raise(sig)
+    // Exit with 128 + signal, as a stage that saved does, rather than die by the signal: a parent
+    // sees one kind of end either way (a status, not a signal), and mpirun names the status.
+    _exit(128 + sig)
 }
 
 /// Where a stage learns that the job should stop: `local` is this rank's request (a signal
