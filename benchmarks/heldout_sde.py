@@ -26,6 +26,9 @@ CASES = {
     # mu in the diffusion too: square-root noise whose size mu sets
     "feller": (lambda x, mu: 1 - x, lambda x, mu: 0.5 * mu * np.sqrt(np.maximum(x, 0)),
                np.linspace(0.5, 1.5, 11), lambda rng, n: rng.uniform(0.2, 2.0, n)),
+    # multiplicative noise (dX proportional to X dW) with a mean-reverting drift, mu in the rate
+    "mult": (lambda x, mu: mu * (1 - x), lambda x, mu: 0.35 * x,
+             np.linspace(0.5, 1.5, 11), lambda rng, n: rng.uniform(0.4, 2.0, n)),
     # d = 2, each coordinate's noise set by the other coordinate, drift a damped rotation
     "cross2d": (lambda x, mu: np.stack([-mu * x[:, 0] + 0.5 * x[:, 1], -0.5 * x[:, 0] - mu * x[:, 1]], 1),
                 lambda x, mu: 0.3 * np.sqrt(1 + x[:, ::-1] ** 2),
@@ -46,7 +49,8 @@ def step(case, x, mu, rng, sub):
 
 
 def data(case, out):
-    rng = np.random.default_rng(11)
+    # HELDOUT_DATA_SEED draws another data set of the same law (default 11)
+    rng = np.random.default_rng(int(os.environ.get("HELDOUT_DATA_SEED", "11")))
     mus, x0 = CASES[case][2], CASES[case][3]
     xs, ms, ys = [], [], []
     for mu in mus:

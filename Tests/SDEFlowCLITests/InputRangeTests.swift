@@ -91,6 +91,9 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             (label + ["--nu-x", "0x10"], ["--nu-x: '0x10' is not a number in decimal notation"]),
             (label + ["--scale", "0X1p-3"], ["--scale: '0X1p-3' is not a number in decimal notation"]),
             (train + ["--learning-rate", "0x1p-10"], ["--learning-rate: '0x1p-10' is not a number in decimal notation"]),
+            // Sixth probe: a value that underflows to 0 took the option's meaning of 0.
+            (["simulate", "--output", "/tmp/unused", "--fine-step", "1e-400"], ["--fine-step: 1e-400 is not 0 but too small for a double"]),
+            (label + ["--ode-stop", "1e-400"], ["--ode-stop: 1e-400 is not 0 but too small"]),
             (["simulate", "--output", "/tmp/unused", "--horizon", "0x10"], ["--horizon: '0x10' is not a number in decimal notation"]),
             (label + ["--stall-timeout", "0x10"], ["--stall-timeout: '0x10' is not a number of seconds in decimal notation"]),
             (label + ["--stall-timeout", "1e999"], ["--stall-timeout: '1e999' is not a number of seconds"]),

@@ -69,6 +69,12 @@ func expectRefusal(_ fragments: [String], sourceLocation: SourceLocation = #_sou
     var v3 = npyFile(dict: ok, body: body)
     v3[6] = 3
     cases.append(("v3of1", v3, ["truncated header", "the version byte says 3.0", "laid out as version 1.0"]))
+    // Sixth probe: a length field 16 smaller still parses (the header then ends in its padding),
+    // and every value was read two rows early, with exit 0; so were bytes after the data.
+    var shortened = npyFile(dict: ok, body: body)
+    shortened[8] ^= 0x10
+    cases.append(("shortlength", shortened, ["does not end in a newline", "length field", "damaged"]))
+    cases.append(("longdata", npyFile(dict: ok, body: body + [1, 2, 3, 4, 5, 6, 7, 8]), ["8 bytes after the 48 bytes of data"]))
     var huge = npyFile(dict: ok, major: 2, body: [UInt8](repeating: 0x20, count: 40_000))
     huge[8] = 0x30; huge[9] = 0x75; huge[10] = 0; huge[11] = 0  // 30000 bytes
     cases.append(("hugeheader", huge, ["header length 30000", "10000"]))

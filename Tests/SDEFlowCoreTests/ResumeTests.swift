@@ -37,10 +37,11 @@ import Glibc
 
     /// The label stage at `ranks` with a checkpoint in `folder`, stopped by `stop`.
     static func label(ranks: Int, folder: String?, stop: StopRequest = .never, seed: UInt64 = 7, counter: CountingSink? = nil,
-                      data: PairBlock = DistributedStageTests.data, settings s: LabelSettings = settings, fresh: Bool = false) throws -> LabelSet {
+                      data: PairBlock = DistributedStageTests.data, settings s: LabelSettings = settings, fresh: Bool = false,
+                      search: NeighbourSearch = .auto) throws -> LabelSet {
         try LocalCollective.run(ranks: ranks) { comm in
             try DistributedLabels.run(comm, source: data, info: info, settings: s, seed: seed, log: Log(rank: 1),
-                                      sink: counter, checkpoint: folder.map { LabelCheckpoint(folder: $0, fresh: fresh) }, stop: stop, block: 40)
+                                      sink: counter, search: search, checkpoint: folder.map { LabelCheckpoint(folder: $0, fresh: fresh) }, stop: stop, block: 40)
         }[0]
     }
 
@@ -79,9 +80,11 @@ import Glibc
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         var wider = Self.settings
         wider.neighbors += 1; wider.nuX *= 2
-        for (seed, settings, named) in [(UInt64(8), Self.settings, "(--seed 7 → 8)"),
-                                        (7, wider, "(--neighbors 400 → 401, --nu-x \(Self.settings.nuX) → \(wider.nuX))")] {
-            let refused = #expect(throws: (any Error).self) { try Self.label(ranks: 1, folder: folder, seed: seed, settings: settings) }
+        // Sixth probe: grid and brute force round differently, and a resume on the other index mixed both.
+        for (seed, settings, search, named) in [(UInt64(8), Self.settings, NeighbourSearch.auto, "(--seed 7 → 8)"),
+                                                (7, wider, .auto, "(--neighbors 400 → 401, --nu-x \(Self.settings.nuX) → \(wider.nuX))"),
+                                                (7, Self.settings, .bruteForce, "(--neighbour-index grid → brute-force)")] {
+            let refused = #expect(throws: (any Error).self) { try Self.label(ranks: 1, folder: folder, seed: seed, settings: settings, search: search) }
             #expect(refused.map { "\($0)" }?.contains("other settings \(named)") == true, "\(String(describing: refused))")
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == files, "the refused run changed the checkpoint")
         }

@@ -47,6 +47,7 @@ public enum StopSignals {
         _ = held.load(ordering: .relaxed)
         _ = lockCount.load(ordering: .relaxed)
         _ = farewellSaid.load(ordering: .relaxed)
+        _ = staging.load(ordering: .relaxed)
         if !installed.exchange(true, ordering: .sequentiallyConsistent) {
             for (i, s) in handled.enumerated() {
                 farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
@@ -95,6 +96,16 @@ public enum StopSignals {
         lockCount.store(min(files.count, maxLocks), ordering: .sequentiallyConsistent)
     }
 
+    /// The staging file this process is writing (`writeFileAtomically`), as a C string's address
+    /// (0: none), which the handler removes if a signal ends the process. The strings are never
+    /// freed (a few per output written): the handler may be reading one on another thread.
+    static let staging = Atomic<UInt>(0)
+
+    /// Marks `file` (nil: none) as being written.
+    public static func writing(_ file: String?) {
+        staging.store(file.map { UInt(bitPattern: strdup($0)) } ?? 0, ordering: .sequentiallyConsistent)
+    }
+
     public static func name(_ signal: Int32) -> String {
         switch signal {
         case SIGTERM: "SIGTERM"
@@ -125,6 +136,7 @@ private func onStopSignal(_ sig: Int32) {
             if let f = StopSignals.lockFiles[i] { unlink(f) }
         }
     }
+    if let file = UnsafePointer<CChar>(bitPattern: StopSignals.staging.load(ordering: .sequentiallyConsistent)) { unlink(file) }
     // Exit with 128 + signal, as a stage that saved does, rather than die by the signal: a parent
     // sees one kind of end either way (a status, not a signal), and mpirun names the status.
     _exit(128 + sig)

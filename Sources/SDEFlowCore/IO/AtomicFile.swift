@@ -46,6 +46,9 @@ func writeFileAtomically(_ path: String, _ body: ((UnsafeRawBufferPointer) throw
     func fail(_ what: String) -> SDEFlowError { SDEFlowError.file(path, "\(what): \(String(cString: strerror(errno)))") }
     removeStaleStaging(path)
     let tmp = stagingName(path)
+    // A signal that ends the process mid-write removes the file (a 56 MB sample was left behind).
+    StopSignals.writing(tmp)
+    defer { StopSignals.writing(nil) }
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw fail("cannot create temporary file \(tmp)") }
     var closed = false

@@ -156,6 +156,15 @@ public enum NPY {
         guard fileSize - dataOffset >= dataBytes else {
             throw fail("truncated: header promises \(dataBytes) bytes of data, file has \(fileSize - dataOffset)")
         }
+        // A length field damaged to a shorter one still parses (the header then ends in its
+        // padding) and every value was read rows early, each x beside another row's y, exit 0.
+        // NumPy ends the header with a newline and writes nothing after the data.
+        guard text.last == 0x0A else {
+            throw fail("the header does not end in a newline, as NumPy ends it: its length field (\(headerLen) bytes) is damaged")
+        }
+        guard fileSize - dataOffset == dataBytes else {
+            throw fail("\(fileSize - dataOffset - dataBytes) bytes after the \(dataBytes) bytes of data the header describes: the header's length field is damaged, or the file was appended to")
+        }
         return NPYHeader(dtype: dtype, shape: shape, dataOffset: dataOffset)
     }
 

@@ -129,7 +129,7 @@ public enum OutputGuard {
         guard lstat(o.path, &st) == 0 else { return }  // nothing there yet
         switch st.st_mode & S_IFMT {
         case S_IFLNK:
-            throw SDEFlowError.option(o.option, "\(o.path) is a symbolic link (to \(canonicalPath(o.path))); give the path it points to, so the output is replaced and locked where it is")
+            throw SDEFlowError.option(o.option, "\(o.path) is a symbolic link (to \(linkTarget(o.path))); give the path it points to, so the output is replaced and locked where it is")
         case S_IFREG, S_IFDIR: return
         default:
             throw SDEFlowError.option(o.option, "\(o.path) is a special file (a FIFO, socket or device), which writing would replace by a regular file; give the name of a file or folder")
@@ -165,7 +165,7 @@ public enum OutputGuard {
         let folder = checkpointFolder(for: o.path)
         var st = stat()
         if lstat(folder, &st) == 0, st.st_mode & S_IFMT == S_IFLNK {
-            throw SDEFlowError.option(o.option, "\(folder), the checkpoint folder of \(o.path), is a symbolic link (to \(canonicalPath(folder))): checkpoint files would be written into its target and left there; remove the link")
+            throw SDEFlowError.option(o.option, "\(folder), the checkpoint folder of \(o.path), is a symbolic link (to \(linkTarget(folder))): checkpoint files would be written into its target and left there; remove the link")
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
@@ -179,6 +179,12 @@ public enum OutputGuard {
 
     /// `path` absolute, with `.` and `..` resolved and the symbolic links of its existing part
     /// followed: two names of one folder give the same string.
+    /// What the symbolic link `path` points to, as written in it (`realpath` fails on a dangling
+    /// link, and the message then named the link as its own target).
+    static func linkTarget(_ path: String) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? canonicalPath(path)
+    }
+
     public static func canonicalPath(_ path: String) -> String {
         var head = URL(fileURLWithPath: path).standardizedFileURL.path
         var tail: [String] = []

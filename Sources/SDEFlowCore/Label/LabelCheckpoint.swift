@@ -37,6 +37,9 @@ public final class LabelCheckpoint {
         var seed: UInt64
         /// FNV-1a of the label settings and dataset.json.
         var settings: String
+        /// The neighbour index (`LabelSetup.index`; nil in files of before, which a run on the
+        /// default index of its data continues). A resume on the other index mixed labels of both.
+        var index: NeighbourSearch?
 
         init(source: any PairSource, settings: LabelSettings, seed: UInt64, setup: LabelSetup, info: DatasetInfo?) throws {
             struct Hashed: Encodable { let settings: LabelSettings; let data: DatasetInfo? }
@@ -45,6 +48,15 @@ public final class LabelCheckpoint {
             ySums = setup.ySums.map(\.bitPattern)
             self.seed = seed
             self.settings = try FNV1a.json(Hashed(settings: settings, data: info))
+            index = setup.index
+        }
+
+        /// `self` as a saved binding read without an index matches (files of before the index
+        /// was recorded were made with the default, `auto`'s choice at their D).
+        func filled(default index: NeighbourSearch) -> Binding {
+            var b = self
+            if b.index == nil { b.index = index }
+            return b
         }
 
         /// Values per query in a record: x, μ, z, label, ess.
@@ -63,7 +75,9 @@ public final class LabelCheckpoint {
         func changedSettings(saved: Binding, savedSettings: LabelSettings?, _ settings: LabelSettings) -> String? {
             guard saved.format == format, saved.count == count, saved.d == d, saved.dMu == dMu, saved.sigmaX == sigmaX,
                   saved.sigmaMu == sigmaMu, saved.ySums == ySums, let savedSettings else { return nil }
-            let changed = (saved.seed == seed ? [] : ["--seed \(saved.seed) → \(seed)"]) + settings.differences(from: savedSettings)
+            let changed = (saved.seed == seed ? [] : ["--seed \(saved.seed) → \(seed)"])
+                + (saved.index == index || saved.index == nil ? [] : ["--neighbour-index \(saved.index!.rawValue) → \(index?.rawValue ?? "auto")"])
+                + settings.differences(from: savedSettings)
             return changed.isEmpty ? nil : changed.joined(separator: ", ")
         }
     }

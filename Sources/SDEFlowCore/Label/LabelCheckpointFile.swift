@@ -92,8 +92,9 @@ final class LabelCheckpointFile: LabelSink {
         for name in names where other == nil {
             var r = ByteReader(Array(fm.contents(atPath: filePath(folder, name)) ?? Data()))
             guard let h = r.header(magic: magic, Header.self) else { continue }  // killed before its header was written
-            guard h.binding == binding else {
-                if let changed = binding.changedSettings(saved: h.binding, savedSettings: h.settings, settings) {
+            let saved = binding.index.map { h.binding.filled(default: $0) } ?? h.binding
+            guard saved == binding else {
+                if let changed = binding.changedSettings(saved: saved, savedSettings: h.settings, settings) {
                     throw SDEFlowError.file(folder, "holds labels of these data with other settings (\(changed)): give the saved values to continue them, or remove the folder to label from the start (--fresh does it for you; under `run` it redoes every stage)")
                 }
                 let what = h.binding.difference(from: binding)

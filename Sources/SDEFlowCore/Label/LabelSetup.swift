@@ -13,6 +13,9 @@ import Foundation
 public struct LabelSetup {
     public let normalisation: Normalisation
     public let plan: any ShardPlan
+    /// The neighbour index labelling uses (`NeighbourSearch.resolved`): grid and brute force find
+    /// the same neighbours in other orders, so their float sums, hence labels, differ in rounding.
+    public let index: NeighbourSearch
     /// This rank's queries, and the pairs it holds (ascending global row).
     public let queries: QueryBlock
     public let shard: PairBlock
@@ -76,7 +79,7 @@ public struct LabelSetup {
         queries = try Self.scatter(comm, all, owners: owners)
         shard = try Self.exchange(comm, block, holders: holders)
         try stop.check(comm)
-        normalisation = norm; self.plan = plan; self.trend = trend; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
+        normalisation = norm; self.plan = plan; self.index = index; self.trend = trend; firstRow = (plan as? BlockShardPlan)?.firstRow ?? rows.lowerBound
     }
 
     /// The shard plan (`NeighbourSearch`, `ShardLayout`), the owners of rank 0's queries and, for

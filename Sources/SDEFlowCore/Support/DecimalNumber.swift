@@ -3,9 +3,13 @@
 /// 16 without a word. "inf" and "nan" still parse here: each option's range refuses them,
 /// naming the option and its range.
 public enum DecimalNumber {
-    /// `text` as a number, nil if it is not one or is written in hexadecimal.
+    /// `text` as a number, nil if it is not one, is written in hexadecimal, or is not zero but
+    /// reads as zero (below 4.9e-324): `--fine-step 1e-400` meant "the exact transition" and
+    /// `--ode-stop 1e-400` "run onto the data", each option's meaning of 0.
     public static func parse(_ text: String) -> Double? {
-        text.contains { $0 == "x" || $0 == "X" } ? nil : Double(text)
+        guard !text.contains(where: { $0 == "x" || $0 == "X" }), let v = Double(text) else { return nil }
+        if v == 0, let (_, digits, _) = WholeNumber.decimal(text), !digits.isEmpty { return nil }
+        return v
     }
 
     /// The parser of a real option's value (`@Option(decimal: "--nu-x", ...)`), refusing with an
@@ -13,7 +17,9 @@ public enum DecimalNumber {
     public static func parser(_ option: String) -> @Sendable (String) throws -> Double {
         { text in
             guard let v = parse(text) else {
-                throw SDEFlowError.option(option, "'\(text)' is not a number in decimal notation (e.g. 0.5 or 1e-3)")
+                throw SDEFlowError.option(option, Double(text) == 0
+                    ? "\(text) is not 0 but too small for a double (below 4.9e-324), which would read it as 0"
+                    : "'\(text)' is not a number in decimal notation (e.g. 0.5 or 1e-3)")
             }
             return v
         }

@@ -9,7 +9,9 @@ import Foundation
 /// On restart rank 0 reads the file and broadcasts its bytes; training then
 /// continues from the saved epoch, bitwise as the uninterrupted run at the same rank count (at
 /// another count the gradient sums round differently: it continues, with a warning). Other
-/// stopping criteria (`--max-epochs`, `--patience`) continue it too. A checkpoint of other labels
+/// stopping criteria (`--max-epochs`, `--patience`) continue it too, unless the training went past
+/// them already (it would then not be the run they give from the start: refused, naming the least
+/// value that continues it). A checkpoint of other labels
 /// or of an older format is discarded with a warning; one of other training settings is kept and
 /// the job refused, naming the settings, since hours of training may hang on a mistyped option.
 /// `--fresh` discards any.
@@ -52,6 +54,8 @@ public final class TrainCheckpoint {
         var settings: TrainSettings?
         var ranks: Int
         var epoch: Int, bestEpoch: Int, badEpochs: Int, badForLR: Int, bestLoss: UInt64
+        /// `Schedule.longestEndedBadRun` (nil in checkpoints of before: taken as 0).
+        var longestEndedBadRun: Int?
         var learningRate: UInt32, beta1: UInt64, beta2: UInt64, epsilon: UInt32, weightDecay: UInt32, step: Int
     }
 
@@ -64,7 +68,7 @@ public final class TrainCheckpoint {
         let s = state.schedule, a = state.adam
         var w = try ByteWriter.header(magic: Self.magic, Header(
             binding: binding, settings: settings, ranks: comm.size, epoch: s.epoch, bestEpoch: s.bestEpoch, badEpochs: s.badEpochs,
-            badForLR: s.badForLR, bestLoss: s.bestLoss.bitPattern, learningRate: a.learningRate.bitPattern,
+            badForLR: s.badForLR, bestLoss: s.bestLoss.bitPattern, longestEndedBadRun: s.longestEndedBadRun, learningRate: a.learningRate.bitPattern,
             beta1: a.beta1.bitPattern, beta2: a.beta2.bitPattern, epsilon: a.epsilon.bitPattern,
             weightDecay: a.weightDecay.bitPattern, step: a.step))
         let start = w.bytes.count
@@ -99,6 +103,7 @@ public final class TrainCheckpoint {
         var schedule = DataParallelTrainer.Schedule(parameters: best)
         schedule.epoch = h.epoch; schedule.bestEpoch = h.bestEpoch; schedule.badEpochs = h.badEpochs
         schedule.badForLR = h.badForLR; schedule.bestLoss = Double(bitPattern: h.bestLoss)
+        schedule.longestEndedBadRun = h.longestEndedBadRun ?? 0
         var mlp = MLP(shape: shape, seed: 0)
         mlp.parameters = p
         savedEpoch = h.epoch
@@ -130,11 +135,20 @@ public final class TrainCheckpoint {
                 }
             } else if h.epoch > settings.maxEpochs {
                 throw SDEFlowError.option("--max-epochs", "\(settings.maxEpochs) is below the \(h.epoch) epochs the checkpoint \(file) holds: raise it to continue that training, or remove the file to train from the start (--fresh does it for you; under `run` it redoes every stage)")
+            } else if let least = Self.leastPatience(h, below: settings.patience) {
+                throw SDEFlowError.option("--patience", "\(settings.patience) would have stopped the training in \(file) before its epoch \(h.epoch) (it went \(max(least - 1, h.badEpochs)) epochs without improvement), so continuing it with that value would not give the model the value gives: give at least \(least) to continue it (it was saved with \(h.settings?.patience ?? least)), or remove the file to train from the start (--fresh does it for you; under `run` it redoes every stage)")
             } else if data.count - start == 4 * 4 * parameters + 8, r.read(UInt64.self) == sum { return Array(data) }
         }
         if !fresh { log.info("resume: warning: not resuming from \(file): \(why); training from the start") }
         try FileManager.default.removeItem(atPath: file)
         return []
+    }
+
+    /// The least `--patience` that continues the training in `h` as a run with it from the start
+    /// would go, when `patience` is below it (nil otherwise).
+    static func leastPatience(_ h: Header, below patience: Int) -> Int? {
+        let least = DataParallelTrainer.Schedule.leastPatience(longestEndedBadRun: h.longestEndedBadRun ?? 0, badEpochs: h.badEpochs)
+        return patience < least ? least : nil
     }
 
     /// Removes the folder (the model is written).

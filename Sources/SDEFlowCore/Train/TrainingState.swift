@@ -24,6 +24,10 @@ extension DataParallelTrainer {
     /// since the loss is allreduced): the best parameters so far and the epochs since.
     struct Schedule {
         var epoch = 0, bestEpoch = 0, badEpochs = 0, badForLR = 0
+        /// The longest run of epochs without improvement that an improvement ended: a restart
+        /// with a `--patience` at or below it would not be the run that patience gives (that run
+        /// stopped then), and is refused (`TrainCheckpoint`).
+        var longestEndedBadRun = 0
         var bestLoss = Double.infinity
         var bestParameters: [Float]
 
@@ -31,6 +35,7 @@ extension DataParallelTrainer {
 
         mutating func record(_ loss: Double, parameters: [Float], adam: inout Adam, settings: TrainSettings) {
             if loss < bestLoss {
+                longestEndedBadRun = max(longestEndedBadRun, badEpochs)
                 bestLoss = loss; bestEpoch = epoch; bestParameters = parameters; badEpochs = 0; badForLR = 0
             } else {
                 badEpochs += 1; badForLR += 1
@@ -39,5 +44,10 @@ extension DataParallelTrainer {
         }
 
         func stops(_ settings: TrainSettings) -> Bool { badEpochs >= settings.patience }
+
+        /// The least patience under which a run from the start reaches this state: it must not
+        /// have stopped on a run without improvement that later ended, nor before the current one
+        /// reached its length (stopping now is what the run with that patience does too).
+        static func leastPatience(longestEndedBadRun: Int, badEpochs: Int) -> Int { max(longestEndedBadRun + 1, badEpochs) }
     }
 }
