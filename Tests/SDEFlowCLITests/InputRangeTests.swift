@@ -48,6 +48,8 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
     for trap in ["Fatal error", "Backtrace", "Illegal instruction", "Segmentation", "precondition"] {
         #expect(!r.output.contains(trap), "trapped: \(r.report)", sourceLocation: sourceLocation)
     }
+    // A refusal every rank agrees on, said once: not one rank's MPI_Abort (which left the lock).
+    #expect(!r.output.contains("MPI_ABORT"), "ended by MPI_Abort: \(r.report)", sourceLocation: sourceLocation)
 }
 
 /// Rewrites a JSON file with `edit` applied to its top-level object.
@@ -153,6 +155,12 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             x[5] = 1e150
             try NPY.write("\(dir)/x.npy", x, shape: shape)
         }
+        // Sixth probe: in the last rank's rows, it ended the job by MPI_Abort and left the output's lock.
+        let hugeLast = try SmallRun.spoiled(SmallRun.data, "hugelast") { dir in
+            var (x, shape) = try NPY.read("\(dir)/x.npy")
+            x[x.count - 1] = 1e160
+            try NPY.write("\(dir)/x.npy", x, shape: shape)
+        }
         let width0 = try SmallRun.spoiled(SmallRun.data, "width0") { dir in
             let n = try NPY.header(at: "\(dir)/mu.npy").rowCount
             try NPY.write("\(dir)/mu.npy", [Double](), shape: [n, 0])
@@ -161,6 +169,7 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
         let small = ["--labels", "100", "--neighbors", "30", "--ode-steps", "5"]
         let cases: [(URL, [String], [String])] = [
             (huge, [], ["x.npy: row 5, column 0 is 1e+150", "|value| ≤ 1e100"]),
+            (hugeLast, [], ["column 0 is 1e+160", "|value| ≤ 1e100"]),
             (width0, [], ["mu.npy: has shape", "width 0"]),
             (dt0, [], ["dataset.json: dt = 0.0", "Δt"]),
             (SmallRun.data, ["--nu-x", "1e-9"], ["--nu-x: ν = 1e-09 is below 1e-6 × the data's spread", "underflows"]),
@@ -169,7 +178,7 @@ private func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) thr
             for ranks in [nil, 2] as [Int?] {
                 let out = SmallRun.root.appendingPathComponent("labels-\(UUID().uuidString.prefix(6))")
                 try expectRefused(["label", "--data", data.path, "--output", out.path] + small + extra, ranks: ranks, fragments)
-                #expect(!exists(out), "a refused label left \(out.path)")
+                #expect(!exists(out) && !exists(URL(fileURLWithPath: out.path + ".lock")), "a refused label left \(out.path) or its lock")
             }
         }
     }

@@ -40,7 +40,9 @@ public struct LabelSetup {
         let myBlocks = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
         let rows = min(myBlocks.lowerBound * Self.blockRows, n) ..< min(myBlocks.upperBound * Self.blockRows, n)
         try comm.everyRank { try Self.checkSize(source, blocks: blocks, ranks: comm.size) }
-        var block = try source.read(rows: rows)
+        // A bad value found in one rank's rows (one x of 1e160) is said once and every rank ends
+        // with its status; it ended the job by MPI_Abort from that rank, leaving the output's lock.
+        var block = try comm.everyRank { try source.read(rows: rows) }
         try stop.check(comm)
         ySums = try Self.blockTotals(comm, (0..<myBlocks.count).flatMap { b in
             let values = block.y[min(b * Self.blockRows * block.d, block.y.count) ..< min((b + 1) * Self.blockRows * block.d, block.y.count)]
