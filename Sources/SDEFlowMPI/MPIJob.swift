@@ -35,7 +35,7 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
     do { comm = try MPICommunicator.initialize() } catch {
         throw SDEFlowError.mpi("MPI_Init_thread", "cannot start MPI: \(error)")
     }
-    StopSignals.install(rank0: comm.isRoot)
+    StopSignals.install(rank: comm.rank, launched: launcherRank() != nil)
     HeapReuse.enable()
     // One BLAS thread per rank unless the user chose: the ranks already fill the cores.
     if comm.size > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
@@ -78,7 +78,7 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
 /// installs its own for SIGSEGV and the like only; checked with sigaction before and after it).
 /// The rank, not known before MPI_Init, is read from the launcher's variables (rank 0 without one).
 public func catchStopSignalsFromStart() {
-    StopSignals.install(rank0: (launcherRank() ?? 0) == 0)
+    StopSignals.install(rank: launcherRank() ?? 0, launched: launcherRank() != nil)
     StopSignals.hold()
 }
 

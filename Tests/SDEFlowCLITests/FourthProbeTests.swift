@@ -47,6 +47,28 @@ private func rankCatchingSIGTERM(_ launcher: RunningCommand, rank: Int) -> Int32
 }
 
 @Suite struct FourthProbeTests {
+    /// Catches (fifth and sixth probes): SIGUSR1 sent to rank 1 alone of `sample` (a stage without
+    /// a checkpoint) said "stopped by SIGTERM" (rank 0's line for the signal mpirun then sends
+    /// it) and nothing of the signal sent. Now rank 1 names it, rank 0 says the launcher stopped it,
+    /// and the job ends with rank 1's 128 + signal, its output absent and unlocked.
+    @Test func aSignalToOneRankOfAStageWithoutACheckpointIsNamedByThatRank() throws {
+        try SmallRun.get()
+        let dir = try scratchFolder("rank-signal")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("paths.npy"), lock = dir.appendingPathComponent("paths.npy.lock")
+        let job = try CLI.launch(["sample", "--model", SmallRun.model.path, "--x0", "0", "--mu", "0.5", "--steps", "100",
+                                  "--count", "3000000", "--output", out.path], ranks: 2)
+        guard let rank1 = rankCatchingSIGTERM(job, rank: 1) else { Issue.record("rank 1 never started: \(try job.wait(timeout: 60).report)"); return }
+        guard waitUntil(job, "the output lock", { exists(lock) }) else { return }
+        usleep(300_000)
+        kill(rank1, SIGUSR1)
+        let r = try job.wait(timeout: 60)
+        #expect(r.status == 128 + SIGUSR1, "\(r.report)")
+        #expect(r.stderr.contains("sdeflow-mpi: rank 1 stopped by SIGUSR1: this stage keeps no checkpoint"), "\(r.report)")
+        #expect(!r.stderr.contains("stopped by SIGTERM: this stage"), "\(r.report)")
+        #expect(!exists(out) && !exists(lock), "\(r.report)")
+    }
+
     /// Catches: `--labels 5e4` and `--steps 1e7` refused as "The value '5e4' is invalid" while the
     /// help writes the ranges as "1…1e9"; a fractional value accepted or refused without saying
     /// that an integer is expected. Accepted values reach the next check (the missing folder, 65).

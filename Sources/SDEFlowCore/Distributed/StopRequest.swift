@@ -29,6 +29,15 @@ public enum StopSignals {
     /// beforehand: the handler may call only async-signal-safe functions). The second probe saw
     /// such a stop end with nothing said and the output's lock left behind.
     nonisolated(unsafe) static let farewell = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: handled.count)
+    /// Rank 0's line for SIGTERM from the launcher (its parent: mpirun, orted, slurmstepd), which
+    /// sends it when the launcher was stopped or another rank ended first; and another rank's line,
+    /// per signal, for a signal sent to it directly, which the launcher then passes on to rank 0
+    /// as SIGTERM. Rank 0's line named SIGTERM when a user had sent SIGUSR1 to rank 1.
+    nonisolated(unsafe) static let launcherLine = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 1)
+    nonisolated(unsafe) static let rankLines = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: handled.count)
+    /// This process's rank (-1: not yet set) and whether a launcher started it.
+    static let rank = Atomic<Int>(-1)
+    static let launched = Atomic<Bool>(false)
     nonisolated(unsafe) static let lockFiles = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: maxLocks)
     static let maxLocks = 16
     static let lockCount = Atomic<Int>(0)
@@ -38,27 +47,32 @@ public enum StopSignals {
     /// handler on two threads at once, and the line was printed twice.
     static let farewellSaid = Atomic<Bool>(false)
 
-    /// Installs the handler for `handled`, before any work; `rank0`: this process speaks for the
-    /// job when a signal ends it outside a stage that saves. Called again once the rank is known
-    /// (it is only guessed from the launcher's variables at the process's start).
-    public static func install(rank0: Bool = true) {
+    /// Installs the handler for `handled`, before any work; rank 0 speaks for the job when a
+    /// signal ends it outside a stage that saves. Called again once the rank is known (it is only
+    /// guessed from the launcher's variables at the process's start); `launched`: under a launcher.
+    public static func install(rank: Int = 0, launched: Bool = false) {
         _ = received.load(ordering: .relaxed)  // initialise the globals before any handler can run
         _ = listening.load(ordering: .relaxed)
         _ = held.load(ordering: .relaxed)
         _ = lockCount.load(ordering: .relaxed)
         _ = farewellSaid.load(ordering: .relaxed)
         _ = staging.load(ordering: .relaxed)
+        let tail = "this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n"
         if !installed.exchange(true, ordering: .sequentiallyConsistent) {
-            for (i, s) in handled.enumerated() {
-                farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): this stage keeps no checkpoint, so run it again; its outputs are whole or absent, never part-written\n")
-            }
+            for (i, s) in handled.enumerated() { farewell[i] = strdup("sdeflow-mpi: stopped by \(name(s)): \(tail)") }
+            launcherLine[0] = strdup("sdeflow-mpi: stopped by SIGTERM from the launcher (it was stopped, or another rank ended first): \(tail)")
         }
-        speaks.store(rank0, ordering: .sequentiallyConsistent)
+        // Lines naming the rank, made again only when the rank changes (a handler may be reading them).
+        if Self.rank.exchange(rank, ordering: .sequentiallyConsistent) != rank {
+            for (i, s) in handled.enumerated() { rankLines[i] = strdup("sdeflow-mpi: rank \(rank) stopped by \(name(s)): \(tail)") }
+        }
+        self.launched.store(launched, ordering: .sequentiallyConsistent)
+        speaks.store(rank == 0, ordering: .sequentiallyConsistent)
         ignoreBrokenPipe()
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = onStopSignal
+        action.__sigaction_handler.sa_sigaction = onStopSignal
         sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
+        action.sa_flags = SA_RESTART | SA_SIGINFO
         for s in handled { sigaction(s, &action, nil) }
     }
 
@@ -119,19 +133,26 @@ public enum StopSignals {
 
 /// The signal handler: records the first stop signal while a stage listens or the process's start
 /// holds signals; otherwise ends the process with status 128 + signal, rank 0 first saying so and
-/// removing the output locks. Async-signal-safe: lock-free atomics, write(2), unlink(2) and
-/// _exit(2) only.
-private func onStopSignal(_ sig: Int32) {
+/// removing the output locks (another rank says so only for a signal sent to it, not by the
+/// launcher). Async-signal-safe: lock-free atomics, getppid(2), write(2), unlink(2) and _exit(2).
+private func onStopSignal(_ sig: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
     let listening = StopSignals.listening.load(ordering: .sequentiallyConsistent) > 0 || StopSignals.held.load(ordering: .sequentiallyConsistent)
     if listening, StopSignals.received.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {
         return
     }
-    if StopSignals.speaks.load(ordering: .sequentiallyConsistent) {
-        // A second signal to a stage that saves ends it at once: its checkpoint says what is kept.
-        if !listening, let k = StopSignals.handled.firstIndex(of: sig), let line = StopSignals.farewell[k],
-           !StopSignals.farewellSaid.exchange(true, ordering: .sequentiallyConsistent) {
+    let speaks = StopSignals.speaks.load(ordering: .sequentiallyConsistent)
+    // A second signal to a stage that saves ends it at once without a line: its checkpoint says what is kept.
+    if !listening, let k = StopSignals.handled.firstIndex(of: sig) {
+        // The sender's pid, for a signal a process sent (si_code ≤ 0: kill, sigqueue, tgkill).
+        let sender = info.map { $0.pointee.si_code <= 0 ? $0.pointee._sifields._kill.si_pid : 0 } ?? 0
+        let fromLauncher = StopSignals.launched.load(ordering: .sequentiallyConsistent) && sender != 0 && sender == getppid()
+        let line = speaks ? (fromLauncher && sig == SIGTERM ? StopSignals.launcherLine[0] : StopSignals.farewell[k])
+            : (fromLauncher ? nil : StopSignals.rankLines[k])
+        if let line, !StopSignals.farewellSaid.exchange(true, ordering: .sequentiallyConsistent) {
             _ = write(2, line, strlen(line))
         }
+    }
+    if speaks {
         for i in 0..<StopSignals.lockCount.load(ordering: .sequentiallyConsistent) {
             if let f = StopSignals.lockFiles[i] { unlink(f) }
         }
