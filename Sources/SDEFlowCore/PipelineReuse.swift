@@ -17,19 +17,21 @@ extension Pipeline {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             guard let saved = try? readJSON(DatasetInfo.self, from: filePath(folder, "dataset.json")),
-                  let header = try? NPY.header(at: filePath(folder, "x.npy")) else { return false }
+                  let header = try? NPY.header(at: filePath(folder, "x.npy")),
+                  (try? Dataset(directory: folder)) != nil else { return false }  // all three arrays, of one row count
             return try encoder.encode(saved) == encoder.encode(info) && header.dtype == dtype
         }
     }
 
     /// Whether `folder` holds the labels of `settings` and `seed` for the data in `data`.
     public static func keepsLabels(_ comm: any Collective, _ folder: String, settings: LabelSettings, seed: UInt64,
-                                   data: String) throws -> Bool {
+                                   data: String, index: NeighbourSearch = .auto) throws -> Bool {
         try decide(comm) {
             guard let saved = try? readJSON(LabelInfo.self, from: filePath(folder, "labels.json")),
                   let source = try? Dataset(directory: data) else { return false }
             return try saved.settings == settings && saved.seed == seed && saved.dataCount == source.count
                 && saved.data == LabelInfo.dataFingerprint(info: source.info, count: source.count)
+                && (saved.index ?? index.resolved(dims: source.d + source.dMu)) == index.resolved(dims: source.d + source.dMu)
         }
     }
 

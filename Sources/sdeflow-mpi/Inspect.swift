@@ -104,7 +104,7 @@ struct Inspect: ParsableCommand {
             let learned = FlowDiagnostics(grid: grid, mu: m, dt: dt, results: results)
             let truth = known.map { FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: false) }
             let exactStep = known.flatMap { $0.exactTransition == nil ? nil : FlowDiagnostics(example: $0, grid: grid, mu: m, dt: dt, exactStep: true) }
-            let dir = (stem as NSString).deletingLastPathComponent
+            let dir = parentFolder(of: stem)
             if !dir.isEmpty { try createFolder(dir) }
             // The plot (the long part) is made before any file is written, so a stop leaves the three
             // files of one run; a truth file of an earlier run with a known SDE is removed.

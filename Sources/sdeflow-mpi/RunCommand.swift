@@ -101,18 +101,28 @@ struct Run: ParsableCommand {
             try Pipeline.simulate(comm, example: ex, settings: sim, seed: seed.seed, output: dir.data, dtype: dtype, log: log)
         }
         times.lap("simulate")
-        let keepLabels = try keepData && Pipeline.keepsLabels(comm, dir.labels, settings: labelSettings, seed: seed.seed, data: dir.data)
+        let keepLabels = try keepData && Pipeline.keepsLabels(comm, dir.labels, settings: labelSettings, seed: seed.seed, data: dir.data,
+                                                                  index: labelOptions.neighbourIndex)
         let labels: LabelSet
         var remade = control
         remade.inputRemade = !keepData
-        if keepLabels { kept(dir.labels); labels = try LabelSet(directory: dir.labels) } else {
+        // A kept folder that cannot be read on some rank (a file removed by hand) is made again;
+        // it was every rank's error, then MPI_Abort.
+        func load<T>(_ folder: String, _ body: () throws -> T) throws -> T? {
+            do { return try comm.everyRank(body) } catch let failure as AgreedFailure {
+                log.info("run: \(folder) cannot be read\(failure.error.map { " (\($0))" } ?? " on some rank"): making it again")
+                return nil
+            }
+        }
+        if keepLabels, let set = try load(dir.labels, { try LabelSet(directory: dir.labels) }) { kept(dir.labels); labels = set } else {
             labels = try Pipeline.label(comm, data: dir.data, settings: labelSettings, seed: seed.seed, output: dir.labels, log: log,
                                         search: labelOptions.neighbourIndex, shards: labelOptions.shards, control: remade)
         }
         remade.inputRemade = !keepLabels
         times.lap("label")
         defer { times.lap("train") }
-        if try keepLabels && Pipeline.keepsModel(comm, dir.model, settings: train, labels: labels) { kept(dir.model); return try FlowModel(directory: dir.model) }
+        if try keepLabels && Pipeline.keepsModel(comm, dir.model, settings: train, labels: labels),
+           let model = try load(dir.model, { try FlowModel(directory: dir.model) }) { kept(dir.model); return model }
         return try Pipeline.train(comm, labels: labels, settings: train, output: dir.model, log: log, control: remade)
     }
 }

@@ -119,6 +119,13 @@ struct EvaluateTests {
         let plain = try CLI.run(["inspect", "--model", model.path, "--mu", "0.5", "--x-range", "-3:3", "--points", "7",
                                  "--samples", "200", "--output", stem, "--example", "none"])
         #expect(plain.status == 0 && !FileManager.default.fileExists(atPath: stem + "_truth.npy"), "\(plain.report)")
+        // Seventh probe: a one-character output name in the current folder (the README's `--output F`)
+        // trapped after the sampling (NSString's deletingLastPathComponent).
+        let here = TinyModel.root.appendingPathComponent("inspect-short")
+        try FileManager.default.createDirectory(at: here, withIntermediateDirectories: true)
+        let short = try CLI.run(["inspect", "--model", model.path, "--mu", "0.5", "--x-range", "-3:3", "--points", "7",
+                                 "--samples", "200", "--output", "F"], in: here)
+        #expect(short.status == 0 && FileManager.default.fileExists(atPath: here.appendingPathComponent("F.npy").path), "\(short.report)")
         let bad = try CLI.run(["inspect", "--model", model.path, "--mu", "0", "--x-range", "-3..3", "--output",
                                    TinyModel.root.appendingPathComponent("bad-inspect").path])
         #expect(bad.status != 0 && bad.stderr.contains("--x-range") && bad.stderr.contains("A:B"), "\(bad.report)")

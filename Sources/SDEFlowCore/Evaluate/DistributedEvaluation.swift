@@ -16,8 +16,11 @@ extension Pipeline {
         let keep = Set(spec.densityMu.map { p in spec.oneStepMu.firstIndex(of: p)! } + [fan])
         let bytes = jobs.map { Double($0.count) * Double($0.valuesPerSample(d: d)) * 8 }
         let rootBytes = 2 * min(Double(batchBytes), bytes.max() ?? 0) + keep.reduce(0.0) { $0 + bytes[$1] }
-        try Limits.checkMemory(bytes: Int(min(rootBytes, 1e18)), what: "evaluate (rank 0 holds a batch of samples)",
-                               fix: "lower --samples or --path-samples", location: .option("--samples"), ranks: 1)
+        // Agreed: under a memory limit every rank printed it, then MPI_Abort.
+        try comm.everyRank {
+            try Limits.checkMemory(bytes: Int(min(rootBytes, 1e18)), what: "evaluate (rank 0 holds a batch of samples)",
+                                   fix: "lower --samples or --path-samples (run: --eval-samples)", location: .option("--samples"), ranks: 1)
+        }
         let started = Date()
         var results = [[Double]](repeating: [], count: jobs.count), rows: [Int: LawRow] = [:], statisticsSeconds = 0.0
         for batch in batches(bytes) {

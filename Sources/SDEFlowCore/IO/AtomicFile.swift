@@ -215,7 +215,7 @@ func syncFolder(_ path: String) throws {
 
 /// "a/b/c" → "a/b", "/a" → "/", "a" → "". (Not `NSString.deletingLastPathComponent`: in
 /// swift-corelibs-foundation it traps on a one-character path such as "D".)
-func parentFolder(of path: String) -> String {
+public func parentFolder(of path: String) -> String {
     var p = Substring(path)
     while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
     guard let slash = p.lastIndex(of: "/") else { return "" }

@@ -14,6 +14,9 @@ public struct LabelInfo: Codable, Sendable {
     /// Which data these labels are of (`LabelInfo.dataFingerprint`): `run` keeps a labels folder
     /// only for its own data (nil in label sets of earlier versions).
     public var data: String?
+    /// The neighbour index the labels were made with (`LabelSetup.index`; nil before it was
+    /// recorded): grid and brute force round differently, and `run` kept labels of the other.
+    public var index: NeighbourSearch?
 
     public init(settings: LabelSettings, seed: UInt64, dt: Double?, example: String?, observedMu: [[Double]]?,
                 muRange: [Double]?, dataCount: Int, normalisation: Normalisation, meanEffectiveSampleSize: Double, data: String? = nil) {

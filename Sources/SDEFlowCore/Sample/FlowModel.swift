@@ -123,6 +123,8 @@ public struct FlowModel: Sendable {
             throw fail("hidden widths \(s.hidden): expected at most \(Limits.hiddenLayers.upperBound) layers of widths in \(Limits.hiddenWidth.lowerBound)…\(Limits.hiddenWidth.upperBound)")
         }
         if let p = info.outputPrior {
+            // The term count grows as dims²: a huge dims ("dims": 1e10) overflowed it and trapped.
+            guard p.dims == info.d + info.dMu else { throw fail("outputPrior: dims = \(p.dims), expected d + dμ = \(info.d + info.dMu)") }
             let t = OutputPrior.termCount(p.dims), all = p.lower + p.upper + p.mean + p.variance + p.minSpread + p.maxSpread
             guard p.dims == info.d + info.dMu, p.lower.count == p.dims, p.upper.count == p.dims, p.mean.count == info.d * t,
                   p.variance.count == info.d * t, p.minSpread.count == info.d, p.maxSpread.count == info.d,
