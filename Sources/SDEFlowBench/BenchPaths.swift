@@ -34,6 +34,8 @@ func checkWritableFile(_ path: String, option: String) throws {
 /// folder, removed at once (with `dir` itself if the probe created it).
 func checkWorkFolder(_ dir: String, option: String) throws {
     try OutputGuard.checkNamed([(option, dir)])
+    // Inside a model or label folder it left an empty folder there, which `train` then refused to replace.
+    try OutputGuard.checkNotInsideAnOutput(JobOutput(option, dir, .file))
     let existed = FileManager.default.fileExists(atPath: dir)
     let probe = filePath(dir, ".sdeflow-probe-\(getpid())-\(UUID().uuidString.prefix(8))")
     do {

@@ -169,6 +169,10 @@ private func expectRefused(_ arguments: [String], ranks: Int? = nil, _ fragments
         let labels = try Probe.edited(Probe.labels, "labels.json") { $0["settings"] = nil }
         try expectRefused(["train", "--labels", labels.path, "--output", Probe.out()], ["labels.json: ", "key \"settings\" is missing"])
         try expectRefused(["bench", "--work-dir", "/proc/x", "--end-to-end"], ["--work-dir /proc/x: cannot create a folder there"])
+        // Seventh probe: inside a label folder it left an empty folder there, which `label` then refused to replace.
+        let inside = Probe.labels.appendingPathComponent("work").path
+        try expectRefused(["bench", "--work-dir", inside, "--end-to-end"], ["--work-dir: \(inside) lies inside", "an output of sdeflow-mpi"])
+        #expect(!FileManager.default.fileExists(atPath: inside))
     }
 
     /// Finding 14: `bench --json` to a missing folder or onto a folder failed after the benchmark.
