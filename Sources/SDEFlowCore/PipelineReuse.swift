@@ -16,10 +16,10 @@ extension Pipeline {
         try decide(comm) {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            // All three arrays, of one row count: a folder with y.npy removed was kept, and the label stage failed.
             guard let saved = try? readJSON(DatasetInfo.self, from: filePath(folder, "dataset.json")),
-                  let header = try? NPY.header(at: filePath(folder, "x.npy")),
-                  (try? Dataset(directory: folder)) != nil else { return false }  // all three arrays, of one row count
-            return try encoder.encode(saved) == encoder.encode(info) && header.dtype == dtype
+                  let data = try? Dataset(directory: folder) else { return false }
+            return try encoder.encode(saved) == encoder.encode(info) && data.headers[0].dtype == dtype
         }
     }
 
@@ -29,9 +29,10 @@ extension Pipeline {
         try decide(comm) {
             guard let saved = try? readJSON(LabelInfo.self, from: filePath(folder, "labels.json")),
                   let source = try? Dataset(directory: data) else { return false }
+            let asked = index.resolved(dims: source.d + source.dMu)
             return try saved.settings == settings && saved.seed == seed && saved.dataCount == source.count
                 && saved.data == LabelInfo.dataFingerprint(info: source.info, count: source.count)
-                && (saved.index ?? index.resolved(dims: source.d + source.dMu)) == index.resolved(dims: source.d + source.dMu)
+                && (saved.index ?? asked) == asked  // labels of before the index was recorded: kept, as then
         }
     }
 

@@ -78,7 +78,8 @@ public func withMPI(_ job: JobSpec = JobSpec(), _ body: (any Collective, Log) th
 /// installs its own for SIGSEGV and the like only; checked with sigaction before and after it).
 /// The rank, not known before MPI_Init, is read from the launcher's variables (rank 0 without one).
 public func catchStopSignalsFromStart() {
-    StopSignals.install(rank: launcherRank() ?? 0, launched: launcherRank() != nil)
+    let rank = launcherRank()
+    StopSignals.install(rank: rank ?? 0, launched: rank != nil)
     StopSignals.hold()
 }
 

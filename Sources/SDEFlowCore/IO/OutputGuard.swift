@@ -177,14 +177,14 @@ public enum OutputGuard {
         }
     }
 
-    /// `path` absolute, with `.` and `..` resolved and the symbolic links of its existing part
-    /// followed: two names of one folder give the same string.
     /// What the symbolic link `path` points to, as written in it (`realpath` fails on a dangling
     /// link, and the message then named the link as its own target).
     static func linkTarget(_ path: String) -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? canonicalPath(path)
     }
 
+    /// `path` absolute, with `.` and `..` resolved and the symbolic links of its existing part
+    /// followed: two names of one folder give the same string.
     public static func canonicalPath(_ path: String) -> String {
         var head = URL(fileURLWithPath: path).standardizedFileURL.path
         var tail: [String] = []

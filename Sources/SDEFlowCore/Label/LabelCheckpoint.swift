@@ -37,8 +37,8 @@ public final class LabelCheckpoint {
         var seed: UInt64
         /// FNV-1a of the label settings and dataset.json.
         var settings: String
-        /// The neighbour index (`LabelSetup.index`; nil in files of before, which a run on the
-        /// default index of its data continues). A resume on the other index mixed labels of both.
+        /// The neighbour index (`LabelSetup.index`; nil in files of before, which any run continues,
+        /// as it did then). A resume on the other index mixed labels of both.
         var index: NeighbourSearch?
 
         init(source: any PairSource, settings: LabelSettings, seed: UInt64, setup: LabelSetup, info: DatasetInfo?) throws {
@@ -51,8 +51,8 @@ public final class LabelCheckpoint {
             index = setup.index
         }
 
-        /// `self` as a saved binding read without an index matches (files of before the index
-        /// was recorded were made with the default, `auto`'s choice at their D).
+        /// A saved binding with no index (a file of before it was recorded) given `index`, the
+        /// run's own, so that it matches as it did then.
         func filled(default index: NeighbourSearch) -> Binding {
             var b = self
             if b.index == nil { b.index = index }

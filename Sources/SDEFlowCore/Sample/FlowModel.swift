@@ -126,7 +126,7 @@ public struct FlowModel: Sendable {
             // The term count grows as dims²: a huge dims ("dims": 1e10) overflowed it and trapped.
             guard p.dims == info.d + info.dMu else { throw fail("outputPrior: dims = \(p.dims), expected d + dμ = \(info.d + info.dMu)") }
             let t = OutputPrior.termCount(p.dims), all = p.lower + p.upper + p.mean + p.variance + p.minSpread + p.maxSpread
-            guard p.dims == info.d + info.dMu, p.lower.count == p.dims, p.upper.count == p.dims, p.mean.count == info.d * t,
+            guard p.lower.count == p.dims, p.upper.count == p.dims, p.mean.count == info.d * t,
                   p.variance.count == info.d * t, p.minSpread.count == info.d, p.maxSpread.count == info.d,
                   all.allSatisfy({ $0.isFinite && abs($0) <= Limits.maxMagnitude }), zip(p.minSpread, p.maxSpread).allSatisfy({ 0 < $0 && $0 <= $1 })
             else { throw fail("outputPrior: expected \(info.d + info.dMu) variables, \(info.d) × \(t) finite coefficients of mean and variance, and 0 < minSpread ≤ maxSpread") }

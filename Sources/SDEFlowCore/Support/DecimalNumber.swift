@@ -7,9 +7,16 @@ public enum DecimalNumber {
     /// reads as zero (below 4.9e-324): `--fine-step 1e-400` meant "the exact transition" and
     /// `--ode-stop 1e-400` "run onto the data", each option's meaning of 0.
     public static func parse(_ text: String) -> Double? {
-        guard !text.contains(where: { $0 == "x" || $0 == "X" }), let v = Double(text) else { return nil }
-        if v == 0, let (_, digits, _) = WholeNumber.decimal(text), !digits.isEmpty { return nil }
+        guard !hexadecimal(text), let v = Double(text), !underflows(text, v) else { return nil }
         return v
+    }
+
+    static func hexadecimal(_ text: String) -> Bool { text.contains { $0 == "x" || $0 == "X" } }
+
+    /// Whether `text`, read as `value`, is a nonzero decimal that rounds to 0.
+    static func underflows(_ text: String, _ value: Double) -> Bool {
+        guard value == 0, let (_, digits, _) = WholeNumber.decimal(text) else { return false }
+        return !digits.isEmpty
     }
 
     /// The parser of a real option's value (`@Option(decimal: "--nu-x", ...)`), refusing with an
@@ -17,7 +24,7 @@ public enum DecimalNumber {
     public static func parser(_ option: String) -> @Sendable (String) throws -> Double {
         { text in
             guard let v = parse(text) else {
-                throw SDEFlowError.option(option, Double(text) == 0
+                throw SDEFlowError.option(option, !hexadecimal(text) && Double(text) == 0  // refused although it reads: an underflow
                     ? "\(text) is not 0 but too small for a double (below 4.9e-324), which would read it as 0"
                     : "'\(text)' is not a number in decimal notation (e.g. 0.5 or 1e-3)")
             }
