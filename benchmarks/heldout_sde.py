@@ -29,6 +29,9 @@ CASES = {
     # multiplicative noise (dX proportional to X dW) with a mean-reverting drift, mu in the rate
     "mult": (lambda x, mu: mu * (1 - x), lambda x, mu: 0.35 * x,
              np.linspace(0.5, 1.5, 11), lambda rng, n: rng.uniform(0.4, 2.0, n)),
+    # noise growing as 1 + x^2 (variance of degree 4 in x) around an OU drift
+    "quadnoise": (lambda x, mu: -mu * x, lambda x, mu: 0.25 * (1 + x * x),
+                  np.linspace(0.5, 1.5, 11), lambda rng, n: rng.uniform(-1.5, 1.5, n)),
     # d = 2, each coordinate's noise set by the other coordinate, drift a damped rotation
     "cross2d": (lambda x, mu: np.stack([-mu * x[:, 0] + 0.5 * x[:, 1], -0.5 * x[:, 0] - mu * x[:, 1]], 1),
                 lambda x, mu: 0.3 * np.sqrt(1 + x[:, ::-1] ** 2),

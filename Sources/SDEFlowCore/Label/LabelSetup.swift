@@ -64,7 +64,7 @@ public struct LabelSetup {
             ? try GlobalTrend.fit(comm, block, normalisation: norm, blockRows: Self.blockRows, blockCount: myBlocks.count, stop: stop) : nil
         if let trend {
             block = trend.residualised(block)
-            log.info("labels: global trend fitted (\(trend.columns) columns per component); the local fits start from it")
+            log.info("labels: global trend fitted (\(trend.keptSummary ?? "\(trend.columns) columns per component")); the local fits start from it")
             if trend.noise != nil {
                 log.info("labels: the noise model varies by \(fmt(100 * trend.noiseStateVariation, 3)) % over a spread of x")
             }

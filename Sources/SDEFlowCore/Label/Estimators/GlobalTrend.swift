@@ -25,7 +25,10 @@ public enum LabelTrend: String, Codable, Sendable, CaseIterable {
 ///   column stays while its t² exceeds log N. Unneeded columns only add noise (bm's drift μ
 ///   needs 2 of the 10; with all 10 the trend's error at the states was up to 0.004, with the
 ///   2 kept 0.0014), and the data at N = 10⁶ keep what they can tell from noise (x e^{−μΔt}'s
-///   μx term, not its μ²x term of size Δt²/2).
+///   μx term, not its μ²x term of size Δt²/2). At d = 1 the basis also offers **higher powers
+///   of x** (x̃⁴…x̃⁶ and x̃³…x̃⁵ times each μ̃_a, `higherPowers`), which a drift such as μ(x − x³)
+///   needs (its μx³ is of degree 4: without it the trend was 16 % of the one-step sd off on a
+///   double well); they are kept only under a stricter test (`selectWithHigherPowers`).
 /// - **d ≥ 3: 1, x̃ (d), μ̃ (dμ), μ̃_a x̃_i (d·dμ), x̃_i² and x̃_i³ (d each)**, all kept: exact
 ///   for a drift linear in x with μ-dependent coefficients (ou-nd up to e^{−μΔt}'s curvature),
 ///   with per-component cubic forces, and O(d·dμ) columns where the full cubic has O(D³).
@@ -35,8 +38,10 @@ public struct GlobalTrend: Sendable {
     let meanX: [Double], meanMu: [Double]
     let sigmaX: Double, sigmaMu: Double
     /// The full basis's monomials, exponents of the D = d + dμ standardised variables (nil: the
-    /// high-dimensional basis).
+    /// high-dimensional basis): every one up to degree 3, then `higherPowers`.
     let monomials: [[Int]]?
+    /// How many of `monomials` are of degree ≤ 3 (the rest are `higherPowers`); 0 without them.
+    let cubicColumns: Int
     /// Coefficients, columns × d, of the displacement y − x (not scaled by c); 0 for a column
     /// the selection dropped.
     let coefficients: [Double]
@@ -51,8 +56,28 @@ public struct GlobalTrend: Sendable {
          noise: NoiseTrend? = nil) {
         self.d = d; self.dMu = dMu; self.meanX = meanX; self.meanMu = meanMu; self.sigmaX = sigmaX; self.sigmaMu = sigmaMu
         self.noise = noise
-        monomials = Self.usesFullBasis(d: d, dMu: dMu) ? Self.monomials(variables: d + dMu, degree: 3) : nil
+        let cubic = Self.usesFullBasis(d: d, dMu: dMu) ? Self.monomials(variables: d + dMu, degree: 3) : nil
+        monomials = cubic.map { $0 + Self.higherPowers(d: d, dMu: dMu) }
+        cubicColumns = cubic?.count ?? 0
         self.coefficients = coefficients
+    }
+
+    /// The full basis's columns beyond degree 3, at d = 1 only: x̃⁴, x̃⁵, x̃⁶ and x̃³, x̃⁴, x̃⁵ times
+    /// each μ̃_a (3 + 3·dμ), the powers of a polynomial drift with μ as a factor (μ(x − x³) needs
+    /// x̃³μ̃; its one-step mean over Δt = 0.1, the x̃⁵ terms). None at d = 2, where the same would
+    /// grow with every product of the two coordinates.
+    static func higherPowers(d: Int, dMu: Int) -> [[Int]] {
+        guard d == 1 else { return [] }
+        var out = [[Int]]()
+        for k in 4...6 {
+            out.append([k] + [Int](repeating: 0, count: dMu))
+            for a in 0..<dMu {
+                var e = [Int](repeating: 0, count: 1 + dMu)
+                e[0] = k - 1; e[1 + a] = 1
+                out.append(e)
+            }
+        }
+        return out
     }
 
     /// The largest d with the full polynomial basis and the fitted two-groups shrinkage, and the
@@ -65,7 +90,8 @@ public struct GlobalTrend: Sendable {
     /// The columns of the trend for d state and dμ parameter components (`columns`).
     static func columns(d: Int, dMu: Int) -> Int {
         let v = d + dMu
-        return usesFullBasis(d: d, dMu: dMu) ? (v + 1) * (v + 2) * (v + 3) / 6 : 1 + d + dMu + d * dMu + 2 * d
+        return usesFullBasis(d: d, dMu: dMu)
+            ? (v + 1) * (v + 2) * (v + 3) / 6 + higherPowers(d: d, dMu: dMu).count : 1 + d + dMu + d * dMu + 2 * d
     }
 
     /// Whether `pairs` pairs can pin the trend's columns: at least 20 per column, and at most
@@ -99,6 +125,28 @@ public struct GlobalTrend: Sendable {
         var sum = 0.0
         for (c, e) in monomials.enumerated() where e.prefix(d).contains(where: { $0 > 0 }) { sum += abs(noise.coefficients[c]) }
         return sum / noise.coefficients[0]
+    }
+
+    /// For the log: how many columns the mean (any component) and the noise model keep, and
+    /// which powers of x beyond the cubic, e.g. "9 (x̃³μ̃, x̃⁵ among them) of 16 columns kept;
+    /// the noise model 7". nil on the high-dimensional basis (it keeps every column).
+    public var keptSummary: String? {
+        guard let monomials else { return nil }
+        func kept(_ c: [Double], _ width: Int) -> String {
+            let kept = monomials.indices.filter { a in (0..<width).contains { c[a * width + $0] != 0 } }
+            let high = kept.filter { $0 >= cubicColumns }.map { Self.name(monomials[$0], d: d) }
+            return "\(kept.count)" + (high.isEmpty ? "" : " (\(high.joined(separator: ", ")) among them)")
+        }
+        return kept(coefficients, d) + " of \(columns) columns kept" + (noise.map { "; the noise model " + kept($0.coefficients, 1) } ?? "")
+    }
+
+    /// A monomial's name in the standardised variables, e.g. x̃³μ̃ ([3, 1]; μ̃₂ for the second of several).
+    static func name(_ exponents: [Int], d: Int) -> String {
+        let powers = ["", "", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"], digits = ["₀", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"]
+        return exponents.enumerated().filter { $0.element > 0 }.map { v, e in
+            let base = v < d ? "x̃" + (d > 1 ? digits[(v + 1) % 10] : "") : "μ̃" + (exponents.count - d > 1 ? digits[(v - d + 1) % 10] : "")
+            return base + (e < powers.count ? powers[e] : "^\(e)")
+        }.joined()
     }
 
     /// The feature row of (x, μ) into `f` (`columns` values).

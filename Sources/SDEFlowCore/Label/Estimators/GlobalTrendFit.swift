@@ -43,23 +43,23 @@ extension GlobalTrend {
     /// state-dependent noise, ordinary least squares lets the noisiest pairs set the
     /// high-degree columns (gbm, noise ∝ x: x̃³ came out with t = −17 for a drift linear in x,
     /// and the trend was 0.0024 off at the median state; weighted, 0.0008). So:
-    /// 1. ordinary least squares on every column, residuals r;
+    /// 1. ordinary least squares on the columns up to degree 3, residuals r;
     /// 2. the noise variance v_o(x, μ) of each component: r_o² regressed on the monomials up to
     ///    degree 2, floored at 5 % of the mean r_o² (a fit that dips toward 0 or below);
     /// 3. per component, least squares weighted by 1/v_o, then backward elimination: while some
     ///    column other than the constant has t² = β²/(s²·[(F_SᵀWF_S)⁻¹]_jj) below 4, the weakest
-    ///    goes. A 2-standard-error rule, not BIC's t² < log N: BIC also dropped terms the
-    ///    data do hold (ou's x·μ², t = 2.9, whose absence put the labels 0.004 off at x = 1),
-    ///    this one keeps about one spurious column in ten (bm: 1 of 8).
+    ///    goes; the higher powers of x (d = 1) only under a stricter test
+    ///    (`selectWithHigherPowers`, which needs the sums over half the pairs too).
     /// 4. the noise model (`NoiseTrend`): |r|² of the weighted fit's residuals over all d
     ///    components, on every column, weighted by 1/v̂² (a squared residual's variance is 2v²
-    ///    for Gaussian noise), backward elimination as in step 3; twice: v̂ = Σ_o v_o of step 2,
+    ///    for Gaussian noise), selected as in step 3; twice: v̂ = Σ_o v_o of step 2,
     ///    then the first fit itself. Step 2's degree-2 model is far off where the noise is small
     ///    (gbm's 5 % state at μ = −0.5: +150 %), and weighted by it the model read that state's
     ///    noise 3 % low; refitted with its own weights, 0.4 % (numpy, gbm's data).
     private func fitFullBasis(_ sums: BlockSums, n: Double) throws -> (mean: [Double], noise: NoiseTrend) {
-        let p = columns, tri = p * (p + 1) / 2, block = sums.block
-        let normal = try normalEquations(sums), ols = Self.solveNormal(normal, p: p, d: d)
+        let p = columns, tri = p * (p + 1) / 2, width = tri + p + 1, block = sums.block, cubic = cubicColumns
+        let normal = try normalEquations(sums)
+        let ols = Self.solveNormal(Array(normal.prefix(cubic * (cubic + 1) / 2)) + normal[tri ..< tri + cubic * d], p: cubic, d: d)
         // The variance model's columns are the first q monomials (those up to degree 2), so its
         // Gram matrix is the leading block of the packed FᵀF already summed; this pass adds
         // Fᵀr² and Σr² per component.
@@ -67,7 +67,7 @@ extension GlobalTrend {
         let v = try sums.total(width: q * d + d, features: self) { j, f, s in
             for o in 0..<d {
                 var g = 0.0
-                for a in 0..<p { g += f[a] * ols[a * d + o] }
+                for a in 0..<cubic { g += f[a] * ols[a * d + o] }
                 let r = block.y[j * d + o] - block.x[j * d + o] - g, r2 = r * r
                 for a in 0..<q { s[a * d + o] += f[a] * r2 }
                 s[q * d + o] += r2
@@ -75,23 +75,25 @@ extension GlobalTrend {
         }
         let variance = Self.solveNormal(Array(normal.prefix(qt)) + v.prefix(q * d), p: q, d: d)
         let floor = (0..<d).map { 0.05 * v[q * d + $0] / max(n, 1) }
-        let width = tri + p + 1
-        let weighted = try sums.total(width: d * width, features: self) { j, f, s in
+        // Per component: the weighted normal equations over all pairs, then over the even half.
+        let weighted = try sums.total(width: 2 * d * width, features: self) { j, f, s in
             for o in 0..<d {
                 var vo = 0.0
                 for a in 0..<q { vo += f[a] * variance[a * d + o] }
-                let w = 1 / max(vo, floor[o], .leastNormalMagnitude), y = block.y[j * d + o] - block.x[j * d + o], base = o * width
-                for a in 0..<p {
-                    let wf = w * f[a], row = base + a * (a + 1) / 2
-                    for c in 0...a { s[row + c] += wf * f[c] }
-                    s[base + tri + a] += wf * y
+                let w = 1 / max(vo, floor[o], .leastNormalMagnitude), y = block.y[j * d + o] - block.x[j * d + o]
+                for base in sums.halves(j, 2 * o * width, width) {
+                    for a in 0..<p {
+                        let wf = w * f[a], row = base + a * (a + 1) / 2
+                        for c in 0...a { s[row + c] += wf * f[c] }
+                        s[base + tri + a] += wf * y
+                    }
+                    s[base + tri + p] += w * y * y
                 }
-                s[base + tri + p] += w * y * y
             }
         }
         var out = [Double](repeating: 0, count: p * d)
         for o in 0..<d {
-            let beta = Self.selectColumns(Array(weighted[o * width ..< (o + 1) * width]), p: p, n: n)
+            let beta = Self.selectWithHigherPowers(Array(weighted[2 * o * width ..< 2 * (o + 1) * width]), p: p, cubic: cubic, n: n)
             for a in 0..<p { out[a * d + o] = beta[a] }
         }
         // A fifth of step 2's floor: the noise model is read relative to the local noise, and
@@ -115,11 +117,12 @@ extension GlobalTrend {
     }
 
     /// Step 4's fit: |y − x − g|² (g from the `mean` coefficients, p × d) on every column,
-    /// weighted by 1/v², v = `variance(features)`, backward selection (`selectColumns`).
+    /// weighted by 1/v², v = `variance(features)`, selected as the mean is (`selectWithHigherPowers`).
     private func noiseModel(_ sums: BlockSums, mean: [Double], n: Double,
                             variance: (UnsafeMutablePointer<Double>) -> Double) throws -> [Double] {
         let p = columns, tri = p * (p + 1) / 2, block = sums.block
-        let squares = try sums.total(width: tri + p + 1, features: self) { j, f, s in
+        let width = tri + p + 1
+        let squares = try sums.total(width: 2 * width, features: self) { j, f, s in
             var r2 = 0.0
             for o in 0..<d {
                 var g = 0.0
@@ -128,77 +131,16 @@ extension GlobalTrend {
                 r2 += r * r
             }
             let v = variance(f), w = 1 / max(v * v, .leastNormalMagnitude)
-            for a in 0..<p {
-                let wf = w * f[a], row = a * (a + 1) / 2
-                for c in 0...a { s[row + c] += wf * f[c] }
-                s[tri + a] += wf * r2
-            }
-            s[tri + p] += w * r2 * r2
-        }
-        return Self.selectColumns(squares, p: p, n: n)
-    }
-
-    /// Solves (FᵀF + ε I) B = Fᵀ(y − x) by Cholesky, FᵀF packed lower-triangular (row a holds
-    /// columns 0…a) followed by Fᵀ(y − x), p × d. ε = 1e-10 × the largest diagonal keeps a
-    /// column without spread (a constant μ, say) from breaking the factorisation; its
-    /// coefficient comes out 0. All zero if the system is degenerate.
-    static func solveNormal(_ t: [Double], p: Int, d: Int) -> [Double] {
-        let tri = p * (p + 1) / 2
-        var g = [Double](repeating: 0, count: p * p), largest = 0.0
-        for a in 0..<p { largest = max(largest, t[a * (a + 1) / 2 + a]) }
-        for a in 0..<p { for c in 0...a { g[a * p + c] = t[a * (a + 1) / 2 + c] }; g[a * p + a] += 1e-10 * largest }
-        let l = Simulator.cholesky(g, p)
-        guard (0..<p).allSatisfy({ l[$0 * p + $0] > 0 }) else { return [Double](repeating: 0, count: p * d) }
-        var b = Array(t[tri ..< tri + p * d])
-        for o in 0..<d {
-            for a in 0..<p {
-                var s = b[a * d + o]
-                for m in 0..<a { s -= l[a * p + m] * b[m * d + o] }
-                b[a * d + o] = s / l[a * p + a]
-            }
-            for a in stride(from: p - 1, through: 0, by: -1) {
-                var s = b[a * d + o]
-                for m in (a + 1)..<p { s -= l[m * p + a] * b[m * d + o] }
-                b[a * d + o] = s / l[a * p + a]
+            for base in sums.halves(j, 0, width) {
+                for a in 0..<p {
+                    let wf = w * f[a], row = base + a * (a + 1) / 2
+                    for c in 0...a { s[row + c] += wf * f[c] }
+                    s[base + tri + a] += wf * r2
+                }
+                s[base + tri + p] += w * r2 * r2
             }
         }
-        return b
-    }
-
-    /// Backward elimination of one component's columns from its summed (weighted) normal
-    /// equations `t`: packed FᵀWF, FᵀW(y − x) (p), Σ w (y − x)², over n pairs. While some column
-    /// other than the constant has t² below `keepAbove`, the weakest goes (ties: the higher
-    /// column). Returns p coefficients, 0 for the columns dropped.
-    static func selectColumns(_ t: [Double], p: Int, n: Double, keepAbove: Double = 4) -> [Double] {
-        let tri = p * (p + 1) / 2
-        var keep = Array(0..<p)
-        while true {
-            let q = keep.count, qt = q * (q + 1) / 2
-            // The kept columns' packed Gram, then as right-hand sides FᵀW(y − x) and the unit
-            // vectors: one solve gives β and (F_SᵀWF_S)⁻¹.
-            var sub = [Double](repeating: 0, count: qt + q * (q + 1))
-            for a in 0..<q {
-                for c in 0...a { sub[a * (a + 1) / 2 + c] = t[keep[a] * (keep[a] + 1) / 2 + keep[c]] }
-                sub[qt + a * (q + 1)] = t[tri + keep[a]]
-                sub[qt + a * (q + 1) + 1 + a] = 1
-            }
-            let x = solveNormal(sub, p: q, d: q + 1)
-            var rss = t[tri + p]
-            for a in 0..<q { rss -= x[a * (q + 1)] * t[tri + keep[a]] }
-            let s2 = max(rss, 0) / max(n - Double(q), 1)
-            var weakest = -1, smallest = Double.infinity
-            for a in 1..<max(q, 1) {
-                let beta = x[a * (q + 1)], t2 = beta * beta / (s2 * x[a * (q + 1) + 1 + a])
-                let value = t2.isNaN ? 0 : t2  // 0/0: a column with no effect and no noise
-                if value <= smallest { smallest = value; weakest = a }
-            }
-            if weakest < 0 || smallest >= keepAbove {
-                var out = [Double](repeating: 0, count: p)
-                for a in 0..<q { out[keep[a]] = x[a * (q + 1)] }
-                return out
-            }
-            keep.remove(at: weakest)
-        }
+        return Self.selectWithHigherPowers(squares, p: p, cubic: cubicColumns, n: n)
     }
 }
 
@@ -217,6 +159,14 @@ struct BlockSums {
     init(comm: any Collective, block: PairBlock, blockRows: Int, blockCount: Int, stop: StopRequest = .never) throws {
         self.comm = comm; self.block = block; self.blockRows = blockRows; self.blockCount = blockCount; self.stop = stop
         rounds = Int(try comm.allreduce(Int64(blockCount), .max))
+    }
+
+    /// Where row `j`'s terms go in sums laid out as [all pairs | the even half], each `width`
+    /// long from `start`: the first, and the second too for a row at an even offset in its
+    /// block. Blocks are global (a rank's rows start at a block), so the halves are the same
+    /// pairs on any rank count.
+    func halves(_ j: Int, _ start: Int, _ width: Int) -> StrideThrough<Int> {
+        stride(from: start, through: (j % blockRows) % 2 == 0 ? start + width : start, by: width)
     }
 
     /// Σ over every pair of what `add(row, sums)` adds, `width` values.
