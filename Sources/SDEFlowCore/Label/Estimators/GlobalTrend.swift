@@ -128,7 +128,7 @@ public struct GlobalTrend: Sendable {
     }
 
     /// For the log: how many columns the mean (any component) and the noise model keep, and
-    /// which powers of x beyond the cubic, e.g. "9 (x̃³μ̃, x̃⁵ among them) of 16 columns kept;
+    /// which powers of x beyond the cubic, e.g. "9 (x̃³μ̃, x̃⁵ among them) of 16 columns in use;
     /// the noise model 7". nil on the high-dimensional basis (it keeps every column).
     public var keptSummary: String? {
         guard let monomials else { return nil }
@@ -137,7 +137,7 @@ public struct GlobalTrend: Sendable {
             let high = kept.filter { $0 >= cubicColumns }.map { Self.name(monomials[$0], d: d) }
             return "\(kept.count)" + (high.isEmpty ? "" : " (\(high.joined(separator: ", ")) among them)")
         }
-        return kept(coefficients, d) + " of \(columns) columns kept" + (noise.map { "; the noise model " + kept($0.coefficients, 1) } ?? "")
+        return kept(coefficients, d) + " of \(columns) columns in use" + (noise.map { "; the noise model " + kept($0.coefficients, 1) } ?? "")
     }
 
     /// A monomial's name in the standardised variables, e.g. x̃³μ̃ ([3, 1]; μ̃₂ for the second of several).
