@@ -117,17 +117,9 @@ import Testing
         let x = 1 + 2 * u.0, mu = 0.5 + 1.5 * u.1
         block.x.append(x); block.mu.append(mu); block.y.append(x + 0.2 - 0.5 * mu * x + 0.3 * mu * mu * x + 0.3 * e)
     }
-    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.4), data = block
-    func fit(ranks: Int) throws -> GlobalTrend {
-        try LocalCollective.run(ranks: ranks) { comm in
-            let blocks = n / 1_000, mine = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
-            let rows = mine.lowerBound * 1_000 ..< mine.upperBound * 1_000
-            let part = PairBlock(d: 1, dMu: 1, x: Array(data.x[rows]), mu: Array(data.mu[rows]), y: Array(data.y[rows]))
-            return try GlobalTrend.fit(comm, part, normalisation: norm, blockRows: 1_000, blockCount: mine.count)
-        }[0]
-    }
-    let one = try fit(ranks: 1)
-    #expect(one.coefficients == (try fit(ranks: 3)).coefficients)
+    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 0.6, sigmaMu: 0.4)
+    let one = try fitInBlocks(block, norm, ranks: 1)
+    #expect(one.coefficients == (try fitInBlocks(block, norm, ranks: 3)).coefficients)
     #expect(one.needsPilot && one.columns == 16)
     let kept = Set(one.monomials!.indices.filter { one.coefficients[$0] != 0 }.map { one.monomials![$0] })
     #expect(kept == [[0, 0], [1, 0], [0, 1], [1, 1], [0, 2], [1, 2]], "kept \(kept.sorted { $0.lexicographicallyPrecedes($1) })")
@@ -178,6 +170,17 @@ import Testing
     let lambda = TrendShrinkage.twoGroups(nullShare: 0.995, slabVariance: exp(-2)).factor(chiSquare: 0.5, d: 1)
     #expect(abs(noise.stretch(local: 1.2, global: 1, chiSquare: 0.5) - ((1 + lambda * 0.2) / 1.2).squareRoot()) < 1e-12)
     #expect(noise.stretch(local: 100, global: 1, chiSquare: 0.5) == 0.5 && noise.stretch(local: 0.01, global: 1, chiSquare: 0.5) == 2)
+}
+
+/// The trend of 1-D pairs (a multiple of 1 000 of them) fitted in blocks of 1 000 rows on `ranks`
+/// in-process ranks, each holding the blocks LabelSetup would give it.
+private func fitInBlocks(_ data: PairBlock, _ norm: Normalisation, ranks: Int) throws -> GlobalTrend {
+    try LocalCollective.run(ranks: ranks) { comm in
+        let blocks = data.count / 1_000, mine = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
+        let rows = mine.lowerBound * 1_000 ..< mine.upperBound * 1_000
+        let part = PairBlock(d: 1, dMu: 1, x: Array(data.x[rows]), mu: Array(data.mu[rows]), y: Array(data.y[rows]))
+        return try GlobalTrend.fit(comm, part, normalisation: norm, blockRows: 1_000, blockCount: mine.count)
+    }[0]
 }
 
 /// Pairs whose noise grows with x, as gbm's: x log-normal, μ uniform on [−0.5, 0.5),
@@ -237,17 +240,9 @@ private func invert(_ a: [Double], n: Int) -> [Double] {
         let x = -1.8 + 3.6 * u.0, mu = 0.5 + 0.1 * (10 * u.1).rounded(.down)
         block.x.append(x); block.mu.append(mu); block.y.append(x + 0.1 * mu * (x - x * x * x) + 0.05 * e)
     }
-    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 1.04, sigmaMu: 0.29), data = block
-    func fit(ranks: Int) throws -> GlobalTrend {
-        try LocalCollective.run(ranks: ranks) { comm in
-            let blocks = n / 1_000, mine = blocks * comm.rank / comm.size ..< blocks * (comm.rank + 1) / comm.size
-            let rows = mine.lowerBound * 1_000 ..< mine.upperBound * 1_000
-            let part = PairBlock(d: 1, dMu: 1, x: Array(data.x[rows]), mu: Array(data.mu[rows]), y: Array(data.y[rows]))
-            return try GlobalTrend.fit(comm, part, normalisation: norm, blockRows: 1_000, blockCount: mine.count)
-        }[0]
-    }
-    let one = try fit(ranks: 1)
-    #expect(one.coefficients == (try fit(ranks: 3)).coefficients)
+    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 1.04, sigmaMu: 0.29)
+    let one = try fitInBlocks(block, norm, ranks: 1)
+    #expect(one.coefficients == (try fitInBlocks(block, norm, ranks: 3)).coefficients)
     let kept = Set(one.monomials!.indices.filter { one.coefficients[$0] != 0 }.map { one.monomials![$0] })
     #expect(kept.contains([3, 1]), "kept \(kept.sorted { $0.lexicographicallyPrecedes($1) })")
     for x in [-1.6, -0.9, 0, 0.9, 1.6] { for mu in [0.5, 1, 1.4] {
@@ -279,10 +274,7 @@ private func invert(_ a: [Double], n: Int) -> [Double] {
         let x = 4 * u.0 - 2, mu = 0.5 + 0.1 * (11 * u.1).rounded(.down)
         block.x.append(x); block.mu.append(mu); block.y.append(x - 0.1 * mu * x + 0.05 * (1 + x * x) * e)
     }
-    let norm = Normalisation(d: 1, dMu: 1, sigmaX: 1.15, sigmaMu: 0.32), data = block
-    let trend = try LocalCollective.run(ranks: 1) { comm in
-        try GlobalTrend.fit(comm, data, normalisation: norm, blockRows: 10_000, blockCount: n / 10_000)
-    }[0]
+    let trend = try fitInBlocks(block, Normalisation(d: 1, dMu: 1, sigmaX: 1.15, sigmaMu: 0.32), ranks: 1)
     let noise = try #require(trend.noise)
     let kept = Set(trend.monomials!.indices.filter { noise.coefficients[$0] != 0 }.map { trend.monomials![$0] })
     #expect(kept.contains([4, 0]), "\(trend.keptSummary ?? "")")
