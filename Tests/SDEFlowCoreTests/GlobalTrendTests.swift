@@ -312,3 +312,15 @@ private func invert(_ a: [Double], n: Int) -> [Double] {
         #expect(abs(got - want) < 1e-9 * want, "\(columns): \(got) vs \(want)")
     }
 }
+
+/// Catches: a noise model kept where the pilot finds it off everywhere, or set aside where it
+/// holds somewhere. The pilot's fits on `bell` (π = 0, κ = 33: set aside), `quadnoise` (π = 0.05,
+/// κ = 2.2) and gbm (π = 0.985) and a π = 0 fit with small deviations (κ = 2.2: kept).
+@Test func aNoiseModelOffEverywhereIsSetAside() {
+    let limit = NoiseTrend.offEverywhere
+    #expect(TrendShrinkage.twoGroups(nullShare: 0, slabVariance: 33).findsNoNoise(beyond: limit))
+    #expect(!TrendShrinkage.twoGroups(nullShare: 0.05, slabVariance: 2.2).findsNoNoise(beyond: limit))
+    #expect(!TrendShrinkage.twoGroups(nullShare: 0.985, slabVariance: 4.95).findsNoNoise(beyond: limit))
+    #expect(!TrendShrinkage.twoGroups(nullShare: 0, slabVariance: 2.2).findsNoNoise(beyond: limit))
+    #expect(!TrendShrinkage.jamesStein.findsNoNoise(beyond: limit))
+}

@@ -48,8 +48,12 @@ public enum TrendPilot {
         }
         if labeler.trend?.noise != nil {
             let noiseFit = TrendShrinkage.fitTwoGroups(noise, d: 1)
-            labeler.trend?.noise?.shrinkage = noiseFit
-            if let summary = summary(noiseFit, noise, d: 1) { log.info("labels: noise model, local noise scales: " + summary) }
+            let offEverywhere = noiseFit.findsNoNoise(beyond: NoiseTrend.offEverywhere)
+            labeler.trend?.noise?.shrinkage = offEverywhere ? nil : noiseFit
+            if let summary = summary(noiseFit, noise, d: 1) {
+                log.info("labels: noise model, local noise scales: " + summary
+                         + (offEverywhere ? "; the model is off everywhere, so the labels keep their local scales whole" : ""))
+            }
         }
         return 0
     }

@@ -34,6 +34,14 @@ public enum TrendShrinkage: Sendable, Equatable {
         }
     }
 
+    /// Whether the fit found no deviation to be noise alone (π = 0) and the rest larger than
+    /// `kappa` times their sampling variance: the model the deviations are taken from is off
+    /// everywhere the pilot looked.
+    func findsNoNoise(beyond kappa: Double) -> Bool {
+        guard case let .twoGroups(pi, slab) = self else { return false }
+        return pi == 0 && slab >= kappa
+    }
+
     /// P(δ ≠ 0 | χ²): under the null χ² ~ χ²_d, under the slab χ² ~ (1 + κ) χ²_d, whose density
     /// ratio is (1 + κ)^(−d/2) exp(χ² κ / (2(1 + κ))). In logs, so no χ² overflows.
     static func slabProbability(_ t: Double, d: Int, nullShare pi: Double, slabVariance kappa: Double) -> Double {
