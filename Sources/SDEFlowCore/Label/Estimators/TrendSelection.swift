@@ -37,10 +37,9 @@ extension GlobalTrend {
 
     /// Backward elimination of one component's columns from its summed (weighted) normal
     /// equations `t`: packed FᵀWF, FᵀW(y − x) (p), Σ w (y − x)², over n pairs. While some column
-    /// other than the constant has t² below its threshold (`keepAbove[column]`), the weakest
-    /// relative to its threshold goes (ties: the higher column). Returns p coefficients, 0 for
-    /// the columns dropped.
-    static func selectColumns(_ t: [Double], p: Int, n: Double, keepAbove: [Double], ownRidge: Bool = false) -> [Double] {
+    /// other than the constant has t² below `keepAbove`, the weakest goes (ties: the higher
+    /// column). Returns p coefficients, 0 for the columns dropped.
+    static func selectColumns(_ t: [Double], p: Int, n: Double, keepAbove: Double = cubicThreshold) -> [Double] {
         let tri = p * (p + 1) / 2
         var keep = Array(0..<p)
         while true {
@@ -53,17 +52,17 @@ extension GlobalTrend {
                 sub[qt + a * (q + 1)] = t[tri + keep[a]]
                 sub[qt + a * (q + 1) + 1 + a] = 1
             }
-            let x = solveNormal(sub, p: q, d: q + 1, ownRidge: ownRidge)
+            let x = solveNormal(sub, p: q, d: q + 1)
             var rss = t[tri + p]
             for a in 0..<q { rss -= x[a * (q + 1)] * t[tri + keep[a]] }
             let s2 = max(rss, 0) / max(n - Double(q), 1)
             var weakest = -1, smallest = Double.infinity
             for a in 1..<max(q, 1) {
                 let beta = x[a * (q + 1)], t2 = beta * beta / (s2 * x[a * (q + 1) + 1 + a])
-                let value = t2.isNaN ? 0 : t2 / keepAbove[keep[a]]  // 0/0: a column with no effect and no noise
+                let value = t2.isNaN ? 0 : t2  // 0/0: a column with no effect and no noise
                 if value <= smallest { smallest = value; weakest = a }
             }
-            if weakest < 0 || smallest >= 1 {
+            if weakest < 0 || smallest >= keepAbove {
                 var out = [Double](repeating: 0, count: p)
                 for a in 0..<q { out[keep[a]] = x[a * (q + 1)] }
                 return out
@@ -96,7 +95,7 @@ extension GlobalTrend {
         let tri = p * (p + 1) / 2, cubicTri = cubic * (cubic + 1) / 2
         let total = Array(sums.prefix(tri + p + 1)), even = Array(sums.suffix(tri + p + 1))
         let cubicSystem = Array(total.prefix(cubicTri)) + total[tri ..< tri + cubic] + [total[tri + p]]
-        var base = selectColumns(cubicSystem, p: cubic, n: n, keepAbove: Array(repeating: cubicThreshold, count: cubic))
+        var base = selectColumns(cubicSystem, p: cubic, n: n)
         base += Array(repeating: 0, count: p - cubic)
         guard p > cubic, total.allSatisfy(\.isFinite), even.allSatisfy(\.isFinite) else { return base }
         let odd = zip(total, even).map { $0 - $1 }, price = log(max(n, 2))
