@@ -17,7 +17,7 @@ func checkWritableFile(_ path: String, option: String) throws {
         throw ValidationError("\(option) \(path) is a folder; give a file name, e.g. \(filePath(path, "bench.json"))")
     }
     if path.hasSuffix("/") { throw ValidationError("\(option) \(path) ends in /, which names a folder; give a file name, e.g. \(filePath(path, "bench.json"))") }
-    let dir = parentFolder(of: path).isEmpty ? "." : parentFolder(of: path)
+    let parent = parentFolder(of: path), dir = parent.isEmpty ? "." : parent
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
         // `--json notes.txt/b.json` with notes.txt a file was said to name a missing folder.
         if FileManager.default.fileExists(atPath: dir) { throw ValidationError("\(option) \(path): \(dir) is a file, not a folder; give a path in a folder") }

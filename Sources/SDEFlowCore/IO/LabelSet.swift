@@ -19,10 +19,11 @@ public struct LabelInfo: Codable, Sendable {
     public var index: NeighbourSearch?
 
     public init(settings: LabelSettings, seed: UInt64, dt: Double?, example: String?, observedMu: [[Double]]?,
-                muRange: [Double]?, dataCount: Int, normalisation: Normalisation, meanEffectiveSampleSize: Double, data: String? = nil) {
+                muRange: [Double]?, dataCount: Int, normalisation: Normalisation, meanEffectiveSampleSize: Double, data: String? = nil,
+                index: NeighbourSearch? = nil) {
         self.settings = settings; self.seed = seed; self.dt = dt; self.example = example; self.observedMu = observedMu
         self.muRange = muRange; self.dataCount = dataCount; self.normalisation = normalisation
-        self.meanEffectiveSampleSize = meanEffectiveSampleSize; self.data = data
+        self.meanEffectiveSampleSize = meanEffectiveSampleSize; self.data = data; self.index = index
     }
 }
 

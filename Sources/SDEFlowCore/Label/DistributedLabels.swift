@@ -59,12 +59,11 @@ public enum DistributedLabels {
         let shardPairs = try comm.allgatherv([Int64(shard.count)]).map(Int.init)
         let ids = try comm.allgatherv(kept.queries.ids)
         let gathered = try [kept.queries.x, kept.queries.mu, kept.queries.z, kept.labels, kept.ess].map { try comm.allgatherv($0) }
-        var labelInfo = LabelInfo(
+        return assemble(ids: ids, gathered, d: source.d, dMu: source.dMu, info: LabelInfo(
             settings: settings, seed: seed, dt: info?.dt, example: info?.example, observedMu: info?.observedMu,
             muRange: info?.muRange, dataCount: source.count, normalisation: setup.normalisation, meanEffectiveSampleSize: 0,
-            data: try LabelInfo.dataFingerprint(info: info, count: source.count))
-        labelInfo.index = setup.index
-        return assemble(ids: ids, gathered, d: source.d, dMu: source.dMu, info: labelInfo, shardPairs: shardPairs)
+            data: try LabelInfo.dataFingerprint(info: info, count: source.count), index: setup.index),
+            shardPairs: shardPairs)
     }
 
     /// Work of one block, in neighbour-operations (K × (N_τ · d + (1 + p + d)² + d²) per query: the

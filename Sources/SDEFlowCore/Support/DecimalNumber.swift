@@ -24,7 +24,7 @@ public enum DecimalNumber {
     public static func parser(_ option: String) -> @Sendable (String) throws -> Double {
         { text in
             guard let v = parse(text) else {
-                throw SDEFlowError.option(option, !hexadecimal(text) && Double(text) == 0  // refused although it reads: an underflow
+                throw SDEFlowError.option(option, !hexadecimal(text) && Double(text).map({ underflows(text, $0) }) == true
                     ? "\(text) is not 0 but too small for a double (below 4.9e-324), which would read it as 0"
                     : "'\(text)' is not a number in decimal notation (e.g. 0.5 or 1e-3)")
             }

@@ -57,7 +57,7 @@ extension GlobalTrend {
     ///    (gbm's 5 % state at μ = −0.5: +150 %), and weighted by it the model read that state's
     ///    noise 3 % low; refitted with its own weights, 0.4 % (numpy, gbm's data).
     private func fitFullBasis(_ sums: BlockSums, n: Double) throws -> (mean: [Double], noise: NoiseTrend) {
-        let p = columns, tri = p * (p + 1) / 2, width = tri + p + 1, block = sums.block, cubic = cubicColumns
+        let p = columns, tri = p * (p + 1) / 2, width = tri + p + 1, block = sums.block, cubic = cubicColumns, split = p > cubic
         let normal = try normalEquations(sums)
         let ols = Self.solveNormal(Array(normal.prefix(cubic * (cubic + 1) / 2)) + normal[tri ..< tri + cubic * d], p: cubic, d: d)
         // The variance model's columns are the first q monomials (those up to degree 2), so its
@@ -75,13 +75,14 @@ extension GlobalTrend {
         }
         let variance = Self.solveNormal(Array(normal.prefix(qt)) + v.prefix(q * d), p: q, d: d)
         let floor = (0..<d).map { 0.05 * v[q * d + $0] / max(n, 1) }
-        // Per component: the weighted normal equations over all pairs, then over the even half.
+        // Per component: the weighted normal equations over all pairs, then over the even half
+        // (summed only where higher powers are offered, `split`: d = 1).
         let weighted = try sums.total(width: 2 * d * width, features: self) { j, f, s in
             for o in 0..<d {
                 var vo = 0.0
                 for a in 0..<q { vo += f[a] * variance[a * d + o] }
                 let w = 1 / max(vo, floor[o], .leastNormalMagnitude), y = block.y[j * d + o] - block.x[j * d + o]
-                for base in sums.halves(j, 2 * o * width, width) {
+                for base in sums.halves(j, 2 * o * width, width, split: split) {
                     for a in 0..<p {
                         let wf = w * f[a], row = base + a * (a + 1) / 2
                         for c in 0...a { s[row + c] += wf * f[c] }
@@ -131,7 +132,7 @@ extension GlobalTrend {
                 r2 += r * r
             }
             let v = variance(f), w = 1 / max(v * v, .leastNormalMagnitude)
-            for base in sums.halves(j, 0, width) {
+            for base in sums.halves(j, 0, width, split: p > cubicColumns) {
                 for a in 0..<p {
                     let wf = w * f[a], row = base + a * (a + 1) / 2
                     for c in 0...a { s[row + c] += wf * f[c] }
@@ -163,10 +164,11 @@ struct BlockSums {
 
     /// Where row `j`'s terms go in sums laid out as [all pairs | the even half], each `width`
     /// long from `start`: the first, and the second too for a row at an even offset in its
-    /// block. Blocks are global (a rank's rows start at a block), so the halves are the same
-    /// pairs on any rank count.
-    func halves(_ j: Int, _ start: Int, _ width: Int) -> StrideThrough<Int> {
-        stride(from: start, through: (j % blockRows) % 2 == 0 ? start + width : start, by: width)
+    /// block, when `split` (the second stays 0 otherwise: only the higher powers' selection reads
+    /// it). Blocks are global (a rank's rows start at a block), so the halves are the same pairs
+    /// on any rank count.
+    func halves(_ j: Int, _ start: Int, _ width: Int, split: Bool) -> StrideThrough<Int> {
+        stride(from: start, through: split && (j % blockRows) % 2 == 0 ? start + width : start, by: width)
     }
 
     /// Σ over every pair of what `add(row, sums)` adds, `width` values.
